@@ -1,0 +1,52 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { SourceColumn } from '../../common/column-types.js';
+import type { SourceDeclaration } from '../../common/dataset.js';
+import { ErrorType } from '../../common/errors.js';
+import type { Dialect } from './keyset.js';
+import { openMysql } from './mysql.js';
+import { openPostgres } from './postgres.js';
+
+/** A row as canonical text values, in the order of the described columns. */
+export type Row = (string | null)[];
+
+export interface SourceConnection {
+  dialect: Dialect;
+  describe(relation: string): Promise<SourceColumn[]>;
+  queryRows(sql: string, values: (string | null)[]): Promise<Row[]>;
+  close(): Promise<void>;
+}
+
+/** Resolves a declared connection name to its URL; secrets live only in the worker's environment. */
+export type ResolveConnectionUrl = (kind: SourceDeclaration['kind'], name: string) => string | undefined;
+
+export function connectionEnvVar(name: string): string {
+  return `SPOKEFLOW_SOURCE_${name.toUpperCase().replaceAll('-', '_')}_URL`;
+}
+
+/** Opens each source connection once per worker and reuses it across activities. */
+export function createSourceConnections(resolveUrl: ResolveConnectionUrl) {
+  const open = new Map<string, SourceConnection>();
+  return {
+    get(source: SourceDeclaration): SourceConnection {
+      const key = `${source.kind}:${source.connection}`;
+      let connection = open.get(key);
+      if (!connection) {
+        const url = resolveUrl(source.kind, source.connection);
+        if (!url) {
+          throw ApplicationFailure.nonRetryable(
+            `source connection "${source.connection}" is not configured on this worker: set ${connectionEnvVar(source.connection)}`,
+            ErrorType.missingSecret,
+          );
+        }
+        connection = source.kind === 'postgres' ? openPostgres(url) : openMysql(url);
+        open.set(key, connection);
+      }
+      return connection;
+    },
+    async closeAll(): Promise<void> {
+      await Promise.all([...open.values()].map((c) => c.close()));
+      open.clear();
+    },
+  };
+}
+export type SourceConnections = ReturnType<typeof createSourceConnections>;

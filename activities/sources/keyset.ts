@@ -1,0 +1,98 @@
+import type { SourceColumn } from '../../common/column-types.js';
+import type { KeysetPosition } from '../../common/sync.js';
+
+/** How a SQL dialect quotes names, writes parameters and normalises values to canonical text. */
+export interface Dialect {
+  quote(identifier: string): string;
+  /** Placeholder for the n-th (1-based) bound value. */
+  param(n: number): string;
+  /** Expression that yields the column's canonical text (see ColumnType). */
+  selectExpr(column: SourceColumn): string;
+  /** Placeholder for a canonical-text value compared against the column. */
+  paramFor(column: SourceColumn, n: number): string;
+}
+
+export interface PageQuery {
+  columns: SourceColumn[];
+  /** Columns that order and resume the copy: [cursor?, ...primaryKey]. */
+  keyset: string[];
+  cursor?: string;
+  after: KeysetPosition | null;
+  cursorLowerBound: string | null; // inclusive
+  cursorUpperBound: string | null;
+  upperInclusive: boolean;
+  limit: number;
+}
+
+export function quoteQualified(dialect: Dialect, name: string): string {
+  return name.split('.').map((part) => dialect.quote(part)).join('.');
+}
+
+/** The relation rows are read from: a quoted table, or the declared query as a derived table. */
+export function relationSql(dialect: Dialect, source: { table?: string; query?: string }): string {
+  if (source.table !== undefined) return quoteQualified(dialect, source.table);
+  return `(${source.query!.trim()})`;
+}
+
+/**
+ * Keyset pagination: `WHERE (cursor, pk) > (…) ORDER BY cursor, pk LIMIT n`. Names are quoted by
+ * the dialect and every value is a bound parameter.
+ */
+export function pageSql(dialect: Dialect, relation: string, q: PageQuery): { sql: string; values: (string | null)[] } {
+  const byName = new Map(q.columns.map((c) => [c.name, c]));
+  const values: (string | null)[] = [];
+  const bind = (column: SourceColumn, value: string | null): string => {
+    values.push(value);
+    return dialect.paramFor(column, values.length);
+  };
+  const where: string[] = [];
+  const cursor = q.cursor === undefined ? undefined : byName.get(q.cursor);
+  if (cursor && q.cursorLowerBound !== null) {
+    where.push(`${dialect.quote(cursor.name)} >= ${bind(cursor, q.cursorLowerBound)}`);
+  }
+  if (cursor && q.cursorUpperBound !== null) {
+    where.push(`${dialect.quote(cursor.name)} ${q.upperInclusive ? '<=' : '<'} ${bind(cursor, q.cursorUpperBound)}`);
+  }
+  if (q.after !== null) {
+    const keyColumns = q.keyset.map((name) => byName.get(name)!);
+    const left = keyColumns.map((c) => dialect.quote(c.name)).join(', ');
+    const right = keyColumns.map((c, i) => bind(c, q.after![i] ?? null)).join(', ');
+    where.push(`(${left}) > (${right})`);
+  }
+  const select = q.columns.map((c) => `${dialect.selectExpr(c)} AS ${dialect.quote(c.name)}`).join(', ');
+  const order = q.keyset.map((name) => dialect.quote(name)).join(', ');
+  const sql =
+    `SELECT ${select} FROM ${relation} AS src` +
+    (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+    ` ORDER BY ${order} LIMIT ${Math.trunc(q.limit)}`;
+  return { sql, values };
+}
+
+/** Count, top of the cursor and rows without a cursor, within the run's bounds. */
+export function boundsSql(
+  dialect: Dialect,
+  relation: string,
+  columns: SourceColumn[],
+  cursorName: string | undefined,
+  lower: { value: string; inclusive: boolean } | null,
+  upper: { value: string; inclusive: boolean } | null,
+): { sql: string; values: string[] } {
+  const values: string[] = [];
+  if (cursorName === undefined) return { sql: `SELECT COUNT(*) AS n, NULL AS top, 0 AS nulls FROM ${relation} AS src`, values };
+  const cursor = columns.find((c) => c.name === cursorName)!;
+  const c = dialect.quote(cursor.name);
+  const where: string[] = [];
+  if (lower) {
+    values.push(lower.value);
+    where.push(`${c} ${lower.inclusive ? '>=' : '>'} ${dialect.paramFor(cursor, values.length)}`);
+  }
+  if (upper) {
+    values.push(upper.value);
+    where.push(`${c} ${upper.inclusive ? '<=' : '<'} ${dialect.paramFor(cursor, values.length)}`);
+  }
+  const sql =
+    `SELECT COUNT(${c}) AS n, MAX(${dialect.selectExpr(cursor)}) AS top, ` +
+    `SUM(CASE WHEN ${c} IS NULL THEN 1 ELSE 0 END) AS nulls FROM ${relation} AS src` +
+    (where.length ? ` WHERE ${where.join(' AND ')} OR ${c} IS NULL` : '');
+  return { sql, values };
+}

@@ -1,0 +1,101 @@
+import pg from 'pg';
+import type { ColumnType, SourceColumn } from '../../common/column-types.js';
+import type { Dialect } from './keyset.js';
+import type { SourceConnection, Row } from './index.js';
+
+// Every value arrives as the server's text: no precision is lost to JS numbers or Dates.
+const asText = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+
+const OID = {
+  bool: 16, bytea: 17, char: 18, name: 19, int8: 20, int2: 21, int4: 23, text: 25, oid: 26, json: 114,
+  float4: 700, float8: 701, bpchar: 1042, varchar: 1043, date: 1082, time: 1083, timestamp: 1114,
+  timestamptz: 1184, numeric: 1700, uuid: 2950, jsonb: 3802,
+} as const;
+
+/** Canonical type from a result field's type OID and modifier (typmod). */
+export function pgColumnType(oid: number, typmod: number): { type: ColumnType; sourceType: string } {
+  switch (oid) {
+    case OID.bool: return { type: { kind: 'bool' }, sourceType: 'boolean' };
+    case OID.bytea: return { type: { kind: 'bytes' }, sourceType: 'bytea' };
+    case OID.int2: return { type: { kind: 'int', bits: 16 }, sourceType: 'smallint' };
+    case OID.int4: return { type: { kind: 'int', bits: 32 }, sourceType: 'integer' };
+    case OID.oid:
+    case OID.int8: return { type: { kind: 'int', bits: 64 }, sourceType: 'bigint' };
+    case OID.float4: return { type: { kind: 'float', bits: 32 }, sourceType: 'real' };
+    case OID.float8: return { type: { kind: 'float', bits: 64 }, sourceType: 'double precision' };
+    case OID.numeric: {
+      if (typmod < 4) return { type: { kind: 'decimal' }, sourceType: 'numeric' };
+      const precision = ((typmod - 4) >> 16) & 0xffff;
+      const scale = (typmod - 4) & 0xffff;
+      return { type: { kind: 'decimal', precision, scale }, sourceType: `numeric(${precision},${scale})` };
+    }
+    case OID.bpchar:
+    case OID.varchar: {
+      const name = oid === OID.bpchar ? 'character' : 'character varying';
+      if (typmod < 4) return { type: { kind: 'text' }, sourceType: name };
+      return { type: { kind: 'string', length: typmod - 4 }, sourceType: `${name}(${typmod - 4})` };
+    }
+    case OID.char:
+    case OID.name:
+    case OID.text: return { type: { kind: 'text' }, sourceType: 'text' };
+    case OID.json: return { type: { kind: 'json' }, sourceType: 'json' };
+    case OID.jsonb: return { type: { kind: 'json' }, sourceType: 'jsonb' };
+    case OID.date: return { type: { kind: 'date' }, sourceType: 'date' };
+    case OID.time: return { type: { kind: 'time' }, sourceType: 'time' };
+    case OID.timestamp: return { type: { kind: 'timestamp', utc: false }, sourceType: 'timestamp' };
+    case OID.timestamptz: return { type: { kind: 'timestamp', utc: true }, sourceType: 'timestamptz' };
+    case OID.uuid: return { type: { kind: 'uuid' }, sourceType: 'uuid' };
+    default:
+      // Arrays, enums, intervals, ranges …: kept as Postgres prints them.
+      return { type: { kind: 'text' }, sourceType: `oid ${oid} as text` };
+  }
+}
+
+export const postgresDialect: Dialect = {
+  quote: (id) => `"${id.replaceAll('"', '""')}"`,
+  param: (n) => `$${n}`,
+  selectExpr(column) {
+    const c = postgresDialect.quote(column.name);
+    switch (column.type.kind) {
+      case 'bool': return `${c}::int`;
+      case 'bytes': return `encode(${c}, 'hex')`;
+      // The session runs in UTC; dropping the zone gives MySQL-readable text.
+      case 'timestamp': return column.type.utc ? `(${c} AT TIME ZONE 'UTC')` : c;
+      default: return c;
+    }
+  },
+  paramFor(column, n) {
+    switch (column.type.kind) {
+      case 'bytes': return `decode($${n}, 'hex')`;
+      case 'timestamp': return column.type.utc ? `($${n}::timestamp AT TIME ZONE 'UTC')` : `$${n}::timestamp`;
+      case 'int': return `$${n}::bigint`;
+      case 'decimal': return `$${n}::numeric`;
+      case 'date': return `$${n}::date`;
+      default: return `$${n}`;
+    }
+  },
+};
+
+export function openPostgres(url: string): SourceConnection {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 2,
+    // Sources are read, never written: a declared query cannot change anything.
+    options: '-c default_transaction_read_only=on -c TimeZone=UTC',
+  });
+  // An idle connection the server drops (restart, failover) must not take the worker down;
+  // the next query opens a fresh one.
+  pool.on('error', (err) => console.warn(`postgres source connection dropped: ${err.message}`));
+  return {
+    dialect: postgresDialect,
+    async describe(relation) {
+      const result = await pool.query({ text: `SELECT * FROM ${relation} AS src LIMIT 0`, types: asText });
+      return result.fields.map((f): SourceColumn => ({ name: f.name, ...pgColumnType(f.dataTypeID, f.dataTypeModifier) }));
+    },
+    async queryRows(sql, values) {
+      const result = await pool.query<Row>({ text: sql, values, rowMode: 'array', types: asText });
+      return result.rows;
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/** A plain SQL identifier: validated here, and still always quoted where it is used. */
+export const SqlIdentifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a plain SQL identifier (letters, digits and _, not starting with a digit, at most 64)');
+
+/** `table` or `schema.table`. */
+export const QualifiedTableName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63})?$/, 'must be `table` or `schema.table` made of plain SQL identifiers');
+
+export const DatasetName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,3}$/, 'must be lower-case words of letters, digits and _ joined by dots, like `shop.orders`')
+  .max(120);
+
+/**
+ * Where a connection's URL comes from: the name of a connection, resolved from the environment
+ * variable `SPOKEFLOW_SOURCE_<NAME>_URL` by the worker that reads it. Secrets never enter the
+ * catalog or a workflow's input. `local-postgres` and `local-mysql` name the local stack.
+ */
+export const ConnectionName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a connection name of lower-case letters, digits and - (its URL comes from SPOKEFLOW_SOURCE_<NAME>_URL)');
+
+export const SourceDeclaration = z
+  .object({
+    kind: z.enum(['postgres', 'mysql']),
+    connection: ConnectionName,
+    table: QualifiedTableName.optional().describe('source table; give exactly one of table and query'),
+    query: z
+      .string()
+      .min(1)
+      .refine((q) => !/;\s*\S/.test(q), 'must be a single SELECT statement')
+      .optional()
+      .describe('source query, run read-only; give exactly one of table and query'),
+    primaryKey: z.array(SqlIdentifier).min(1).describe('columns that identify a row'),
+    cursor: SqlIdentifier.optional().describe('monotonic column (e.g. updated_at) for incremental sync; without it only full refresh'),
+  })
+  .strict()
+  .refine((s) => (s.table === undefined) !== (s.query === undefined), {
+    message: 'give exactly one of table and query',
+    path: ['table'],
+  });
+
+export const DatasetDeclaration = z
+  .object({
+    name: DatasetName,
+    source: SourceDeclaration,
+    target: z.object({ table: SqlIdentifier.describe('silver table in the MySQL warehouse') }).strict(),
+    owner: z.string().min(1).max(200),
+    team: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a team slug of lower-case letters, digits and -'),
+    description: z.string().max(5000).default(''),
+    tags: z.array(z.string().min(1).max(64)).max(50).default([]),
+    freshnessSlaHours: z.number().positive().optional(),
+  })
+  .strict();
+
+export type DatasetDeclaration = z.output<typeof DatasetDeclaration>;
+export type SourceDeclaration = DatasetDeclaration['source'];

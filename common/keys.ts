@@ -1,0 +1,24 @@
+/**
+ * Deterministic object keys: a retried write lands on the same key, so it overwrites rather
+ * than duplicates. `<dataset>/<run day>/<sync run id>/part-000001.parquet`.
+ */
+export function bronzeRunPrefix(dataset: string, runDay: string, syncRunId: string): string {
+  return `${dataset}/${runDay}/${syncRunId}`;
+}
+
+export function bronzePartKey(runPrefix: string, seq: number): string {
+  return `${runPrefix}/part-${String(seq).padStart(6, '0')}.parquet`;
+}
+
+export function quarantinePartKey(runPrefix: string, seq: number): string {
+  return `_quarantine/${runPrefix}/part-${String(seq).padStart(6, '0')}.jsonl`;
+}
+
+export function manifestKey(runPrefix: string): string {
+  return `${runPrefix}/_manifest.json`;
+}
+
+/** Workflow ids make a second sync of one dataset attach instead of racing the first. */
+export function syncWorkflowId(dataset: string): string {
+  return `sync:${dataset}`;
+}

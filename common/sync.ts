@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import type { SourceColumn } from './column-types.js';
+import { DatasetName, type SourceDeclaration } from './dataset.js';
+
+export const SyncInput = z
+  .object({
+    dataset: DatasetName.describe('catalog name of the dataset to sync, e.g. shop.orders'),
+    mode: z
+      .enum(['incremental', 'full'])
+      .default('incremental')
+      .describe('incremental: rows past the watermark; full: every row, then rows gone from the source leave silver'),
+    pageRows: z.number().int().min(1).max(500_000).default(50_000).describe('rows per bronze object and silver load'),
+    pagesPerChunk: z.number().int().min(1).max(1_000).default(10).describe('pages copied by one activity'),
+    window: z
+      .object({ from: z.string().min(1), to: z.string().min(1) })
+      .strict()
+      .optional()
+      .describe('only rows with from <= cursor < to (a backfill partition); leaves the watermark alone'),
+  })
+  .strict();
+export type SyncInput = z.output<typeof SyncInput>;
+
+/**
+ * A keyset position: the cursor value (when the dataset has one) followed by the primary key.
+ * Copying resumes after it; null key parts mean "after every row of that cursor value".
+ */
+export type KeysetPosition = (string | null)[];
+
+export interface SyncPlan {
+  syncRunId: string;
+  dataset: string;
+  team: string;
+  mode: 'incremental' | 'full';
+  /** Fixed for the whole run (no secrets in it), so a re-declaration mid-run changes nothing. */
+  source: SourceDeclaration;
+  targetTable: string;
+  columns: SourceColumn[];
+  /** Columns the copy is ordered and resumed by: [cursor, ...primaryKey], or the key alone in full mode. */
+  keyset: string[];
+  upperInclusive: boolean;
+  /** Exclusive start of the copy; null copies from the beginning. */
+  startAfter: KeysetPosition | null;
+  /** Inclusive upper cursor bound fixed at the start of the run, so a run always ends. */
+  cursorUpperBound: string | null;
+  cursorLowerBound: string | null; // inclusive, from a window
+  windowed: boolean;
+  /** Source rows the run expects to copy (exact count at plan time). */
+  estimatedRows: number;
+  rowsWithoutCursor: number;
+  pageRows: number;
+  pagesPerChunk: number;
+  runPrefix: string;
+  startedAtMs: number;
+}
+
+export interface ChunkInput {
+  plan: SyncPlan;
+  after: KeysetPosition | null;
+  firstSeq: number;
+}
+
+export interface ChunkResult {
+  rows: number;
+  quarantined: number;
+  bytes: number;
+  objects: number;
+  after: KeysetPosition | null;
+  nextSeq: number;
+  done: boolean;
+}
+
+export interface SyncTotals {
+  rows: number;
+  quarantined: number;
+  bytes: number;
+  objects: number;
+}
+
+export interface SyncProgress extends SyncTotals {
+  dataset: string;
+  syncRunId: string;
+  phase: 'planning' | 'copying' | 'finishing' | 'done' | 'failed';
+  estimatedRows: number;
+}
+
+export interface SyncResult extends SyncTotals {
+  dataset: string;
+  syncRunId: string;
+  mode: 'incremental' | 'full';
+  deletedRows: number;
+  watermark: KeysetPosition | null;
+  manifestKey: string;
+}
+
+/** What a sync carries into its next run when it continues as new. */
+export interface SyncResumeState {
+  plan: SyncPlan;
+  after: KeysetPosition | null;
+  nextSeq: number;
+  totals: SyncTotals;
+}

@@ -1,0 +1,66 @@
+import type { Client as MinioClient } from 'minio';
+import type { Pool } from 'mysql2/promise';
+import { Umzug, type UmzugStorage } from 'umzug';
+import type { InfluxAdmin } from '../../activities/metrics/influx-admin.js';
+import type { SpokeflowConfig } from '../../workers/config.js';
+import * as catalog from './0001-catalog.js';
+import * as objectBuckets from './0002-object-buckets.js';
+import * as metricsBucket from './0003-metrics-bucket.js';
+
+export interface MigrationContext {
+  mysql: Pool;
+  minio: MinioClient;
+  influxAdmin: InfluxAdmin;
+  config: SpokeflowConfig;
+}
+
+/** Every store's schema, in one ordered list. Names are versions: never rename or reorder. */
+const MIGRATIONS = [
+  { name: '0001-catalog', up: catalog.up },
+  { name: '0002-object-buckets', up: objectBuckets.up },
+  { name: '0003-metrics-bucket', up: metricsBucket.up },
+];
+
+/** Applied migrations are recorded in the catalog database, beside the tables they made. */
+function mysqlStorage(mysql: Pool, database: string): UmzugStorage<MigrationContext> {
+  const table = `\`${database}\`.schema_migrations`;
+  const ensure = () =>
+    mysql.query(
+      `CREATE TABLE IF NOT EXISTS ${table} (name VARCHAR(200) NOT NULL PRIMARY KEY, applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))`,
+    );
+  return {
+    async executed() {
+      await ensure();
+      const [rows] = await mysql.query(`SELECT name FROM ${table} ORDER BY name`);
+      return (rows as { name: string }[]).map((r) => r.name);
+    },
+    async logMigration({ name }) {
+      await mysql.query(`INSERT IGNORE INTO ${table} (name) VALUES (?)`, [name]);
+    },
+    async unlogMigration({ name }) {
+      await mysql.query(`DELETE FROM ${table} WHERE name = ?`, [name]);
+    },
+  };
+}
+
+/** Brings every store up to the latest schema; safe to run from several processes at once. */
+export async function migrate(context: MigrationContext): Promise<string[]> {
+  const { mysql, config } = context;
+  await mysql.query(`CREATE DATABASE IF NOT EXISTS \`${config.mysql.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  const lockConnection = await mysql.getConnection();
+  try {
+    const [locked] = await lockConnection.query("SELECT GET_LOCK('spokeflow_migrations', 60) AS ok");
+    if ((locked as { ok: number }[])[0]?.ok !== 1) throw new Error('another process holds the migration lock for over 60 s');
+    const umzug = new Umzug<MigrationContext>({
+      migrations: MIGRATIONS.map((m) => ({ name: m.name, up: ({ context: ctx }) => m.up(ctx) })),
+      context,
+      storage: mysqlStorage(mysql, config.mysql.database),
+      logger: undefined,
+    });
+    const applied = await umzug.up();
+    return applied.map((m) => m.name);
+  } finally {
+    await lockConnection.query("SELECT RELEASE_LOCK('spokeflow_migrations')");
+    lockConnection.release();
+  }
+}

@@ -1,0 +1,128 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
+import type { SyncResult } from '../../common/sync.js';
+import { createClients, type Clients } from '../../workers/clients.js';
+import { loadConfig, type SpokeflowConfig } from '../../workers/config.js';
+import { ingestionPlugin } from '../../workers/plugins.js';
+import type { syncWorkflow } from '../../workflows/sync.js';
+
+/**
+ * A test's view of the real local stack: store clients, a Temporal client, and an in-process
+ * ingestion worker on a task queue of its own.
+ */
+let runtimeInstalled = false;
+
+export async function openHarness(options: { inProcessWorker?: boolean } = {}) {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') }); // keep test output to what matters
+    runtimeInstalled = true;
+  }
+  const config = loadConfig();
+  const clients = createClients(config);
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const taskQueue = `test-ingestion-${randomUUID().slice(0, 8)}`;
+  const inProcess = options.inProcessWorker ?? true;
+  const workerConnection = inProcess ? await NativeConnection.connect({ address: config.temporal.address }) : undefined;
+  const worker = workerConnection
+    ? await Worker.create({
+        connection: workerConnection,
+        namespace: config.temporal.namespace,
+        taskQueue,
+        plugins: [ingestionPlugin({ config, clients })],
+      })
+    : undefined;
+  const running = worker?.run();
+  const postgres = new pg.Pool({ host: config.postgres.host, port: config.postgres.port, user: config.postgres.user, password: config.postgres.password, database: config.postgres.database, max: 2 });
+  const warehouse = mysql.createPool({
+    host: config.mysql.host,
+    port: config.mysql.port,
+    user: config.mysql.user,
+    password: config.mysql.password,
+    database: config.mysql.silverDatabase,
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    charset: 'utf8mb4',
+    connectionLimit: 2,
+  });
+  const datasets = createDatasetCatalog(clients.catalog);
+
+  return {
+    config,
+    clients,
+    client,
+    taskQueue,
+    postgres,
+    warehouse,
+    datasets,
+    /** Starts a sync and waits for its result. */
+    async sync(input: Record<string, unknown>): Promise<SyncResult> {
+      return client.workflow.execute<typeof syncWorkflow>('syncWorkflow', {
+        taskQueue,
+        workflowId: `test-sync-${String(input.dataset)}-${randomUUID().slice(0, 8)}`,
+        args: [input],
+      });
+    },
+    async close() {
+      worker?.shutdown();
+      await running;
+      await workerConnection?.close();
+      await postgres.end();
+      await warehouse.end();
+      await clients.close();
+      await connection.close();
+    },
+  };
+}
+export type Harness = Awaited<ReturnType<typeof openHarness>>;
+export { WorkflowFailedError };
+export type { Clients, SpokeflowConfig };
+
+const TIMESTAMP = /^(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(\.\d+)?(\+00(:00)?|Z)?$/;
+
+/** One value in a form both stores print alike: trailing fractional zeros and a UTC zone are noise. */
+export function canonicalValue(v: unknown): string {
+  if (v === null || v === undefined) return '∅';
+  if (Buffer.isBuffer(v)) return `0x${v.toString('hex')}`;
+  const s = String(v);
+  const m = TIMESTAMP.exec(s);
+  if (m) {
+    const fraction = (m[2] ?? '').replace(/0+$/, '');
+    return m[1]!.replace('T', ' ') + (fraction === '.' ? '' : fraction);
+  }
+  return s;
+}
+
+const textTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+
+/** Row count and SHA-256 of a Postgres table's rows, each value as the server prints it. */
+export async function postgresDigest(pool: pg.Pool, table: string, columns: string[], orderBy: string[]) {
+  const q = (id: string) => `"${id}"`;
+  const result = await pool.query<unknown[]>({
+    text: `SELECT ${columns.map(q).join(', ')} FROM ${table} ORDER BY ${orderBy.map(q).join(', ')}`,
+    rowMode: 'array',
+    types: textTypes,
+  });
+  return digest(result.rows);
+}
+
+/** The same digest of a MySQL table, read as text. */
+export async function mysqlDigest(pool: mysql.Pool, table: string, columns: string[], orderBy: string[]) {
+  const q = (id: string) => `\`${id}\``;
+  const [rows] = await pool.query({
+    sql: `SELECT ${columns.map(q).join(', ')} FROM ${table} ORDER BY ${orderBy.map(q).join(', ')}`,
+    rowsAsArray: true,
+  });
+  return digest(rows as unknown[][]);
+}
+
+function digest(rows: unknown[][]): { rows: number; sha256: string } {
+  const hash = createHash('sha256');
+  for (const row of rows) hash.update(row.map(canonicalValue).join('\u001f') + '\n');
+  return { rows: rows.length, sha256: hash.digest('hex') };
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { mysqlDialect } from '../../activities/sources/mysql.js';
+import { postgresDialect } from '../../activities/sources/postgres.js';
+import { pageSql, relationSql } from '../../activities/sources/keyset.js';
+import type { SourceColumn } from '../../common/column-types.js';
+
+const columns: SourceColumn[] = [
+  { name: 'id', type: { kind: 'int', bits: 32 }, sourceType: 'integer' },
+  { name: 'updated_at', type: { kind: 'timestamp', utc: true }, sourceType: 'timestamptz' },
+  { name: 'odd"name', type: { kind: 'text' }, sourceType: 'text' },
+];
+
+describe('keyset page queries', () => {
+  it('resume after (cursor, key) within the bounds, with every value bound as a parameter', () => {
+    const { sql, values } = pageSql(postgresDialect, relationSql(postgresDialect, { table: 'shop.orders' }), {
+      columns,
+      keyset: ['updated_at', 'id'],
+      cursor: 'updated_at',
+      after: ['2024-01-01 00:00:00', '42'],
+      cursorLowerBound: null,
+      cursorUpperBound: '2024-02-01 00:00:00',
+      upperInclusive: true,
+      limit: 500,
+    });
+    expect(sql).toBe(
+      `SELECT "id" AS "id", ("updated_at" AT TIME ZONE 'UTC') AS "updated_at", "odd""name" AS "odd""name" ` +
+        `FROM "shop"."orders" AS src WHERE "updated_at" <= ($1::timestamp AT TIME ZONE 'UTC') ` +
+        `AND ("updated_at", "id") > (($2::timestamp AT TIME ZONE 'UTC'), $3::bigint) ORDER BY "updated_at", "id" LIMIT 500`,
+    );
+    expect(values).toEqual(['2024-02-01 00:00:00', '2024-01-01 00:00:00', '42']);
+  });
+
+  it('quote MySQL names with backticks and bind a null key part as NULL', () => {
+    const { sql, values } = pageSql(mysqlDialect, relationSql(mysqlDialect, { table: 'orders' }), {
+      columns,
+      keyset: ['updated_at', 'id'],
+      cursor: 'updated_at',
+      after: ['2024-01-01 00:00:00', null],
+      cursorLowerBound: '2023-12-01',
+      cursorUpperBound: '2024-02-01',
+      upperInclusive: false,
+      limit: 10,
+    });
+    expect(sql).toBe(
+      'SELECT `id` AS `id`, `updated_at` AS `updated_at`, `odd"name` AS `odd"name` FROM `orders` AS src ' +
+        'WHERE `updated_at` >= ? AND `updated_at` < ? AND (`updated_at`, `id`) > (?, ?) ORDER BY `updated_at`, `id` LIMIT 10',
+    );
+    expect(values).toEqual(['2023-12-01', '2024-02-01', '2024-01-01 00:00:00', null]);
+  });
+});

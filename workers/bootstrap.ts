@@ -1,0 +1,56 @@
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { TaskQueue, type Domain } from '../common/task-queues.js';
+import { createClients } from './clients.js';
+import { loadConfig } from './config.js';
+import { DOMAIN_PLUGINS } from './plugins.js';
+
+export interface BootstrapOptions {
+  /** Telemetry hook-in point: e.g. `{ metrics: { prometheus: { bindAddress: '0.0.0.0:9464' } } }`. */
+  telemetryOptions?: Parameters<typeof Runtime.install>[0]['telemetryOptions'];
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+/**
+ * Runs one worker per domain in this process until SIGINT or SIGTERM, then stops polling and lets
+ * in-flight activities finish (up to SPOKEFLOW_SHUTDOWN_GRACE) before closing the stores.
+ * Many processes may serve the same queue: Temporal spreads the tasks between them.
+ */
+export async function runWorkers(domains: Domain[], options: BootstrapOptions = {}): Promise<void> {
+  const config = loadConfig();
+  const prometheus = process.env.SPOKEFLOW_PROMETHEUS_BIND;
+  Runtime.install({
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    telemetryOptions: options.telemetryOptions ?? (prometheus ? { metrics: { prometheus: { bindAddress: prometheus } } } : undefined),
+  });
+  const clients = createClients(config);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  try {
+    const workers = await Promise.all(
+      domains.map((domain) => {
+        const plugin = DOMAIN_PLUGINS[domain];
+        if (!plugin) throw new Error(`domain ${domain} has no workflows or activities yet`);
+        return Worker.create({
+          connection,
+          namespace: config.temporal.namespace,
+          taskQueue: TaskQueue[domain],
+          plugins: [plugin({ config, clients })],
+          shutdownGraceTime: config.shutdownGrace as WorkerOptions['shutdownGraceTime'],
+          ...options.workerOptions,
+        });
+      }),
+    );
+    console.log(`spokeflow workers polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${config.temporal.address}`);
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await connection.close();
+    await clients.close();
+  }
+}
+
+/** Entry helper: `run().catch(...)` with a non-zero exit on failure. */
+export function main(domains: Domain[]): void {
+  runWorkers(domains).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

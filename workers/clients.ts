@@ -1,0 +1,45 @@
+import { InfluxDB } from '@influxdata/influxdb-client';
+import { Client as MinioClient } from 'minio';
+import mysql from 'mysql2/promise';
+import { createInfluxAdmin } from '../activities/metrics/influx-admin.js';
+import type { SpokeflowConfig } from './config.js';
+
+/** The store clients activities are built from; one set per process. */
+export function createClients(config: SpokeflowConfig) {
+  const catalog = mysql.createPool({
+    host: config.mysql.host,
+    port: config.mysql.port,
+    user: config.mysql.user,
+    password: config.mysql.password,
+    database: config.mysql.database,
+    connectionLimit: 8,
+    charset: 'utf8mb4',
+    timezone: 'Z',
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
+  // Catalog timestamps are UTC whatever the server's zone.
+  catalog.pool.on('connection', (conn) => {
+    conn.query("SET SESSION time_zone = '+00:00'");
+  });
+  const minio = new MinioClient({
+    endPoint: config.minio.endPoint,
+    port: config.minio.port,
+    useSSL: config.minio.useSSL,
+    accessKey: config.minio.accessKey,
+    secretKey: config.minio.secretKey,
+  });
+  const influx = new InfluxDB({ url: config.influx.url, token: config.influx.token });
+  const influxAdmin = createInfluxAdmin(config.influx);
+  return {
+    catalog,
+    minio,
+    influx,
+    influxAdmin,
+    async close() {
+      await catalog.end();
+    },
+  };
+}
+export type Clients = ReturnType<typeof createClients>;

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { describeIssues } from '../common/errors.js';
+
+const port = z.coerce.number().int().min(1).max(65_535);
+
+/**
+ * Every setting, from the environment, with the local stack's defaults. One schema is the source
+ * for validation and for the configuration reference in the README.
+ */
+export const ConfigSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233').describe('Temporal frontend host:port'),
+  TEMPORAL_NAMESPACE: z.string().default('default').describe('Temporal namespace'),
+  TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233').describe('Temporal Web UI, for links'),
+  MYSQL_HOST: z.string().default('127.0.0.1').describe('MySQL/MariaDB host of the catalog and silver tables'),
+  MYSQL_PORT: port.default(3306).describe('MySQL/MariaDB port'),
+  MYSQL_USER: z.string().default('spokeflow').describe('MySQL user (needs CREATE/ALTER on both databases)'),
+  MYSQL_PASSWORD: z.string().default('spokeflow').describe('MySQL password'),
+  MYSQL_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('spokeflow').describe('catalog database'),
+  MYSQL_SILVER_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('spokeflow_silver').describe('database of the silver tables'),
+  PGHOST: z.string().default('127.0.0.1').describe('Postgres host (local source and, later, pgvector)'),
+  PGPORT: port.default(5432).describe('Postgres port'),
+  PGUSER: z.string().default('spokeflow').describe('Postgres user'),
+  PGPASSWORD: z.string().default('spokeflow').describe('Postgres password'),
+  PGDATABASE: z.string().default('spokeflow').describe('Postgres database (the demo shop lives in its schema `shop`)'),
+  MINIO_ENDPOINT: z.string().default('127.0.0.1').describe('MinIO (or any S3) host'),
+  MINIO_PORT: port.default(9000).describe('MinIO API port'),
+  MINIO_USE_SSL: z.enum(['true', 'false']).default('false').describe('https to MinIO'),
+  MINIO_ACCESS_KEY: z.string().default('spokeflow').describe('MinIO access key (root user locally)'),
+  MINIO_SECRET_KEY: z.string().default('spokeflow-secret').describe('MinIO secret key'),
+  MINIO_BRONZE_BUCKET: z.string().default('spokeflow-bronze').describe('bucket of the bronze objects'),
+  INFLUX_URL: z.string().url().default('http://127.0.0.1:8086').describe('InfluxDB base URL'),
+  INFLUX_TOKEN: z.string().default('spokeflow:spokeflow').describe('v2 token; on InfluxDB 1.8 `user:password`'),
+  INFLUX_ORG: z.string().default('spokeflow').describe('InfluxDB org (ignored by 1.8)'),
+  INFLUX_BUCKET: z.string().default('spokeflow/autogen').describe('on InfluxDB 1.8 `database/retention-policy`'),
+  INFLUX_FLAVOR: z.enum(['v1', 'v2']).default('v1').describe('v1: InfluxDB 1.8 with the v2 API (local stack); v2: InfluxDB 2.x'),
+  SPOKEFLOW_SHUTDOWN_GRACE: z.string().default('30s').describe('how long a stopping worker lets in-flight work finish'),
+});
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) throw new Error(`invalid configuration: ${describeIssues(parsed.error)}`);
+  const e = parsed.data;
+  return {
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, uiUrl: e.TEMPORAL_UI_URL },
+    mysql: {
+      host: e.MYSQL_HOST,
+      port: e.MYSQL_PORT,
+      user: e.MYSQL_USER,
+      password: e.MYSQL_PASSWORD,
+      database: e.MYSQL_DATABASE,
+      silverDatabase: e.MYSQL_SILVER_DATABASE,
+    },
+    postgres: { host: e.PGHOST, port: e.PGPORT, user: e.PGUSER, password: e.PGPASSWORD, database: e.PGDATABASE },
+    minio: {
+      endPoint: e.MINIO_ENDPOINT,
+      port: e.MINIO_PORT,
+      useSSL: e.MINIO_USE_SSL === 'true',
+      accessKey: e.MINIO_ACCESS_KEY,
+      secretKey: e.MINIO_SECRET_KEY,
+      bronzeBucket: e.MINIO_BRONZE_BUCKET,
+    },
+    influx: { url: e.INFLUX_URL, token: e.INFLUX_TOKEN, org: e.INFLUX_ORG, bucket: e.INFLUX_BUCKET, flavor: e.INFLUX_FLAVOR },
+    shutdownGrace: e.SPOKEFLOW_SHUTDOWN_GRACE,
+    /** Source connection URLs by name, from SPOKEFLOW_SOURCE_<NAME>_URL. */
+    sourceUrls: Object.fromEntries(
+      Object.entries(env)
+        .filter(([k, v]) => /^SPOKEFLOW_SOURCE_[A-Z0-9_]+_URL$/.test(k) && v)
+        .map(([k, v]) => [k.slice('SPOKEFLOW_SOURCE_'.length, -'_URL'.length).toLowerCase().replaceAll('_', '-'), v!]),
+    ),
+  };
+}
+export type SpokeflowConfig = ReturnType<typeof loadConfig>;
+
+/** URL of a source connection; `local-postgres` and `local-mysql` default to the stack's own servers. */
+export function sourceUrl(config: SpokeflowConfig, name: string): string | undefined {
+  const configured = config.sourceUrls[name];
+  if (configured) return configured;
+  const enc = encodeURIComponent;
+  if (name === 'local-postgres') {
+    const p = config.postgres;
+    return `postgres://${enc(p.user)}:${enc(p.password)}@${p.host}:${p.port}/${enc(p.database)}`;
+  }
+  if (name === 'local-mysql') {
+    const m = config.mysql;
+    return `mysql://${enc(m.user)}:${enc(m.password)}@${m.host}:${m.port}/${enc(m.database)}`;
+  }
+  return undefined;
+}

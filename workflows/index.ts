@@ -1,0 +1,1 @@
+export { syncWorkflow, syncProgressQuery } from './sync.js';
