@@ -5,8 +5,8 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBronzeStore } from '../../activities/objects/bronze.js';
 import { mysqlDigest, openHarness, postgresDigest, type Harness } from '../support/harness.js';
+import { sharedDataPath } from '../support/shared-data.js';
 
-const CHINOOK_SQL = new URL('../../../shared/data/chinook/Chinook_PostgreSql.sql', import.meta.url);
 
 // Every table of Chinook with its primary key: a real schema nobody here wrote.
 const TABLES: Record<string, string[]> = {
@@ -60,7 +60,7 @@ describe('sync of the Chinook database from Postgres into MySQL', () => {
 
   beforeAll(async () => {
     h = await openHarness();
-    const script = readFileSync(CHINOOK_SQL, 'utf8');
+    const script = readFileSync(sharedDataPath('data/chinook/Chinook_PostgreSql.sql'), 'utf8');
     const body = script.slice(script.indexOf('CREATE TABLE album'));
     await h.postgres.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"; ${body}`);
     for (const table of Object.keys(TABLES)) await declare(table);
