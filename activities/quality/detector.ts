@@ -1,0 +1,377 @@
+/**
+ * Streaming anomaly detector for the anomaly scan: one small stateful scorer per series.
+ *
+ * Per point, causally (only the points before it and itself):
+ * 1. Forecast with three robust Holt-Winters-style models — damped level+trend, + time-of-day
+ *    profile, + time-of-week profile (each with its own per-slot noise scale) — and use the one
+ *    with the lowest recent error. Updates are winsorised and points that were anomalous are
+ *    down-weighted, so past anomalies barely enter the state.
+ * 2. Measure surprise on two time scales: the point, and the mean of the last few residuals
+ *    (shifts, drifts, bursts), each in units of its own robust error scale.
+ * 3. Calibrate each surprise against this series' own history (a decaying histogram, a Gaussian
+ *    prior for the far tail), so a series whose normal life is spiky does not alert on every spike.
+ * 4. Within an incident only a surprise beyond the incident's peak scores in full: one alert per
+ *    incident rather than one per point.
+ * Score = −log10(tail probability) mapped to [0, 1). State is O(slots) per series, work O(1) per point.
+ */
+
+export type Direction = 'spike' | 'drop' | 'both';
+
+export interface DetectorOptions {
+  /** Which deviations may alert: above the expected range, below it, or both. */
+  direction: Direction;
+  /**
+   * 0…1; higher alerts on smaller surprises: alert when the tail probability is below
+   * 10^-(2 + 14·(1 − sensitivity)) (0.5 → 10^-9), and the expected range is ±(2 + 4·(1 − sensitivity)) σ.
+   */
+  sensitivity: number;
+  /** Deviations smaller than this (series units) never alert: business-irrelevant wobble. */
+  minAbsoluteChange: number;
+  /** Deviations smaller than this fraction of |expected| never alert. */
+  minRelativeChange: number;
+  /** No alerts (score 0) before this many points, nor before one day of data when sampling is sub-daily. */
+  warmupPoints: number;
+  /** Level smoothing per point: small, so one odd point barely moves the baseline. */
+  levelAlpha: number;
+  /** Trend smoothing relative to level smoothing; damped so trends do not run away. */
+  trendBeta: number;
+  trendDamping: number;
+  /** Profile smoothing per visit of a slot (a slot is visited once a day/week per sampling step in it). */
+  seasonGamma: number;
+  /** Residuals are clipped at this many error scales before they update the model (winsorising). */
+  winsorK: number;
+  /** Points used by the short-window (level-shift) surprise. */
+  shiftWindow: number;
+  /** Points of memory of the surprise histograms (and of the error scale). */
+  memory: number;
+  /**
+   * Points an incident is remembered for: a surprise no larger than the peak of the last
+   * episodePoints scores only in part, so an incident alerts once rather than on every point.
+   */
+  episodePoints: number;
+}
+
+export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
+  direction: 'both',
+  sensitivity: 0.5,
+  minAbsoluteChange: 0,
+  minRelativeChange: 0,
+  warmupPoints: 100,
+  levelAlpha: 0.05,
+  trendBeta: 0.05,
+  trendDamping: 0.98,
+  seasonGamma: 0.15,
+  winsorK: 3,
+  shiftWindow: 8,
+  memory: 3000,
+  episodePoints: 48,
+};
+
+export type DeviationDirection = 'up' | 'down' | 'none';
+
+export interface PointScore {
+  /** Anomaly likelihood in [0, 1]. */
+  score: number;
+  /** score ≥ the alert threshold implied by sensitivity (and past warm-up, in the direction asked). */
+  alert: boolean;
+  expected: number;
+  lower: number;
+  upper: number;
+  direction: DeviationDirection;
+}
+
+export interface Detector {
+  next(t: number, value: number): PointScore;
+}
+
+const DAY = 86_400_000;
+const WEEK = 7 * DAY;
+const MAX_SLOTS_PER_DAY = 96;
+/** Gaussian-equivalent sigmas per unit of mean absolute error. */
+const MAE_TO_SIGMA = 1.2533;
+const TOLERANCE = 1.2;
+/** What is left of a surprise that does not beat its episode's peak. */
+const EPISODE_DAMPING = 0.5;
+/** Fraction of the unwinsorised error that the scale never goes below. */
+const SCALE_FLOOR = 0.2;
+
+/** The score at and above which a point alerts, for a sensitivity in [0, 1]. */
+export function alertThreshold(sensitivity: number): number {
+  const s = Math.min(1, Math.max(0, sensitivity));
+  return surpriseScore(10 ** -(2 + 14 * (1 - s)));
+}
+
+/** One forecasting model: damped-trend level plus an optional seasonal profile. */
+class Model {
+  level = NaN;
+  trend = 0;
+  readonly season: Float64Array;
+  readonly visits: Uint32Array;
+  /** Per-slot mean absolute error: noise often depends on the hour (busy hours are noisier). */
+  readonly slotMae: Float64Array;
+  /** EW mean absolute one-step error, winsorised. */
+  mae = NaN;
+  /** The same without winsorising: a floor for the scale of series that are mostly flat with bursts. */
+  rawMae = 0;
+  constructor(slots: number) {
+    this.season = new Float64Array(slots);
+    this.visits = new Uint32Array(slots);
+    this.slotMae = new Float64Array(slots);
+  }
+  /** Error scale at a slot: the slot's own, shrunk towards the global one while it has few visits. */
+  scale(slot: number): number {
+    if (Number.isNaN(this.mae)) return 0;
+    const floor = SCALE_FLOOR * this.rawMae;
+    const v = this.season.length > 0 ? Math.min(this.visits[slot]!, 10) : 0;
+    if (v === 0) return Math.max(floor, this.mae);
+    return Math.max(floor, 0.25 * this.mae, (this.slotMae[slot]! * v + this.mae * 2) / (v + 2));
+  }
+  forecast(slot: number): number {
+    return this.level + this.trend + (this.season.length > 0 ? this.season[slot]! : 0);
+  }
+  private updates = 0;
+
+  update(slot: number, value: number, weight: number, o: DetectorOptions, errorRate: number): void {
+    if (Number.isNaN(this.level)) {
+      this.level = value;
+      return;
+    }
+    const predicted = this.forecast(slot);
+    const error = value - predicted;
+    const absError = Math.abs(error);
+    const limit = Number.isNaN(this.mae) ? Infinity : o.winsorK * MAE_TO_SIGMA * this.scale(slot);
+    const clipped = Math.max(-limit, Math.min(limit, error));
+    // Early on, a running mean; later an exponential one.
+    this.updates++;
+    const rate = Math.max(errorRate, 1 / this.updates);
+    this.mae = Number.isNaN(this.mae) ? absError : this.mae + rate * (Math.min(absError, 2 * limit) - this.mae);
+    this.rawMae += rate * (absError - this.rawMae);
+    const e = clipped * weight;
+    this.level = this.level + this.trend + o.levelAlpha * e;
+    this.trend = o.trendDamping * this.trend + o.levelAlpha * o.trendBeta * e;
+    if (this.season.length > 0) {
+      // The first visits of a slot average what they see; later visits smooth.
+      const visits = ++this.visits[slot]!;
+      const gamma = Math.max(o.seasonGamma, 1 / visits);
+      this.season[slot] = this.season[slot]! + gamma * (1 - o.levelAlpha) * (visits <= 2 ? error : e);
+      const slotError = Math.min(absError, 2 * limit);
+      this.slotMae[slot] = visits === 1 ? slotError : this.slotMae[slot]! + gamma * (slotError - this.slotMae[slot]!);
+    }
+  }
+  /** Accept a persistent shift: move the level by it at once. */
+  shift(delta: number): void {
+    this.level += delta;
+  }
+}
+
+/** Decaying histogram of |surprise| to turn a surprise into this series' own tail probability. */
+class TailCalibrator {
+  private static readonly BINS = 96;
+  private static readonly WIDTH = 0.25;
+  private readonly counts = new Float64Array(TailCalibrator.BINS);
+  private total = 0;
+  private increment = 1;
+  constructor(private readonly decay: number) {}
+
+  private static bin(z: number): number {
+    return Math.min(TailCalibrator.BINS - 1, Math.floor(z / TailCalibrator.WIDTH));
+  }
+
+  /** P(|Z| ≥ z) under this series' history, blended with a Gaussian prior worth `prior` points. */
+  tail(surprise: number, prior: number): number {
+    // A surprise must beat the history by a margin to count as new: the scale it is measured in drifts.
+    const z = surprise / TOLERANCE;
+    const b = TailCalibrator.bin(z);
+    let above = 0;
+    for (let i = b + 1; i < TailCalibrator.BINS; i++) above += this.counts[i]!;
+    // Count the own bin in part, linearly, so the tail is continuous in z.
+    const frac = 1 - (z / TailCalibrator.WIDTH - b);
+    above += b < TailCalibrator.BINS - 1 ? this.counts[b]! * Math.max(0, frac) : this.counts[b]!;
+    const gaussian = 2 * normalTail(surprise);
+    return (above / this.increment + prior * gaussian) / (this.total / this.increment + prior);
+  }
+
+  add(z: number): void {
+    this.increment /= 1 - this.decay;
+    this.counts[TailCalibrator.bin(z)]! += this.increment;
+    this.total += this.increment;
+    if (this.increment > 1e200) {
+      for (let i = 0; i < TailCalibrator.BINS; i++) this.counts[i]! /= this.increment;
+      this.total /= this.increment;
+      this.increment = 1;
+    }
+  }
+}
+
+/** P(Z ≥ z) for a standard normal (Abramowitz–Stegun 26.2.17 asymptotics are enough here). */
+export function normalTail(z: number): number {
+  if (z < 0) return 1 - normalTail(-z);
+  if (z > 38) return 0;
+  const t = 1 / (1 + 0.2316419 * z);
+  const poly = t * (0.31938153 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
+  return Math.exp((-z * z) / 2) * 0.3989422804014327 * poly;
+}
+
+/** Map a tail probability to [0, 1) without saturating: 10^-8 → 0.5, 10^-24 → 0.75. */
+export function surpriseScore(p: number): number {
+  const bits = -Math.log10(Math.max(p, 1e-300));
+  return bits <= 0 ? 0 : bits / (bits + 8);
+}
+
+export function createDetector(options: Partial<DetectorOptions> = {}): Detector {
+  const o: DetectorOptions = { ...DEFAULT_DETECTOR_OPTIONS, ...options };
+  const threshold = alertThreshold(o.sensitivity);
+  const bandZ = 2 + 4 * (1 - Math.min(1, Math.max(0, o.sensitivity)));
+  const errorRate = 1 / Math.min(o.memory, 500);
+  const pointTail = new TailCalibrator(1 / o.memory);
+  const shiftTail = new TailCalibrator(1 / o.memory);
+
+  let n = 0;
+  let lastT = NaN;
+  const deltas: number[] = [];
+  let step = NaN;
+  let models: Model[] = [];
+  let slotsPerDay = 0;
+  const recent = new Float64Array(o.shiftWindow);
+  let warmup = o.warmupPoints;
+  let shiftMae = NaN;
+  const recentScores = new Float64Array(Math.max(1, o.episodePoints));
+  let shiftRawMae = 0;
+
+  const configure = (): void => {
+    const sorted = [...deltas].sort((a, b) => a - b);
+    step = sorted[sorted.length >> 1]!;
+    slotsPerDay = step < DAY ? Math.min(MAX_SLOTS_PER_DAY, Math.max(1, Math.round(DAY / step))) : 0;
+    models = [new Model(0)];
+    if (slotsPerDay >= 2) models.push(new Model(slotsPerDay));
+    if (slotsPerDay >= 1 || step <= DAY) models.push(new Model(7 * Math.max(1, slotsPerDay)));
+    if (slotsPerDay >= 2) warmup = Math.max(warmup, Math.ceil(DAY / step));
+  };
+
+  const pending: [number, number][] = [];
+
+  const slotOf = (t: number, m: Model): number => {
+    const slots = m.season.length;
+    if (slots === 0) return 0;
+    const period = slots === slotsPerDay ? DAY : WEEK;
+    // Epoch day 0 was a Thursday; any fixed origin works for a profile.
+    const phase = (((t % period) + period) % period) / period;
+    return Math.min(slots - 1, Math.floor(phase * slots));
+  };
+
+  const bestModel = (): Model => {
+    let best = models[0]!;
+    for (const m of models) {
+      const learned = m.season.length === 0 || n * step >= 2 * (m.season.length === slotsPerDay ? DAY : WEEK);
+      if (learned && !Number.isNaN(m.mae) && m.mae < best.mae) best = m;
+    }
+    return best;
+  };
+
+  const quiet = (value: number): PointScore => ({ score: 0, alert: false, expected: value, lower: value, upper: value, direction: 'none' });
+
+  const score = (t: number, value: number): PointScore => {
+    const model = bestModel();
+    const slot = slotOf(t, model);
+    const expected = model.forecast(slot);
+    const sigma = Math.max(MAE_TO_SIGMA * model.scale(slot), 1e-9 * Math.max(1, Math.abs(expected)));
+    if (Number.isNaN(expected)) {
+      for (const m of models) m.update(slotOf(t, m), value, 1, o, errorRate);
+      return quiet(value);
+    }
+    const residual = value - expected;
+    recent[n % o.shiftWindow] = residual;
+    let meanRecent = 0;
+    const k = Math.min(n + 1, o.shiftWindow);
+    for (let i = 0; i < k; i++) meanRecent += recent[i]!;
+    meanRecent /= k;
+
+    const zPoint = residual / sigma;
+    const shiftSigma = Math.max(MAE_TO_SIGMA * Math.max(shiftMae, SCALE_FLOOR * shiftRawMae), 1e-9 * Math.max(1, Math.abs(expected)));
+    const zShift = Number.isNaN(shiftMae) ? 0 : meanRecent / shiftSigma;
+    // The short-window mean has its own typical size (residuals are autocorrelated): learn it, winsorised.
+    const absMean = Math.abs(meanRecent);
+    const shiftRate = Math.max(errorRate, 1 / (n + 1));
+    shiftMae = Number.isNaN(shiftMae) ? absMean : shiftMae + shiftRate * (Math.min(absMean, o.winsorK * MAE_TO_SIGMA * shiftMae) - shiftMae);
+    shiftRawMae += shiftRate * (absMean - shiftRawMae);
+    const pPoint = pointTail.tail(Math.abs(zPoint), 20);
+    const pShift = shiftTail.tail(Math.abs(zShift), 20);
+    // Surprises from before the scale has settled would teach the calibration that anything goes.
+    if (n >= warmup) {
+      pointTail.add(Math.abs(zPoint));
+      shiftTail.add(Math.abs(zShift));
+    }
+
+    const useShift = pShift < pPoint;
+    const p = Math.min(1, 2 * Math.min(pPoint, pShift));
+    const deviation = useShift ? meanRecent : residual;
+    const dir: DeviationDirection = deviation > 0 ? 'up' : deviation < 0 ? 'down' : 'none';
+    const wrongWay = (o.direction === 'spike' && dir !== 'up') || (o.direction === 'drop' && dir !== 'down');
+    const small = Math.abs(deviation) < o.minAbsoluteChange || Math.abs(deviation) < o.minRelativeChange * Math.abs(expected);
+    const raw = n < warmup || wrongWay || small ? 0 : surpriseScore(p);
+    // Alert once per incident: within an episode only a surprise beyond the episode's peak scores in full.
+    let episodePeak = 0;
+    for (let i = 0; i < recentScores.length; i++) episodePeak = Math.max(episodePeak, recentScores[i]!);
+    recentScores[n % recentScores.length] = raw;
+    const s = raw > episodePeak ? raw : raw * EPISODE_DAMPING;
+
+    // Learn: anomalous points are down-weighted so they barely enter the state.
+    const weight = 1 - p < 0.99 ? 1 : 0.25;
+    for (const m of models) m.update(slotOf(t, m), value, weight, o, errorRate);
+    return { score: s, alert: s >= threshold, expected, lower: expected - bandZ * sigma, upper: expected + bandZ * sigma, direction: dir };
+  };
+
+  return {
+    next(t: number, value: number): PointScore {
+      if (!Number.isFinite(value)) return quiet(value);
+      if (!Number.isNaN(lastT) && t > lastT && deltas.length < 16) deltas.push(t - lastT);
+      lastT = t;
+      if (models.length === 0) {
+        // Buffer the first few points until the sampling step is known.
+        pending.push([t, value]);
+        if (deltas.length < 16) return quiet(value);
+        configure();
+        let last = quiet(value);
+        for (const [pt, pv] of pending.splice(0)) {
+          last = score(pt, pv);
+          n++;
+        }
+        return last;
+      }
+      const result = score(t, value);
+      n++;
+      return result;
+    },
+  };
+}
+
+export interface SeriesScores {
+  scores: Float64Array;
+  expected: Float64Array;
+  lower: Float64Array;
+  upper: Float64Array;
+  /** +1 up, −1 down, 0 none. */
+  direction: Int8Array;
+}
+
+/** Score a whole series in order with a fresh detector. */
+export function scoreSeries(timestamps: ArrayLike<number>, values: ArrayLike<number>, options: Partial<DetectorOptions> = {}): SeriesScores {
+  const length = values.length;
+  const out: SeriesScores = {
+    scores: new Float64Array(length),
+    expected: new Float64Array(length),
+    lower: new Float64Array(length),
+    upper: new Float64Array(length),
+    direction: new Int8Array(length),
+  };
+  const detector = createDetector(options);
+  for (let i = 0; i < length; i++) {
+    const p = detector.next(timestamps[i]!, values[i]!);
+    out.scores[i] = p.score;
+    out.expected[i] = p.expected;
+    out.lower[i] = p.lower;
+    out.upper[i] = p.upper;
+    out.direction[i] = p.direction === 'up' ? 1 : p.direction === 'down' ? -1 : 0;
+  }
+  return out;
+}
