@@ -12,11 +12,12 @@ import { ingestionPlugin } from '../workers/plugins.js';
 import type { syncWorkflow } from '../workflows/sync.js';
 
 /**
- * npm run bench:sync [rows]: a full sync of generated narrow rows, Postgres → MinIO (Parquet) +
+ * npm run bench:sync [rows] [pageRows]: a full sync of generated narrow rows, Postgres → MinIO (Parquet) +
  * MySQL (upsert) + InfluxDB, against the slowest store's own ceiling: one bare LOAD DATA LOCAL
  * INFILE of the same rows into an empty copy of the silver table.
  */
 const ROWS = Number(process.argv[2] ?? 1_000_000);
+const PAGE_ROWS = Number(process.argv[3] ?? 50_000);
 const TABLE = 'bench_narrow';
 
 async function run(): Promise<void> {
@@ -26,7 +27,8 @@ async function run(): Promise<void> {
   await migrate({ mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, config });
   const source = new pg.Pool({ ...config.postgres, max: 2 });
   source.on('error', () => undefined);
-  const silver = await mysql.createConnection({ ...config.mysql, database: config.mysql.silverDatabase });
+  const { host, port, user, password } = config.mysql;
+  const silver = await mysql.createConnection({ host, port, user, password, database: config.mysql.silverDatabase });
 
   console.log(`generating ${ROWS.toLocaleString('en-US')} narrow rows in Postgres …`);
   await source.query(`
@@ -72,7 +74,7 @@ async function run(): Promise<void> {
   const result: SyncResult = await client.workflow.execute<typeof syncWorkflow>('syncWorkflow', {
     taskQueue,
     workflowId: `bench-sync-${Date.now()}`,
-    args: [{ dataset: 'bench.narrow', mode: 'full' }],
+    args: [{ dataset: 'bench.narrow', pageRows: PAGE_ROWS }], // the first incremental sync copies every row
   });
   const syncSeconds = (performance.now() - started) / 1000;
   clearInterval(sampler);

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { SimplePlugin } from '@temporalio/plugin';
 import { createIngestionActivities } from '../activities/ingestion/index.js';
+import { createParquetEncoder } from '../activities/ingestion/parquet-encoder.js';
 import { createSyncMetrics } from '../activities/metrics/sync-metrics.js';
 import { createBronzeStore } from '../activities/objects/bronze.js';
 import { createSourceConnections } from '../activities/sources/index.js';
@@ -37,6 +38,7 @@ export function ingestionPlugin(options: PluginOptions = {}): SimplePlugin {
   const config = options.config ?? loadConfig();
   const clients = options.clients ?? createClients(config);
   const sources = createSourceConnections((_kind, name) => sourceUrl(config, name));
+  const parquet = createParquetEncoder();
   const activities = createIngestionActivities({
     catalog: clients.catalog,
     catalogDatabase: config.mysql.database,
@@ -44,6 +46,7 @@ export function ingestionPlugin(options: PluginOptions = {}): SimplePlugin {
     bronze: createBronzeStore(clients.minio, config.minio.bronzeBucket),
     metrics: createSyncMetrics(clients.influx, config.influx.org, config.influx.bucket),
     sources,
+    parquet,
   });
   return new SimplePlugin({
     name: 'spokeflow.ingestion',
@@ -54,7 +57,7 @@ export function ingestionPlugin(options: PluginOptions = {}): SimplePlugin {
       try {
         await next();
       } finally {
-        await sources.closeAll();
+        await Promise.all([sources.closeAll(), parquet.close()]);
       }
     },
   });

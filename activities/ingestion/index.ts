@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Pool } from 'mysql2/promise';
+import type { Pool, PoolConnection } from 'mysql2/promise';
 import { ErrorType } from '../../common/errors.js';
 import { bronzePartKey, bronzeRunPrefix, manifestKey, quarantinePartKey } from '../../common/keys.js';
 import type {
@@ -16,10 +16,11 @@ import { createDatasetCatalog } from '../catalog/datasets.js';
 import { deleteRowsNotFromRun, evolveSilverTable, loadSilverPage, type SilverTable } from '../catalog/silver.js';
 import { createSyncLedger } from '../catalog/sync-ledger.js';
 import type { SyncMetrics } from '../metrics/sync-metrics.js';
-import type { BronzeStore } from '../objects/bronze.js';
-import type { Row, SourceConnections } from '../sources/index.js';
-import { boundsSql, pageSql, relationSql } from '../sources/keyset.js';
-import { encodePage } from './page.js';
+import type { BronzeStore, StoredObject } from '../objects/bronze.js';
+import type { SourceConnections } from '../sources/index.js';
+import { boundsSql, relationSql } from '../sources/keyset.js';
+import { inspectPage, type SilverPage } from './page.js';
+import type { ParquetEncoder } from './parquet-encoder.js';
 
 export interface IngestionDeps {
   catalog: Pool;
@@ -28,6 +29,7 @@ export interface IngestionDeps {
   bronze: BronzeStore;
   metrics: SyncMetrics;
   sources: SourceConnections;
+  parquet: ParquetEncoder;
 }
 
 /** The sync's activities: each moves data between stores and returns only keys and counts. */
@@ -36,10 +38,10 @@ export function createIngestionActivities(deps: IngestionDeps) {
   const ledger = createSyncLedger(deps.catalog);
   const silverOf = (plan: SyncPlan): SilverTable => ({ database: deps.silverDatabase, table: plan.targetTable });
 
-  async function readPage(plan: SyncPlan, after: KeysetPosition | null): Promise<Row[]> {
+  function readPage(plan: SyncPlan, after: KeysetPosition | null): Promise<Buffer> {
     const source = deps.sources.get(plan.source);
     const incremental = plan.mode === 'incremental';
-    const { sql, values } = pageSql(source.dialect, relationSql(source.dialect, plan.source), {
+    return source.readPageText(relationSql(source.dialect, plan.source), {
       columns: plan.columns,
       keyset: plan.keyset,
       cursor: plan.source.cursor,
@@ -49,51 +51,67 @@ export function createIngestionActivities(deps: IngestionDeps) {
       upperInclusive: plan.upperInclusive,
       limit: plan.pageRows,
     });
-    return source.queryRows(sql, values);
   }
 
-  function positionOf(plan: SyncPlan, row: Row): KeysetPosition {
-    return plan.keyset.map((name) => row[plan.columns.findIndex((c) => c.name === name)] ?? null);
+  /** A page ready to commit: its silver text, and its bronze object on the way to MinIO. */
+  interface PreparedPage {
+    seq: number;
+    page: SilverPage;
+    /** Source rows in the page, quarantined ones included. */
+    sourceRows: number;
+    objectKey: string | null;
+    quarantineKey: string | null;
+    /** Parquet encoding (on its own thread) and upload of the bronze object, and of the quarantine. */
+    storing: Promise<[StoredObject | undefined, StoredObject | undefined]>;
   }
 
-  /** One page: bronze object and silver upsert side by side, then manifest and watermark in one commit. */
-  async function writePage(plan: SyncPlan, seq: number, rows: Row[], first: KeysetPosition, last: KeysetPosition) {
-    const page = encodePage(plan.columns, rows);
+  function preparePage(plan: SyncPlan, seq: number, text: Buffer): PreparedPage {
+    const keyset = plan.keyset.map((name) => plan.columns.findIndex((c) => c.name === name));
+    const page = inspectPage(plan.columns, text, keyset);
     const objectKey = page.rows > 0 ? bronzePartKey(plan.runPrefix, seq) : null;
     const quarantineKey = page.quarantined.length > 0 ? quarantinePartKey(plan.runPrefix, seq) : null;
-    const conn = await deps.catalog.getConnection();
+    const storing = Promise.all([
+      objectKey
+        ? deps.parquet.encode(plan.columns, page.text).then((parquet) => deps.bronze.put(objectKey, parquet, 'application/vnd.apache.parquet'))
+        : undefined,
+      quarantineKey
+        ? deps.bronze.put(quarantineKey, Buffer.from(page.quarantined.map((r) => JSON.stringify(r)).join('\n') + '\n'), 'application/x-ndjson')
+        : undefined,
+    ]);
+    storing.catch(() => undefined); // awaited by commitPage; a failure before that must not go unhandled
+    return { seq, page, sourceRows: page.rows + page.quarantined.length, objectKey, quarantineKey, storing };
+  }
+
+  /**
+   * Upserts the page into silver while its bronze object is still being written, then commits
+   * the manifest entry and the watermark with the rows, once both stores hold the page.
+   */
+  async function commitPage(conn: PoolConnection, plan: SyncPlan, p: PreparedPage) {
     try {
       await conn.beginTransaction();
-      const [stored] = await Promise.all([
-        objectKey ? deps.bronze.put(objectKey, page.parquet, 'application/vnd.apache.parquet') : undefined,
-        quarantineKey
-          ? deps.bronze.put(quarantineKey, Buffer.from(page.quarantined.map((r) => JSON.stringify(r)).join('\n') + '\n'), 'application/x-ndjson')
-          : undefined,
-        loadSilverPage(conn, silverOf(plan), plan.columns, page.tsv, plan.syncRunId),
-      ]);
+      await loadSilverPage(conn, silverOf(plan), plan.columns, p.page.text, plan.syncRunId);
+      const [stored] = await p.storing;
       await ledger.recordManifestEntry(conn, plan.syncRunId, {
-        seq,
-        objectKey,
-        rows: page.rows,
+        seq: p.seq,
+        objectKey: p.objectKey,
+        rows: p.page.rows,
         bytes: stored?.bytes ?? 0,
         sha256: stored?.sha256 ?? null,
-        firstPosition: first,
-        lastPosition: last,
-        quarantined: page.quarantined.length,
-        quarantineKey,
-        nullCounts: Object.fromEntries(plan.columns.map((c, i) => [c.name, page.nullCounts[i] ?? 0])),
+        firstPosition: p.page.first,
+        lastPosition: p.page.last,
+        quarantined: p.page.quarantined.length,
+        quarantineKey: p.quarantineKey,
+        nullCounts: Object.fromEntries(plan.columns.map((c, i) => [c.name, p.page.nullCounts[i] ?? 0])),
       });
       if (plan.mode === 'incremental' && !plan.windowed) {
-        await ledger.commitWatermark(conn, plan.dataset, last, plan.syncRunId);
+        await ledger.commitWatermark(conn, plan.dataset, p.page.last, plan.syncRunId);
       }
       await conn.commit();
+      return { rows: p.page.rows, quarantined: p.page.quarantined.length, bytes: stored?.bytes ?? 0 };
     } catch (err) {
       await conn.rollback().catch(() => undefined);
       throw err;
-    } finally {
-      conn.release();
     }
-    return { rows: page.rows, quarantined: page.quarantined.length, bytes: page.parquet.byteLength };
   }
 
   return {
@@ -181,30 +199,47 @@ export function createIngestionActivities(deps: IngestionDeps) {
       const emptySource = plan.mode === 'incremental' && plan.cursorUpperBound === null;
       let finished = emptySource;
 
-      let next: Promise<Row[]> | undefined = emptySource ? undefined : readPage(plan, after);
-      while (next) {
-        const rows = await next;
-        next = undefined;
-        if (rows.length === 0) {
-          finished = true;
-          break;
+      // Three stages overlap: reading page n+1 from the source, encoding page n (Parquet on its
+      // own thread), and committing page n-1 to MySQL. Commits stay in page order.
+      const conn = await deps.catalog.getConnection();
+      let committing: Promise<void> = Promise.resolve();
+      let pagesRead = done.pages;
+      try {
+        let next: Promise<Buffer> | undefined = emptySource ? undefined : readPage(plan, after);
+        while (next) {
+          const text = await next;
+          next = undefined;
+          if (text.length === 0) {
+            finished = true;
+            break;
+          }
+          const prepared = preparePage(plan, seq, text);
+          const lastPage = prepared.sourceRows < plan.pageRows;
+          pagesRead += 1;
+          if (!lastPage && pagesRead < plan.pagesPerChunk) {
+            next = readPage(plan, prepared.page.last);
+            next.catch(() => undefined); // awaited next round; an earlier failure must not leave it unhandled
+          }
+          seq += 1;
+          const previous = committing;
+          committing = previous.then(async () => {
+            const written = await commitPage(conn, plan, prepared);
+            after = prepared.page.last;
+            done.rows += written.rows;
+            done.quarantined += written.quarantined;
+            done.bytes += written.bytes;
+            done.objects += written.rows > 0 ? 1 : 0;
+            done.pages += 1;
+            ctx.heartbeat({ committedSeq: prepared.seq });
+          });
+          committing.catch(() => undefined);
+          await previous; // at most two pages in flight
+          finished = lastPage;
         }
-        const last = positionOf(plan, rows[rows.length - 1]!);
-        const lastPage = rows.length < plan.pageRows;
-        if (!lastPage && done.pages + 1 < plan.pagesPerChunk) {
-          next = readPage(plan, last);
-          next.catch(() => undefined); // a failed write must not leave this rejection unhandled
-        }
-        const written = await writePage(plan, seq, rows, positionOf(plan, rows[0]!), last);
-        after = last;
-        seq += 1;
-        done.rows += written.rows;
-        done.quarantined += written.quarantined;
-        done.bytes += written.bytes;
-        done.objects += written.rows > 0 ? 1 : 0;
-        done.pages += 1;
-        ctx.heartbeat({ committedSeq: seq - 1 });
-        finished = lastPage;
+        await committing;
+      } finally {
+        await committing.catch(() => undefined);
+        conn.release();
       }
       return { rows: done.rows, quarantined: done.quarantined, bytes: done.bytes, objects: done.objects, after, nextSeq: seq, done: finished };
     },

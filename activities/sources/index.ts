@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { SourceColumn } from '../../common/column-types.js';
 import type { SourceDeclaration } from '../../common/dataset.js';
 import { ErrorType } from '../../common/errors.js';
-import type { Dialect } from './keyset.js';
+import type { Dialect, PageQuery } from './keyset.js';
 import { openMysql } from './mysql.js';
 import { openPostgres } from './postgres.js';
 
@@ -12,7 +12,9 @@ export type Row = (string | null)[];
 export interface SourceConnection {
   dialect: Dialect;
   describe(relation: string): Promise<SourceColumn[]>;
-  queryRows(sql: string, values: (string | null)[]): Promise<Row[]>;
+  queryRows(sql: string, values: string[]): Promise<Row[]>;
+  /** One keyset page as page text (see activities/ingestion/page.ts). */
+  readPageText(relation: string, query: PageQuery): Promise<Buffer>;
   close(): Promise<void>;
 }
 

@@ -8,8 +8,8 @@ export interface Dialect {
   param(n: number): string;
   /** Expression that yields the column's canonical text (see ColumnType). */
   selectExpr(column: SourceColumn): string;
-  /** Placeholder for a canonical-text value compared against the column. */
-  paramFor(column: SourceColumn, n: number): string;
+  /** A value compared against the column, given the placeholder of its canonical text. */
+  paramFor(column: SourceColumn, placeholder: string): string;
 }
 
 export interface PageQuery {
@@ -38,12 +38,18 @@ export function relationSql(dialect: Dialect, source: { table?: string; query?: 
  * Keyset pagination: `WHERE (cursor, pk) > (…) ORDER BY cursor, pk LIMIT n`. Names are quoted by
  * the dialect and every value is a bound parameter.
  */
-export function pageSql(dialect: Dialect, relation: string, q: PageQuery): { sql: string; values: (string | null)[] } {
+export function pageSql(
+  dialect: Dialect,
+  relation: string,
+  q: PageQuery,
+  placeholder: (n: number) => string = dialect.param,
+): { sql: string; values: string[] } {
   const byName = new Map(q.columns.map((c) => [c.name, c]));
-  const values: (string | null)[] = [];
+  const values: string[] = [];
   const bind = (column: SourceColumn, value: string | null): string => {
+    if (value === null) return 'NULL';
     values.push(value);
-    return dialect.paramFor(column, values.length);
+    return dialect.paramFor(column, placeholder(values.length));
   };
   const where: string[] = [];
   const cursor = q.cursor === undefined ? undefined : byName.get(q.cursor);
@@ -60,7 +66,8 @@ export function pageSql(dialect: Dialect, relation: string, q: PageQuery): { sql
     where.push(`(${left}) > (${right})`);
   }
   const select = q.columns.map((c) => `${dialect.selectExpr(c)} AS ${dialect.quote(c.name)}`).join(', ');
-  const order = q.keyset.map((name) => dialect.quote(name)).join(', ');
+  // Qualified, so that it orders by the source column (and its index), not by the output alias.
+  const order = q.keyset.map((name) => `src.${dialect.quote(name)}`).join(', ');
   const sql =
     `SELECT ${select} FROM ${relation} AS src` +
     (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
@@ -84,11 +91,11 @@ export function boundsSql(
   const where: string[] = [];
   if (lower) {
     values.push(lower.value);
-    where.push(`${c} ${lower.inclusive ? '>=' : '>'} ${dialect.paramFor(cursor, values.length)}`);
+    where.push(`${c} ${lower.inclusive ? '>=' : '>'} ${dialect.paramFor(cursor, dialect.param(values.length))}`);
   }
   if (upper) {
     values.push(upper.value);
-    where.push(`${c} ${upper.inclusive ? '<=' : '<'} ${dialect.paramFor(cursor, values.length)}`);
+    where.push(`${c} ${upper.inclusive ? '<=' : '<'} ${dialect.paramFor(cursor, dialect.param(values.length))}`);
   }
   const sql =
     `SELECT COUNT(${c}) AS n, MAX(${dialect.selectExpr(cursor)}) AS top, ` +

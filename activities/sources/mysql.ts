@@ -1,7 +1,8 @@
 import mysql from 'mysql2/promise';
 import type { FieldPacket, TypeCastField, TypeCastNext } from 'mysql2/promise';
 import type { ColumnType, SourceColumn } from '../../common/column-types.js';
-import type { Dialect } from './keyset.js';
+import { pageSql, type Dialect } from './keyset.js';
+import { rowsToText } from '../ingestion/page.js';
 import type { Row, SourceConnection } from './index.js';
 
 const BINARY_CHARSET = 63;
@@ -85,7 +86,7 @@ export const mysqlDialect: Dialect = {
       default: return c;
     }
   },
-  paramFor: (column) => (column.type.kind === 'bytes' ? 'UNHEX(?)' : '?'),
+  paramFor: (column, placeholder) => (column.type.kind === 'bytes' ? `UNHEX(${placeholder})` : placeholder),
 };
 
 // Everything as text, as the server prints it (the session is in UTC).
@@ -121,6 +122,11 @@ export function openMysql(url: string): SourceConnection {
     async queryRows(sql, values) {
       const [rows] = await pool.query({ sql, values, rowsAsArray: true });
       return rows as Row[];
+    },
+    async readPageText(relation, query) {
+      const { sql, values } = pageSql(mysqlDialect, relation, query);
+      const [rows] = await pool.query({ sql, values, rowsAsArray: true });
+      return rowsToText(rows as Row[]);
     },
     close: () => pool.end(),
   };

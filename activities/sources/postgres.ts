@@ -1,6 +1,8 @@
 import pg from 'pg';
 import type { ColumnType, SourceColumn } from '../../common/column-types.js';
-import type { Dialect } from './keyset.js';
+import { to as copyTo } from 'pg-copy-streams';
+import { fromPostgresCopyText } from '../ingestion/page.js';
+import { pageSql, type Dialect } from './keyset.js';
 import type { SourceConnection, Row } from './index.js';
 
 // Every value arrives as the server's text: no precision is lost to JS numbers or Dates.
@@ -64,14 +66,18 @@ export const postgresDialect: Dialect = {
       default: return c;
     }
   },
-  paramFor(column, n) {
+  paramFor(column, p) {
     switch (column.type.kind) {
-      case 'bytes': return `decode($${n}, 'hex')`;
-      case 'timestamp': return column.type.utc ? `($${n}::timestamp AT TIME ZONE 'UTC')` : `$${n}::timestamp`;
-      case 'int': return `$${n}::bigint`;
-      case 'decimal': return `$${n}::numeric`;
-      case 'date': return `$${n}::date`;
-      default: return `$${n}`;
+      case 'bytes': return `decode(${p}, 'hex')`;
+      case 'timestamp': return column.type.utc ? `(${p}::timestamp AT TIME ZONE 'UTC')` : `${p}::timestamp`;
+      case 'int': return `${p}::bigint`;
+      case 'decimal': return `${p}::numeric`;
+      case 'date': return `${p}::date`;
+      case 'float': return `${p}::float8`;
+      case 'uuid': return `${p}::uuid`;
+      case 'time': return `${p}::time`;
+      case 'bool': return `${p}::int::boolean`;
+      default: return p;
     }
   },
 };
@@ -95,6 +101,29 @@ export function openPostgres(url: string): SourceConnection {
     async queryRows(sql, values) {
       const result = await pool.query<Row>({ text: sql, values, rowMode: 'array', types: asText });
       return result.rows;
+    },
+    /**
+     * The page comes from COPY as text, the format silver loads: no row ever becomes JS values.
+     * COPY takes no bind parameters, so values are bound to transaction-local settings first.
+     */
+    async readPageText(relation, query) {
+      const { sql, values } = pageSql(postgresDialect, relation, query, (n) => `current_setting('spokeflow.p${n}')`);
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        if (values.length) {
+          await client.query(`SELECT ${values.map((_, i) => `set_config('spokeflow.p${i + 1}', $${i + 1}, true)`).join(', ')}`, values);
+        }
+        const chunks: Buffer[] = [];
+        for await (const chunk of client.query(copyTo(`COPY (${sql}) TO STDOUT`))) chunks.push(chunk as Buffer);
+        await client.query('COMMIT');
+        return fromPostgresCopyText(Buffer.concat(chunks));
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
     },
     close: () => pool.end(),
   };

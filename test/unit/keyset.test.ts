@@ -25,9 +25,20 @@ describe('keyset page queries', () => {
     expect(sql).toBe(
       `SELECT "id" AS "id", ("updated_at" AT TIME ZONE 'UTC') AS "updated_at", "odd""name" AS "odd""name" ` +
         `FROM "shop"."orders" AS src WHERE "updated_at" <= ($1::timestamp AT TIME ZONE 'UTC') ` +
-        `AND ("updated_at", "id") > (($2::timestamp AT TIME ZONE 'UTC'), $3::bigint) ORDER BY "updated_at", "id" LIMIT 500`,
+        `AND ("updated_at", "id") > (($2::timestamp AT TIME ZONE 'UTC'), $3::bigint) ORDER BY src."updated_at", src."id" LIMIT 500`,
     );
     expect(values).toEqual(['2024-02-01 00:00:00', '2024-01-01 00:00:00', '42']);
+  });
+
+  it('can bind values through settings for COPY, which takes no parameters', () => {
+    const { sql, values } = pageSql(
+      postgresDialect,
+      relationSql(postgresDialect, { query: 'SELECT * FROM t' }),
+      { columns, keyset: ['id'], after: ['7'], cursorLowerBound: null, cursorUpperBound: null, upperInclusive: true, limit: 5 },
+      (n) => `current_setting('spokeflow.p${n}')`,
+    );
+    expect(sql).toContain(`FROM (SELECT * FROM t) AS src WHERE ("id") > (current_setting('spokeflow.p1')::bigint)`);
+    expect(values).toEqual(['7']);
   });
 
   it('quote MySQL names with backticks and bind a null key part as NULL', () => {
@@ -43,8 +54,8 @@ describe('keyset page queries', () => {
     });
     expect(sql).toBe(
       'SELECT `id` AS `id`, `updated_at` AS `updated_at`, `odd"name` AS `odd"name` FROM `orders` AS src ' +
-        'WHERE `updated_at` >= ? AND `updated_at` < ? AND (`updated_at`, `id`) > (?, ?) ORDER BY `updated_at`, `id` LIMIT 10',
+        'WHERE `updated_at` >= ? AND `updated_at` < ? AND (`updated_at`, `id`) > (?, NULL) ORDER BY src.`updated_at`, src.`id` LIMIT 10',
     );
-    expect(values).toEqual(['2023-12-01', '2024-02-01', '2024-01-01 00:00:00', null]);
+    expect(values).toEqual(['2023-12-01', '2024-02-01', '2024-01-01 00:00:00']);
   });
 });
