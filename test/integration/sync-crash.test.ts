@@ -1,20 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncProgress } from '../../common/sync.js';
 import { mysqlDigest, openHarness, postgresDigest, type Harness } from '../support/harness.js';
+import { startWorkerProcess } from '../support/worker-process.js';
 
 const ROWS = 300_000;
 
-function startWorker(taskQueue: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/ingestion-worker.ts', taskQueue], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: process.env,
-  });
-  child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[worker ${child.pid}] ${d.toString()}`));
-  return child;
-}
+const startWorker = (taskQueue: string) => startWorkerProcess(taskQueue);
 
 describe('a worker killed in the middle of a large copy', () => {
   const tag = `t${randomUUID().slice(0, 8)}`;

@@ -71,6 +71,17 @@ describe('sync sources, bad input and poison rows', () => {
     await h.warehouse.query(`INSERT INTO \`${sourceDb}\`.items (id, updated_at) VALUES (4, '2024-03-02')`);
     const second = await h.sync({ dataset: `mysql_${tag}.items` });
     expect(second.rows).toBe(2);
+
+    // Each run left its metrics in InfluxDB: rows per run, and null counts per column.
+    const flux = (measurement: string, field: string, extra = '') =>
+      `from(bucket: "${h.config.influx.bucket}") |> range(start: -1h)
+       |> filter(fn: (r) => r._measurement == "${measurement}" and r.dataset == "mysql_${tag}.items" and r._field == "${field}"${extra})
+       |> sort(columns: ["_time"])`;
+    const query = h.clients.influx.getQueryApi(h.config.influx.org);
+    const runs = await query.collectRows<{ _value: number; status: string }>(flux('sync_run', 'rows'));
+    expect(runs.map((r) => [r._value, r.status])).toEqual([[3, 'succeeded'], [2, 'succeeded']]);
+    const labelNulls = await query.collectRows<{ _value: number }>(flux('sync_column', 'nulls', ' and r.column == "label"'));
+    expect(labelNulls.map((r) => r._value)).toEqual([1, 1]); // row 2 first, then the new row 4
     expect(await mysqlDigest(h.warehouse, `\`items_${tag}\``, columns, ['id'])).toEqual(
       await mysqlDigest(h.warehouse, `\`${sourceDb}\`.items`, columns, ['id']),
     );

@@ -100,23 +100,34 @@ export function canonicalValue(v: unknown): string {
 
 const textTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 
-/** Row count and SHA-256 of a Postgres table's rows, each value as the server prints it. */
+/**
+ * Row count and SHA-256 of a Postgres table's rows, each value as the server prints it
+ * (booleans as 1/0, as MySQL prints them).
+ */
 export async function postgresDigest(pool: pg.Pool, table: string, columns: string[], orderBy: string[]) {
   const q = (id: string) => `"${id}"`;
+  const types = await pool.query<{ name: string; type: string }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0`,
+    [table],
+  );
+  const bools = new Set(types.rows.filter((t) => t.type === 'boolean').map((t) => t.name));
+  const select = columns.map((c) => (bools.has(c) ? `${q(c)}::int` : q(c)));
   const result = await pool.query<unknown[]>({
-    text: `SELECT ${columns.map(q).join(', ')} FROM ${table} ORDER BY ${orderBy.map(q).join(', ')}`,
+    text: `SELECT ${select.join(', ')} FROM ${table} ORDER BY ${orderBy.map(q).join(', ')}`,
     rowMode: 'array',
     types: textTypes,
   });
   return digest(result.rows);
 }
 
-/** The same digest of a MySQL table, read as text. */
+/** The same digest of a MySQL table, read as text (JSON as stored, not parsed). */
 export async function mysqlDigest(pool: mysql.Pool, table: string, columns: string[], orderBy: string[]) {
   const q = (id: string) => `\`${id}\``;
   const [rows] = await pool.query({
     sql: `SELECT ${columns.map(q).join(', ')} FROM ${table} ORDER BY ${orderBy.map(q).join(', ')}`,
     rowsAsArray: true,
+    // MariaDB's JSON is a text BLOB that mysql2 would parse into an object.
+    typeCast: (field, next) => (field.type === 'JSON' || (field.type === 'BLOB' && (field as unknown as { charset?: number }).charset !== 63) ? field.string('utf8') : next()),
   });
   return digest(rows as unknown[][]);
 }
