@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { SimplePlugin } from '@temporalio/plugin';
+import { createBackfillActivities } from '../activities/ingestion/backfill.js';
 import { createIngestionActivities } from '../activities/ingestion/index.js';
 import { createParquetEncoder } from '../activities/ingestion/parquet-encoder.js';
 import { createSyncMetrics } from '../activities/metrics/sync-metrics.js';
@@ -33,7 +34,7 @@ export interface PluginOptions {
   registerWorkflows?: boolean;
 }
 
-/** The ingestion domain: the sync workflow's activities against the source, MinIO, MySQL and InfluxDB. */
+/** The ingestion domain: sync and backfill, against the source, MinIO, MySQL and InfluxDB. */
 export function ingestionPlugin(options: PluginOptions = {}): SimplePlugin {
   const config = options.config ?? loadConfig();
   const clients = options.clients ?? createClients(config);
@@ -48,9 +49,10 @@ export function ingestionPlugin(options: PluginOptions = {}): SimplePlugin {
     sources,
     parquet,
   });
+  const backfill = createBackfillActivities({ catalog: clients.catalog, sync: activities });
   return new SimplePlugin({
     name: 'spokeflow.ingestion',
-    activities,
+    activities: { ...activities, ...backfill },
     ...(options.registerWorkflows === false ? {} : { workflowsPath: sharedWorkflowsPath }),
     // Source pools live as long as the worker.
     runContext: async (next) => {

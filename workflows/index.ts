@@ -1,1 +1,9 @@
 export { syncWorkflow, syncProgressQuery } from './sync.js';
+export {
+  backfillWorkflow,
+  backfillProgressQuery,
+  pauseBackfill,
+  resumeBackfill,
+  cancelBackfill,
+  setBackfillConcurrency,
+} from './backfill.js';

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { ErrorType } from '../../common/errors.js';
 import { bronzePartKey, bronzeRunPrefix, manifestKey, quarantinePartKey } from '../../common/keys.js';
@@ -207,6 +207,8 @@ export function createIngestionActivities(deps: IngestionDeps) {
       try {
         let next: Promise<Buffer> | undefined = emptySource ? undefined : readPage(plan, after);
         while (next) {
+          // A cancelled copy stops between pages: what is committed stays, and is resumable.
+          if (ctx.cancellationSignal.aborted) throw new CancelledFailure('sync cancelled');
           const text = await next;
           next = undefined;
           if (text.length === 0) {

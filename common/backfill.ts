@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { DatasetName } from './dataset.js';
+
+const DateOrTime = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}([ T]\d{2}(:\d{2}(:\d{2})?)?)?Z?$/, 'must be a UTC date or date-time like 2024-03-01 or 2024-03-01T05:00');
+
+export const BackfillInput = z
+  .object({
+    dataset: DatasetName.describe('catalog name of the dataset, e.g. shop.orders (it must declare a cursor column)'),
+    from: DateOrTime.describe('first partition: the one containing this time (UTC)'),
+    to: DateOrTime.describe('end of the range, exclusive (UTC)'),
+    granularity: z.enum(['daily', 'hourly']).default('daily').describe('size of a partition'),
+    mode: z
+      .enum(['missing', 'failed', 'all'])
+      .default('missing')
+      .describe('missing: partitions never synced successfully; failed: only those whose last run failed; all: every partition'),
+    concurrency: z.number().int().min(1).max(200).default(8).describe('partitions synced at once; can be changed while running'),
+    pageRows: z.number().int().min(1).max(500_000).default(50_000).describe('rows per page of each partition sync'),
+    partitionsPerRun: z
+      .number()
+      .int()
+      .min(10)
+      .max(5_000)
+      .default(1_000)
+      .describe('partitions one workflow run handles before it continues as new (bounds its history)'),
+  })
+  .strict()
+  .refine((b) => b.from < b.to, { message: 'must be after from', path: ['to'] });
+export type BackfillInput = z.output<typeof BackfillInput>;
+
+export interface BackfillProgress {
+  backfillId: string;
+  dataset: string;
+  mode: BackfillInput['mode'];
+  /** Partitions in the range, and how many of them this backfill set out to sync. */
+  partitions: number;
+  toRun: number;
+  succeeded: number;
+  failed: number;
+  running: number;
+  paused: boolean;
+  cancelled: boolean;
+  concurrency: number;
+  rows: number;
+  /** Seconds to go at the rate so far, once there is a rate. */
+  etaSeconds: number | null;
+}
+
+/** State a backfill carries into its next run when it continues as new. */
+export interface BackfillCarry {
+  backfillId: string;
+  afterKey: string | null;
+  progress: BackfillProgress;
+  startedAtMs: number;
+}
+
+export interface PartitionTask {
+  backfillId: string;
+  dataset: string;
+  granularity: BackfillInput['granularity'];
+  key: string;
+  from: string;
+  to: string;
+  pageRows: number;
+  /** Workflow time the partition was started: fixes its sync run's keys across retries. */
+  startedAtMs: number;
+}
+
+export interface PartitionOutcome {
+  key: string;
+  status: 'succeeded' | 'failed';
+  rows: number;
+  syncRunId: string;
+  error?: string;
+}
+
+export function backfillWorkflowId(dataset: string): string {
+  return `backfill:${dataset}`;
+}
