@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { SimplePlugin } from '@temporalio/plugin';
 import { createBackfillActivities } from '../activities/ingestion/backfill.js';
 import { createIngestionActivities } from '../activities/ingestion/index.js';
@@ -7,32 +6,12 @@ import { createSyncMetrics } from '../activities/metrics/sync-metrics.js';
 import { createBronzeStore } from '../activities/objects/bronze.js';
 import { createSourceConnections } from '../activities/sources/index.js';
 import type { Domain } from '../common/task-queues.js';
-import { createClients, type Clients } from './clients.js';
-import { loadConfig, sourceUrl, type SpokeflowConfig } from './config.js';
+import { createClients } from './clients.js';
+import { loadConfig, sourceUrl } from './config.js';
+import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
+import { qualityPlugin } from './quality-plugin.js';
 
-/**
- * The workflow code of the whole pack. Temporal's plugin API takes one `workflowsPath` per worker,
- * so every domain plugin registers the same module: loading two of them is harmless, and a worker
- * that has its own workflows re-exports ours from its module (`export * from 'spokeflow/workflows'`).
- */
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-
-function sharedWorkflowsPath(existing: string | undefined): string {
-  if (existing && existing !== WORKFLOWS_PATH) {
-    throw new Error(
-      `this worker already has workflowsPath ${existing}; re-export spokeflow's workflows from it ` +
-        `(export * from '${WORKFLOWS_PATH}') and drop workflowsPath from the spokeflow plugin options`,
-    );
-  }
-  return WORKFLOWS_PATH;
-}
-
-export interface PluginOptions {
-  config?: SpokeflowConfig;
-  clients?: Clients;
-  /** false when the worker already bundles spokeflow's workflows itself (see WORKFLOWS_PATH). */
-  registerWorkflows?: boolean;
-}
+export { WORKFLOWS_PATH, type PluginOptions } from './plugin-options.js';
 
 /** The ingestion domain: sync and backfill, against the source, MinIO, MySQL and InfluxDB. */
 export function ingestionPlugin(options: PluginOptions = {}): SimplePlugin {
@@ -68,4 +47,5 @@ export function ingestionPlugin(options: PluginOptions = {}): SimplePlugin {
 /** The plugins of each domain; domains whose workflows have not landed yet have none. */
 export const DOMAIN_PLUGINS: Partial<Record<Domain, (options: PluginOptions) => SimplePlugin>> = {
   ingestion: ingestionPlugin,
+  quality: qualityPlugin,
 };

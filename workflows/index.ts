@@ -7,3 +7,4 @@ export {
   cancelBackfill,
   setBackfillConcurrency,
 } from './backfill.js';
+export { anomalyScanWorkflow, anomalyScanProgressQuery } from './anomaly-scan.js';

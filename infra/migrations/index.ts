@@ -6,6 +6,7 @@ import type { SpokeflowConfig } from '../../workers/config.js';
 import * as catalog from './0001-catalog.js';
 import * as objectBuckets from './0002-object-buckets.js';
 import * as metricsBucket from './0003-metrics-bucket.js';
+import * as quality from './0004-quality.js';
 import * as backfills from './0005-backfills.js';
 
 export interface MigrationContext {
@@ -20,6 +21,7 @@ const MIGRATIONS = [
   { name: '0001-catalog', up: catalog.up },
   { name: '0002-object-buckets', up: objectBuckets.up },
   { name: '0003-metrics-bucket', up: metricsBucket.up },
+  { name: '0004-quality', up: quality.up },
   { name: '0005-backfills', up: backfills.up },
 ];
 

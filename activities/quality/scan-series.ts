@@ -1,0 +1,153 @@
+import type { AnomalyMetric, ScanWindow } from '../../common/anomaly-scan.js';
+import { createDetector, type DetectorOptions } from './detector.js';
+import type { MetricSeries, ScorePoint } from './metric-series.js';
+
+/** A series' identity and points; the points may be plain or typed arrays. */
+export type SeriesPoints = Pick<MetricSeries, 'dataset' | 'metric' | 'seriesKey'> & { t: ArrayLike<number>; v: ArrayLike<number> };
+
+/** A period nobody wants alerts for (maintenance, a backfill, a known incident). */
+export interface Exclusion {
+  /** null: every dataset. */
+  dataset: string | null;
+  /** null: every metric. */
+  metric: AnomalyMetric | null;
+  fromMs: number;
+  /** Exclusive. */
+  toMs: number;
+}
+
+export type Verdict = 'normal' | 'anomaly';
+
+export interface Feedback {
+  dataset: string;
+  metric: AnomalyMetric;
+  seriesKey: string;
+  atMs: number;
+  verdict: Verdict;
+}
+
+export interface FoundAnomaly {
+  dataset: string;
+  metric: AnomalyMetric;
+  seriesKey: string;
+  atMs: number;
+  value: number;
+  expected: number;
+  lower: number;
+  upper: number;
+  score: number;
+  direction: 'up' | 'down' | 'none';
+  /** Feedback called this point an anomaly (whether or not the detector alerted). */
+  confirmed: boolean;
+}
+
+export interface SeriesScan {
+  anomalies: FoundAnomaly[];
+  /** Points scored inside the window. */
+  points: number;
+  /** Alerts feedback called normal. */
+  suppressed: number;
+  /** Points (training or window) inside an exclusion. */
+  excluded: number;
+}
+
+export const seriesId = (dataset: string, metric: string, seriesKey: string): string => `${dataset}\u0001${metric}\u0001${seriesKey}`;
+
+/** Feedback by series, then by time. */
+export function indexFeedback(feedback: Feedback[]): Map<string, Map<number, Verdict>> {
+  const index = new Map<string, Map<number, Verdict>>();
+  for (const f of feedback) {
+    const id = seriesId(f.dataset, f.metric, f.seriesKey);
+    let byTime = index.get(id);
+    if (!byTime) index.set(id, (byTime = new Map()));
+    byTime.set(f.atMs, f.verdict);
+  }
+  return index;
+}
+
+export function exclusionsFor(all: Exclusion[], dataset: string, metric: AnomalyMetric): Exclusion[] {
+  return all.filter((e) => (e.dataset === null || e.dataset === dataset) && (e.metric === null || e.metric === metric));
+}
+
+/**
+ * Scores one series causally over training + window and returns what the window holds.
+ *
+ * Points inside an exclusion are skipped entirely — neither reported nor learnt from: an
+ * excluded period is one someone declared abnormal (a backfill, an outage), and learning it would
+ * move the baseline and widen the noise scale, hiding real anomalies after it. The detector
+ * handles the gap like any missing run.
+ *
+ * Feedback 'normal' suppresses the alert at that time; 'anomaly' records the point as a
+ * confirmed anomaly whatever its score. (The detector already down-weights alerting points when
+ * it learns; it offers no way to take a point back in at full weight, so 'normal' does not change
+ * the model.)
+ */
+export function scanSeries(
+  s: SeriesPoints,
+  window: ScanWindow,
+  options: Partial<DetectorOptions>,
+  exclusions: Exclusion[],
+  feedback: Map<number, Verdict> | undefined,
+  onScore?: (p: ScorePoint) => void,
+): SeriesScan {
+  const detector = createDetector(options);
+  const result: SeriesScan = { anomalies: [], points: 0, suppressed: 0, excluded: 0 };
+  const { t, v } = s;
+  for (let i = 0; i < t.length; i++) {
+    const at = t[i]!;
+    if (at < window.trainingFromMs || at >= window.toMs) continue;
+    if (exclusions.length > 0 && exclusions.some((e) => at >= e.fromMs && at < e.toMs)) {
+      result.excluded++;
+      continue;
+    }
+    const p = detector.next(at, v[i]!);
+    if (at < window.fromMs) continue;
+    result.points++;
+    onScore?.({ dataset: s.dataset, metric: s.metric, seriesKey: s.seriesKey, t: at, score: p.score, expected: p.expected, lower: p.lower, upper: p.upper });
+    const verdict = feedback?.get(at);
+    if (verdict === 'normal') {
+      if (p.alert) result.suppressed++;
+      continue;
+    }
+    if (p.alert || verdict === 'anomaly') {
+      result.anomalies.push({
+        dataset: s.dataset,
+        metric: s.metric,
+        seriesKey: s.seriesKey,
+        atMs: at,
+        value: v[i]!,
+        expected: p.expected,
+        lower: p.lower,
+        upper: p.upper,
+        score: p.score,
+        direction: p.direction,
+        confirmed: verdict === 'anomaly',
+      });
+    }
+  }
+  return result;
+}
+
+/** A batch of series to score with one set of options: what a scoring thread is sent. */
+export interface ScoringJob {
+  window: ScanWindow;
+  options: Partial<DetectorOptions>;
+  series: (SeriesPoints & { exclusions: Exclusion[]; feedback: [number, Verdict][] })[];
+}
+
+/** One series' scan, with the window's scores as flat rows of (t, score, expected, lower, upper). */
+export interface ScoredSeries extends SeriesScan {
+  scores: Float64Array;
+}
+
+export const SCORE_STRIDE = 5;
+
+export function scoreJob(job: ScoringJob): ScoredSeries[] {
+  return job.series.map((s) => {
+    const rows: number[] = [];
+    const scan = scanSeries(s, job.window, job.options, s.exclusions, s.feedback.length > 0 ? new Map(s.feedback) : undefined, (p) => {
+      rows.push(p.t, p.score, p.expected, p.lower, p.upper);
+    });
+    return { ...scan, scores: Float64Array.from(rows) };
+  });
+}

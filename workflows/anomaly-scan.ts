@@ -1,0 +1,142 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ContinueAsNew,
+  continueAsNew,
+  defineQuery,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createQualityActivities } from '../activities/quality/index.js';
+import {
+  AnomalyScanInput,
+  addTotals,
+  chunk,
+  emptyTotals,
+  resolveWindow,
+  totalsOf,
+  type AnomalyScanProgress,
+  type AnomalyScanResult,
+  type AnomalyScanResume,
+  type ScanPlan,
+} from '../common/anomaly-scan.js';
+import { parseInput } from '../common/errors.js';
+import { SearchAttr } from '../common/search-attributes.js';
+
+type Quality = ReturnType<typeof createQualityActivities>;
+
+const ledger = proxyActivities<Quality>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+// A group reads, scores and writes a few hundred datasets; it heartbeats as it goes and a retry
+// redoes the group (every write is an upsert or an overwrite of the same point).
+const scanner = proxyActivities<Quality>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+export const anomalyScanProgressQuery = defineQuery<AnomalyScanProgress>('progress');
+
+/**
+ * Scan run metrics for anomalies: list the datasets, then per group of datasets read their
+ * series from InfluxDB (a training history plus the window), score every point with the
+ * detector, write the scores back for charts and upsert the window's anomalies into MySQL;
+ * finally record the scan's counts. Only names and counts pass through the workflow.
+ */
+export async function anomalyScanWorkflow(raw: unknown, resume?: AnomalyScanResume): Promise<AnomalyScanResult> {
+  const input = parseInput(AnomalyScanInput, raw, 'anomaly scan input');
+  const info = workflowInfo();
+  // `lastHours` counts back from the first run's start; a continued run keeps that window.
+  const window = resume?.plan.spec.window ?? resolveWindow(input, info.startTime.getTime());
+  const scanId = resume?.plan.spec.scanId ?? info.runId;
+  const progress: AnomalyScanProgress = {
+    scanId,
+    phase: 'planning',
+    from: new Date(window.fromMs).toISOString(),
+    to: new Date(window.toMs).toISOString(),
+    groups: 0,
+    groupsDone: resume?.groupsDone.length ?? 0,
+    ...(resume?.totals ?? emptyTotals()),
+  };
+  setHandler(anomalyScanProgressQuery, () => progress);
+  upsertSearchAttributes([
+    { key: SearchAttr.kind, value: 'anomaly-scan' },
+    ...(input.team ? [{ key: SearchAttr.team, value: input.team }] : []),
+    ...(input.datasets?.length === 1 ? [{ key: SearchAttr.dataset, value: input.datasets[0]! }] : []),
+  ]);
+  const scope = input.team ? `team ${input.team}` : input.datasets ? `${input.datasets.length} dataset(s)` : 'all datasets';
+  report(progress, scope);
+
+  let plan: ScanPlan | undefined = resume?.plan;
+  try {
+    plan ??= await ledger.planScan({ scanId, workflowId: info.workflowId, input, window });
+    const { spec } = plan;
+    const groups = chunk(plan.datasets, input.datasetsPerActivity);
+    progress.groups = groups.length;
+    progress.phase = 'scanning';
+    report(progress, scope);
+
+    const done = new Set(resume?.groupsDone ?? []);
+    const pending = groups.map((_, i) => i).filter((i) => !done.has(i));
+    let continueLater = false;
+    const lane = async (): Promise<void> => {
+      while (!continueLater) {
+        const group = pending.shift();
+        if (group === undefined) return;
+        const found = await scanner.scanGroup({ spec, group, datasets: groups[group]! });
+        done.add(group);
+        addTotals(progress, found);
+        progress.groupsDone = done.size;
+        report(progress, scope);
+        if (workflowInfo().continueAsNewSuggested) continueLater = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(input.parallelism, pending.length) }, lane));
+    if (done.size < groups.length) {
+      await continueAsNew<typeof anomalyScanWorkflow>(raw, { plan, groupsDone: [...done], totals: totalsOf(progress) });
+    }
+
+    progress.phase = 'finishing';
+    await ledger.finishScan({ scanId, totals: totalsOf(progress) });
+    progress.phase = 'done';
+    report(progress, scope);
+    upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'succeeded' }]);
+    return { scanId, from: progress.from, to: progress.to, groups: groups.length, ...totalsOf(progress) };
+  } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
+    if (!plan) throw reason(err); // bad input: nothing was started
+    const outcome = isCancellation(err) ? 'cancelled' : 'failed';
+    progress.phase = 'failed';
+    report(progress, scope);
+    upsertSearchAttributes([{ key: SearchAttr.outcome, value: outcome }]);
+    const failure = reason(err);
+    const message = failure instanceof Error ? failure.message : String(failure);
+    log.error('anomaly scan failed', { scanId, outcome, message });
+    await CancellationScope.nonCancellable(() => ledger.failScan({ scanId, totals: totalsOf(progress), outcome, error: message }));
+    throw failure;
+  }
+}
+
+/** An activity's own error rather than "Activity task failed"; anything else as it is. */
+function reason(err: unknown): unknown {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
+}
+
+/** The Web UI's current details: what an operator sees on the run's page while it works. */
+function report(p: AnomalyScanProgress, scope: string): void {
+  setCurrentDetails(
+    `**anomaly scan** of ${scope}, ${p.from} → ${p.to} — ${p.phase}\n\n` +
+      `groups ${p.groupsDone} of ${p.groups}; datasets ${p.datasets}, series ${p.series}, points ${p.points}; ` +
+      `anomalies ${p.anomalies} (confirmed ${p.confirmed}), suppressed by feedback ${p.suppressed}, ` +
+      `excluded points ${p.excludedPoints}; scan \`${p.scanId}\``,
+  );
+}
