@@ -3,12 +3,15 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
+import { backfillWorkflowId } from '../../common/backfill.js';
 import { syncWorkflowId } from '../../common/keys.js';
 import type { SyncResult } from '../../common/sync.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { createClients } from '../../workers/clients.js';
 import { loadConfig } from '../../workers/config.js';
 import { ingestionPlugin } from '../../workers/plugins.js';
+import { runScheduleCommand } from '../../schedules/command.js';
+import type { BackfillResult } from '../../workflows/backfill.js';
 import type { syncWorkflow } from '../../workflows/sync.js';
 import { readDatasetFile } from '../datasets-file.js';
 import { migrate } from '../migrations/index.js';
@@ -19,7 +22,8 @@ const DEFAULT_DATASETS = fileURLToPath(new URL('./shop-datasets.yaml', import.me
 /**
  * The main job, end to end on the local stack: a shop database in Postgres, declared as datasets,
  * synced into MinIO (bronze) and MySQL (silver) by the sync workflow on a real worker; then a few
- * source rows change and a second sync moves only those. Set SPOKEFLOW_DEMO_DATASETS to a file of
+ * source rows change and a second sync moves only those; a month of orders is backfilled by
+ * day, and the shop's schedules are applied. Set SPOKEFLOW_DEMO_DATASETS to a file of
  * your own declarations to sync your own Postgres or MySQL instead of the shop.
  */
 async function run(): Promise<void> {
@@ -96,9 +100,32 @@ async function run(): Promise<void> {
       await syncAll('sync after the change (only changed rows move)');
     }
 
+    if (!customDatasets) {
+      // A backfill of the last month of orders, a day per partition: idempotent over what the
+      // syncs already copied, and it shows the partitions' state kept in MySQL.
+      const backfillStarted = Date.now();
+      const backfill: BackfillResult = await client.workflow.execute('backfillWorkflow', {
+        taskQueue: TaskQueue.ingestion,
+        workflowId: backfillWorkflowId('shop.orders'),
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        args: [{ dataset: 'shop.orders', from: '2024-12-01', to: '2025-01-01', mode: 'all', concurrency: 8 }],
+        staticSummary: 'demo backfill of shop.orders, December 2024',
+      });
+      step(
+        'backfill',
+        `shop.orders 2024-12-01 … 2025-01-01: ${backfill.succeeded} of ${backfill.toRun} daily partitions, ` +
+          `${backfill.rows.toLocaleString('en-US')} rows in ${((Date.now() - backfillStarted) / 1000).toFixed(1)} s`,
+      );
+    }
+
+    // Schedules as code: the shop's syncs every 15 minutes (they run whenever a worker is up).
+    await runScheduleCommand('apply', { config, print: (text) => console.log(`\n${text}`) });
+
     console.log('\nWhere to look:');
     console.log(`  Temporal Web UI   ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent("WorkflowType='syncWorkflow'")}`);
     console.log(`  a sync run        ${first[0]?.link}`);
+    console.log(`  the backfill      ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowId='${backfillWorkflowId('shop.orders')}'`)}`);
+    console.log(`  schedules         ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/schedules`);
     console.log(`  bronze objects    http://${config.minio.endPoint}:${process.env.MINIO_CONSOLE_PORT ?? 9001}/browser/${config.minio.bronzeBucket}  (user ${config.minio.accessKey})`);
     console.log(`  silver tables     mysql -h ${config.mysql.host} -P ${config.mysql.port} -u ${config.mysql.user} -p ${config.mysql.silverDatabase}`);
     console.log(`  run metrics       InfluxDB ${config.influx.url}, bucket ${config.influx.bucket}, measurement sync_run`);
