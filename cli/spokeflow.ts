@@ -1,9 +1,10 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { BackfillInput, backfillWorkflowId, type BackfillProgress } from '../common/backfill.js';
-import { parseInput } from '../common/errors.js';
-import { TaskQueue } from '../common/task-queues.js';
+import type { BackfillProgress } from '../common/backfill.js';
+import { WORKFLOW_TYPES } from '../common/workflows.js';
 import { runScheduleCommand } from '../schedules/command.js';
+import { inputJsonSchema, readInput, runWorkflow, UsageError, workflowStatus } from './run.js';
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
 import { readDatasetFile } from '../infra/datasets-file.js';
 import { migrate } from '../infra/migrations/index.js';
@@ -73,6 +74,34 @@ schedules
   });
 
 program
+  .command('run')
+  .description(`start a workflow with a validated input, print its id and Web UI link, and follow it (${WORKFLOW_TYPES.join(', ')})`)
+  .argument('<workflow>', 'workflow type, e.g. syncWorkflow')
+  .option('--input <json-or-yaml>', 'the input, inline')
+  .option('--input-file <path>', 'the input, from a .json or .yaml file')
+  .option('--no-follow', 'return once started')
+  .action(async (workflowType: string, o: { input?: string; inputFile?: string; follow: boolean }) => {
+    const result = await runWorkflow(workflowType, await readInput(o), { follow: o.follow });
+    if (result !== undefined) console.log(JSON.stringify(result, null, 2));
+  });
+
+program
+  .command('status')
+  .description('where a run is: its status, its progress and its Web UI link')
+  .argument('<workflow-id>', 'e.g. sync:shop.orders or backfill:shop.orders')
+  .action(async (workflowId: string) => {
+    console.log(JSON.stringify(await workflowStatus(workflowId), null, 2));
+  });
+
+program
+  .command('schema')
+  .description('JSON Schema of a workflow\'s input (or of every workflow), from the same zod schemas that validate it')
+  .argument('[workflow]', 'workflow type; all when left out')
+  .action((workflowType?: string) => {
+    console.log(JSON.stringify(inputJsonSchema(workflowType), null, 2));
+  });
+
+program
   .command('backfill')
   .description('sync a range of partitions of a dataset (only the missing ones by default) and follow its progress')
   .argument('<dataset>', 'catalog name of the dataset, e.g. shop.orders')
@@ -82,30 +111,23 @@ program
   .option('--mode <mode>', 'missing, failed or all', 'missing')
   .option('--concurrency <n>', 'partitions at once', (v) => Number(v), 8)
   .action(async (dataset: string, o: { from: string; to: string; granularity: string; mode: string; concurrency: number }) => {
-    const input = parseInput(BackfillInput, { dataset, ...o }, 'backfill input');
-    const config = loadConfig();
-    const connection = await Connection.connect({ address: config.temporal.address });
-    try {
-      const client = new Client({ connection, namespace: config.temporal.namespace });
-      const workflowId = backfillWorkflowId(dataset);
-      const handle = await client.workflow
-        .start('backfillWorkflow', { taskQueue: TaskQueue.ingestion, workflowId, args: [input], staticSummary: `backfill ${dataset} ${input.from} … ${input.to}` })
-        .catch((err: unknown) => {
-          if (err instanceof WorkflowExecutionAlreadyStartedError) {
-            throw new Error(`a backfill of ${dataset} is already running (${workflowId}): follow it in the Web UI, or cancel it with temporal workflow update execute --name cancel --workflow-id ${workflowId}`);
-          }
-          throw err;
-        });
-      console.log(`started ${workflowId}: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${workflowId}`);
-      const result = (await handle.result()) as BackfillProgress & { status: string };
-      console.log(`${result.status}: ${result.succeeded} of ${result.toRun} partitions synced, ${result.failed} failed, ${result.rows} rows`);
-      if (result.failed > 0) process.exitCode = 1;
-    } finally {
-      await connection.close();
-    }
+    const result = (await runWorkflow('backfillWorkflow', { dataset, ...o }, { follow: true })) as BackfillProgress & { status: string };
+    console.log(`${result.status}: ${result.succeeded} of ${result.toRun} partitions synced, ${result.failed} failed, ${result.rows} rows`);
+    if (result.failed > 0) process.exitCode = 1;
+  });
+
+program
+  .command('stack')
+  .description('the local stack of servers (infra/local/stack.sh)')
+  .argument('<command>', 'up, down, status, reset or env')
+  .action((command: string) => {
+    const script = fileURLToPath(new URL('../infra/local/stack.sh', import.meta.url));
+    process.exitCode = spawnSync('bash', [script, command], { stdio: 'inherit' }).status ?? 1;
   });
 
 program.parseAsync().catch((err: unknown) => {
+  // One line a person can act on; SPOKEFLOW_DEBUG=1 adds the stack for a bug report.
   console.error(`spokeflow: ${err instanceof Error ? err.message : String(err)}`);
+  if (process.env.SPOKEFLOW_DEBUG && err instanceof Error && !(err instanceof UsageError)) console.error(err.stack);
   process.exit(1);
 });

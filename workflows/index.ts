@@ -8,3 +8,4 @@ export {
   setBackfillConcurrency,
 } from './backfill.js';
 export { anomalyScanWorkflow, anomalyScanProgressQuery } from './anomaly-scan.js';
+export { healthScoringWorkflow, healthScoringProgressQuery } from './health-scoring.js';

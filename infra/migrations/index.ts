@@ -8,6 +8,7 @@ import * as objectBuckets from './0002-object-buckets.js';
 import * as metricsBucket from './0003-metrics-bucket.js';
 import * as quality from './0004-quality.js';
 import * as backfills from './0005-backfills.js';
+import * as health from './0006-health.js';
 
 export interface MigrationContext {
   mysql: Pool;
@@ -23,6 +24,7 @@ const MIGRATIONS = [
   { name: '0003-metrics-bucket', up: metricsBucket.up },
   { name: '0004-quality', up: quality.up },
   { name: '0005-backfills', up: backfills.up },
+  { name: '0006-health', up: health.up },
 ];
 
 /** Applied migrations are recorded in the catalog database, beside the tables they made. */

@@ -80,7 +80,7 @@ describe('schedule declarations', () => {
   });
 
   it('accepts only workflow types the registry lists', () => {
-    expect(SCHEDULABLE_WORKFLOW_TYPES).toEqual(['syncWorkflow']);
+    expect(SCHEDULABLE_WORKFLOW_TYPES).toEqual(['syncWorkflow', 'anomalyScanWorkflow', 'healthScoringWorkflow']);
     expect(rejection({ ...ordersSync, workflowType: 'dropEverythingWorkflow' })).toContain('workflowType: must be one of syncWorkflow');
   });
 

@@ -1,0 +1,147 @@
+import { readFile } from 'node:fs/promises';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { SingleBar, Presets } from 'cli-progress';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { describeIssues } from '../common/errors.js';
+import { SearchAttr } from '../common/search-attributes.js';
+import { TaskQueue } from '../common/task-queues.js';
+import { WORKFLOW_TYPES, workflowEntry, type WorkflowEntry } from '../common/workflows.js';
+import { loadConfig, type SpokeflowConfig } from '../workers/config.js';
+
+/** A problem the person at the terminal can fix: printed as it is, without a stack trace. */
+export class UsageError extends Error {}
+
+function entryOf(workflowType: string): WorkflowEntry {
+  const entry = workflowEntry(workflowType);
+  if (!entry) throw new UsageError(`unknown workflow "${workflowType}": one of ${WORKFLOW_TYPES.join(', ')}`);
+  return entry;
+}
+
+/** The input of a run: `--input '{…}'` (JSON or YAML) or `--input-file path` (.json or .yaml). */
+export async function readInput(options: { input?: string; inputFile?: string }): Promise<unknown> {
+  if (options.input !== undefined && options.inputFile !== undefined) throw new UsageError('give --input or --input-file, not both');
+  const text = options.inputFile !== undefined ? await readFile(options.inputFile, 'utf8') : (options.input ?? '{}');
+  try {
+    return parseYaml(text) as unknown; // YAML is a superset of JSON
+  } catch (err) {
+    throw new UsageError(`input is neither JSON nor YAML: ${(err as Error).message}`);
+  }
+}
+
+export function validateInput(workflowType: string, raw: unknown): unknown {
+  const parsed = entryOf(workflowType).input.safeParse(raw);
+  if (!parsed.success) throw new UsageError(`invalid ${workflowType} input: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** JSON Schema of a workflow's input, or of all of them, from the same zod schemas. */
+export function inputJsonSchema(workflowType?: string): unknown {
+  const types = workflowType ? [workflowType] : WORKFLOW_TYPES;
+  const schemas = Object.fromEntries(types.map((t) => [t, z.toJSONSchema(entryOf(t).input, { io: 'input', unrepresentable: 'any' })]));
+  return workflowType ? schemas[workflowType] : schemas;
+}
+
+export function runLink(config: SpokeflowConfig, workflowId: string, runId?: string): string {
+  const base = `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${runId}/history` : base;
+}
+
+/** How far a run is, from its `progress` query, for the progress bar. */
+function measure(workflowType: string, p: Record<string, unknown>): { done: number; total: number; unit: string } | undefined {
+  const n = (k: string) => (typeof p[k] === 'number' ? (p[k] as number) : 0);
+  switch (workflowType) {
+    case 'syncWorkflow':
+      return { done: n('rows') + n('quarantined'), total: Math.max(n('estimatedRows'), n('rows') + n('quarantined')), unit: 'rows' };
+    case 'backfillWorkflow':
+      return { done: n('succeeded') + n('failed'), total: n('toRun'), unit: 'partitions' };
+    case 'anomalyScanWorkflow':
+      return { done: n('groupsDone'), total: n('groups'), unit: 'dataset groups' };
+    default:
+      return undefined;
+  }
+}
+
+async function follow(workflowType: string, handle: WorkflowHandle): Promise<unknown> {
+  const bar = new SingleBar({ format: '{bar} {percentage}% | {value}/{total} {unit}', hideCursor: true }, Presets.shades_classic);
+  let started = false;
+  const result = handle.result();
+  let finished = false;
+  void result.finally(() => (finished = true)).catch(() => undefined);
+  while (!finished) {
+    const p = await handle.query<Record<string, unknown>>('progress').catch(() => undefined);
+    const m = p ? measure(workflowType, p) : undefined;
+    if (m && m.total > 0 && process.stdout.isTTY) {
+      if (!started) bar.start(m.total, m.done, { unit: m.unit });
+      started = true;
+      bar.setTotal(m.total);
+      bar.update(m.done, { unit: m.unit });
+    }
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
+  }
+  if (started) bar.stop();
+  return result;
+}
+
+/**
+ * `spokeflow run`: validates the input with the workflow's own schema, starts the run on its
+ * domain's task queue under its deterministic id, prints the id and the Web UI link, and (unless
+ * told not to) follows its progress until it ends.
+ */
+export async function runWorkflow(workflowType: string, raw: unknown, options: { follow: boolean; config?: SpokeflowConfig }): Promise<unknown> {
+  const entry = entryOf(workflowType);
+  const input = validateInput(workflowType, raw);
+  const config = options.config ?? loadConfig();
+  const connection = await Connection.connect({ address: config.temporal.address });
+  try {
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const workflowId = entry.workflowIdOf(input);
+    const dataset = entry.datasetOf(input);
+    const handle = await client.workflow
+      .start(workflowType, {
+        taskQueue: TaskQueue[entry.domain],
+        workflowId,
+        args: [input],
+        staticSummary: entry.summaryOf(input),
+        typedSearchAttributes: [
+          { key: SearchAttr.kind, value: entry.kind },
+          ...(dataset ? [{ key: SearchAttr.dataset, value: dataset }] : []),
+        ],
+      })
+      .catch((err: unknown) => {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          throw new UsageError(`${workflowId} is already running: follow it with \`spokeflow status ${workflowId}\` or in ${runLink(config, workflowId)}`);
+        }
+        throw err;
+      });
+    console.log(`started ${workflowId}\n  ${runLink(config, workflowId, handle.firstExecutionRunId)}`);
+    if (!options.follow) return undefined;
+    return await follow(workflowType, handle);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** `spokeflow status <workflow id>`: where a run is, from Temporal and its progress query. */
+export async function workflowStatus(workflowId: string, config = loadConfig()): Promise<Record<string, unknown>> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  try {
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const handle = client.workflow.getHandle(workflowId);
+    const d = await handle.describe().catch((err: unknown) => {
+      throw new UsageError(`no run with workflow id ${workflowId} (${(err as Error).message})`);
+    });
+    const progress = d.status.name === 'RUNNING' ? await handle.query('progress').catch(() => undefined) : undefined;
+    return {
+      workflowId,
+      type: d.type,
+      status: d.status.name,
+      started: d.startTime.toISOString(),
+      closed: d.closeTime?.toISOString(),
+      link: runLink(config, workflowId, d.runId),
+      ...(progress !== undefined ? { progress } : {}),
+    };
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+const DAY_MS = 86_400_000;
+
+/** How much each component counts towards a dataset's score; normalised by their sum. */
+export const DEFAULT_HEALTH_WEIGHTS = { documentation: 0.25, freshness: 0.3, reliability: 0.25, quality: 0.2 } as const;
+export const HEALTH_COMPONENTS = ['documentation', 'freshness', 'reliability', 'quality'] as const;
+export type HealthComponentName = (typeof HEALTH_COMPONENTS)[number];
+
+const Weight = z.number().min(0).max(100);
+const IsoDay = z
+  .string()
+  .regex(/^\d{4}-\d\d-\d\d$/, 'must be a day like 2025-01-31')
+  .refine((d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'must be a real calendar day');
+
+export const HealthScoringInput = z
+  .object({
+    day: IsoDay.optional().describe('the UTC day scored (its rows are replaced by a re-run); today by default'),
+    team: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a team slug of lower-case letters, digits and -')
+      .optional()
+      .describe("score only this team's datasets"),
+    weights: z
+      .object({
+        documentation: Weight.default(DEFAULT_HEALTH_WEIGHTS.documentation),
+        freshness: Weight.default(DEFAULT_HEALTH_WEIGHTS.freshness),
+        reliability: Weight.default(DEFAULT_HEALTH_WEIGHTS.reliability),
+        quality: Weight.default(DEFAULT_HEALTH_WEIGHTS.quality),
+      })
+      .strict()
+      .refine((w) => w.documentation + w.freshness + w.reliability + w.quality > 0, 'at least one weight must be above 0')
+      .default({ ...DEFAULT_HEALTH_WEIGHTS })
+      .describe('relative weight of each component; left-out ones take the defaults'),
+  })
+  .strict();
+export type HealthScoringInput = z.output<typeof HealthScoringInput>;
+export type HealthWeights = HealthScoringInput['weights'];
+
+/** What one run scores: a day, and the instant its facts are read at (the day's end, or now for today). */
+export interface HealthSpec {
+  day: string;
+  /** Epoch ms; runs and anomalies after it do not count. */
+  asOfMs: number;
+  team?: string;
+  weights: HealthWeights;
+}
+
+export const dayStartMs = (day: string): number => Date.parse(`${day}T00:00:00Z`);
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** The day (today by default) and the instant it is scored at: the end of a past day, else now. */
+export function resolveHealthSpec(input: HealthScoringInput, nowMs: number): HealthSpec | { error: string } {
+  const today = utcDay(nowMs);
+  const day = input.day ?? today;
+  if (day > today) return { error: `day: must not be after today (${today})` };
+  return { day, asOfMs: Math.min(nowMs, dayStartMs(day) + DAY_MS), weights: input.weights, ...(input.team ? { team: input.team } : {}) };
+}
+
+export interface HealthPlan {
+  spec: HealthSpec;
+  datasets: number;
+  teams: number;
+}
+
+export interface TeamHealthSummary {
+  team: string;
+  score: number;
+  datasets: number;
+  worstDataset: string;
+  worstScore: number;
+}
+
+export interface HealthScoringResult {
+  day: string;
+  asOf: string;
+  datasets: number;
+  averageScore: number | null;
+  teams: number;
+  /** The lowest-scoring teams first, at most 20. */
+  worstTeams: TeamHealthSummary[];
+  points: number;
+}
+
+export interface HealthScoringProgress {
+  day: string;
+  phase: 'planning' | 'scoring' | 'summarising teams' | 'publishing' | 'done' | 'failed';
+  datasets: number;
+  scored: number;
+  teams: number;
+  points: number;
+}

@@ -1,0 +1,93 @@
+import type { z } from 'zod';
+import { AnomalyScanInput } from './anomaly-scan.js';
+import { BackfillInput, backfillWorkflowId } from './backfill.js';
+import { HealthScoringInput } from './health.js';
+import { syncWorkflowId } from './keys.js';
+import { SyncInput } from './sync.js';
+import type { Domain } from './task-queues.js';
+
+/** Temporal's overlap policies, by the names the SDK and the `temporal` CLI use. */
+export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
+/** What the CLI, schedules and docs know about a workflow of the pack. */
+export interface WorkflowEntry {
+  /** Whose task queue its runs go to. */
+  domain: Domain;
+  /** The SpokeflowKind search attribute of its runs. */
+  kind: string;
+  /** Its input schema: the source of validation, CLI help and the JSON Schema export. */
+  input: z.ZodType;
+  /** The overlap policy its schedules default to. */
+  overlap: OverlapPolicy;
+  /** The workflow id of a run: one run per dataset (or scope) at a time. */
+  workflowIdOf(input: unknown): string;
+  /** The dataset a run works on (SpokeflowDataset), from its validated input. */
+  datasetOf(input: unknown): string | undefined;
+  /** What a run does, in a few words: its static summary in the Web UI. */
+  summaryOf(input: unknown): string;
+}
+
+function entry<S extends z.ZodType>(e: {
+  domain: Domain;
+  kind: string;
+  input: S;
+  overlap: OverlapPolicy;
+  workflowIdOf(input: z.output<S>): string;
+  datasetOf(input: z.output<S>): string | undefined;
+  summaryOf(input: z.output<S>): string;
+}): WorkflowEntry {
+  return {
+    ...e,
+    workflowIdOf: (raw) => e.workflowIdOf(e.input.parse(raw)),
+    datasetOf: (raw) => e.datasetOf(e.input.parse(raw)),
+    summaryOf: (raw) => e.summaryOf(e.input.parse(raw)),
+  };
+}
+
+/** Every workflow of the pack, by workflow type: the one list a newcomer reads to see what runs. */
+export const WORKFLOWS: Readonly<Record<string, WorkflowEntry>> = {
+  syncWorkflow: entry({
+    domain: 'ingestion',
+    kind: 'sync',
+    input: SyncInput,
+    // SKIP would silently drop a tick whenever a sync overruns; BUFFER_ONE runs it right after, queueing at most one.
+    overlap: 'BUFFER_ONE',
+    workflowIdOf: (input) => syncWorkflowId(input.dataset),
+    datasetOf: (input) => input.dataset,
+    summaryOf: (input) => `${input.mode === 'full' ? 'full sync' : 'sync'} ${input.dataset}`,
+  }),
+  backfillWorkflow: entry({
+    domain: 'ingestion',
+    kind: 'backfill',
+    input: BackfillInput,
+    overlap: 'BUFFER_ONE',
+    workflowIdOf: (input) => backfillWorkflowId(input.dataset),
+    datasetOf: (input) => input.dataset,
+    summaryOf: (input) => `backfill ${input.dataset} ${input.from} … ${input.to} (${input.mode})`,
+  }),
+  anomalyScanWorkflow: entry({
+    domain: 'quality',
+    kind: 'anomaly-scan',
+    input: AnomalyScanInput,
+    overlap: 'BUFFER_ONE',
+    workflowIdOf: (input) => `anomaly-scan:${input.team ?? (input.datasets ? input.datasets.join(',').slice(0, 200) : 'all')}`,
+    datasetOf: (input) => (input.datasets?.length === 1 ? input.datasets[0] : undefined),
+    summaryOf: (input) => `anomaly scan of ${input.team ? `team ${input.team}` : input.datasets ? `${input.datasets.length} datasets` : 'every dataset'}`,
+  }),
+  healthScoringWorkflow: entry({
+    domain: 'quality',
+    kind: 'health-scoring',
+    input: HealthScoringInput,
+    overlap: 'BUFFER_ONE',
+    workflowIdOf: (input) => `health-scoring:${input.team ?? 'all'}`,
+    datasetOf: () => undefined,
+    summaryOf: (input) => `health scores of ${input.team ? `team ${input.team}` : 'every dataset'}${input.day ? ` for ${input.day}` : ''}`,
+  }),
+};
+
+export const WORKFLOW_TYPES: readonly string[] = Object.keys(WORKFLOWS);
+
+export function workflowEntry(workflowType: string): WorkflowEntry | undefined {
+  return Object.hasOwn(WORKFLOWS, workflowType) ? WORKFLOWS[workflowType] : undefined;
+}
