@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnomalyStore, fromSqlTime } from '../../activities/quality/anomaly-store.js';
 import type { AnomalyScanProgress, AnomalyScanResult } from '../../common/anomaly-scan.js';
-import { qualityPlugin } from '../../workers/quality-plugin.js';
 import { openHarness, WorkflowFailedError, type Harness } from '../support/harness.js';
 
 const HOUR = 3_600_000;
@@ -39,13 +37,9 @@ describe('anomaly scan on the real stack', () => {
   const scanInput = { team, metrics: ['volume', 'null_rate'], window };
 
   let h: Harness;
-  let workerConnection: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
-  let taskQueue: string;
 
   const scan = (input: unknown): Promise<AnomalyScanResult> =>
-    h.client.workflow.execute('anomalyScanWorkflow', { taskQueue, workflowId: `test-anomaly-scan-${tag}-${randomUUID().slice(0, 8)}`, args: [input] });
+    h.client.workflow.execute('anomalyScanWorkflow', { taskQueue: h.taskQueue, workflowId: `test-anomaly-scan-${tag}-${randomUUID().slice(0, 8)}`, args: [input] });
 
   async function anomalies(dataset: string): Promise<{ metric: string; series_key: string; at: number; status: string; direction: string; scan_id: string }[]> {
     const [rows] = await h.clients.catalog.query<RowDataPacket[]>(
@@ -56,7 +50,7 @@ describe('anomaly scan on the real stack', () => {
   }
 
   beforeAll(async () => {
-    h = await openHarness({ inProcessWorker: false });
+    h = await openHarness({ domain: 'quality' });
 
     // 34 days of hourly runs: rows with a daily wave and noise, and a steady null rate per column.
     const rnd = random(11);
@@ -78,22 +72,10 @@ describe('anomaly scan on the real stack', () => {
     write.writeRecords(lines);
     await write.close();
 
-    workerConnection = await NativeConnection.connect({ address: h.config.temporal.address });
-    taskQueue = `test-quality-${tag}`;
-    worker = await Worker.create({
-      connection: workerConnection,
-      namespace: h.config.temporal.namespace,
-      taskQueue,
-      plugins: [qualityPlugin({ config: h.config, clients: h.clients })],
-    });
-    running = worker.run();
   });
 
   afterAll(async () => {
     if (!h) return;
-    worker?.shutdown();
-    await running;
-    await workerConnection?.close();
     for (const table of ['anomalies', 'anomaly_feedback', 'anomaly_exclusions']) {
       await h.clients.catalog.query(`DELETE FROM ${table} WHERE dataset IN (?)`, [[orders, events]]);
     }
@@ -149,7 +131,7 @@ describe('anomaly scan on the real stack', () => {
     const store = createAnomalyStore(h.clients.catalog);
     await store.recordFeedback({ dataset: orders, metric: 'volume', seriesKey: 'incremental', atMs: ordersSpike, verdict: 'normal', note: 'campaign day', createdBy: 'test' });
     await store.recordFeedback({ dataset: orders, metric: 'volume', seriesKey: 'incremental', atMs: ordersDrop, verdict: 'anomaly', createdBy: 'test' });
-    const handle = await h.client.workflow.start('anomalyScanWorkflow', { taskQueue, workflowId: `test-anomaly-scan-${tag}-fb`, args: [scanInput] });
+    const handle = await h.client.workflow.start('anomalyScanWorkflow', { taskQueue: h.taskQueue, workflowId: `test-anomaly-scan-${tag}-fb`, args: [scanInput] });
     const result: AnomalyScanResult = await handle.result();
     expect(result).toMatchObject({ anomalies: 1, confirmed: 1, suppressed: 1 });
     expect((await anomalies(orders)).map((a) => [a.at, a.status])).toEqual([

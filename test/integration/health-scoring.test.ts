@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlTime } from '../../activities/quality/anomaly-store.js';
 import type { HealthScoringProgress, HealthScoringResult } from '../../common/health.js';
 import { SearchAttr } from '../../common/search-attributes.js';
-import { qualityPlugin } from '../../workers/quality-plugin.js';
 import { openHarness, WorkflowFailedError, type Harness } from '../support/harness.js';
 
 const MINUTE = 60_000;
@@ -25,13 +23,9 @@ describe('health scoring on the real stack', () => {
   const longDescription = 'Every order placed in the web shop, one row per order, updated as it ships.';
 
   let h: Harness;
-  let workerConnection: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
-  let taskQueue: string;
 
   const score = (input: unknown) =>
-    h.client.workflow.start('healthScoringWorkflow', { taskQueue, workflowId: `test-health-${tag}-${randomUUID().slice(0, 8)}`, args: [input] });
+    h.client.workflow.start('healthScoringWorkflow', { taskQueue: h.taskQueue, workflowId: `test-health-${tag}-${randomUUID().slice(0, 8)}`, args: [input] });
 
   async function scoreRows(): Promise<Record<string, unknown>[]> {
     const [rows] = await h.clients.catalog.query<RowDataPacket[]>(
@@ -42,7 +36,7 @@ describe('health scoring on the real stack', () => {
   }
 
   beforeAll(async () => {
-    h = await openHarness({ inProcessWorker: false });
+    h = await openHarness({ domain: 'quality' });
 
     const declare = (name: string, extra: Record<string, unknown>) =>
       h.datasets.upsert({
@@ -82,22 +76,10 @@ describe('health scoring on the real stack', () => {
       [[anomaly(end - 5 * HOUR, 'open'), anomaly(end - 6 * HOUR, 'open'), anomaly(end - 7 * HOUR, 'confirmed'), anomaly(end - 8 * HOUR, 'dismissed')]],
     );
 
-    workerConnection = await NativeConnection.connect({ address: h.config.temporal.address });
-    taskQueue = `test-health-${tag}`;
-    worker = await Worker.create({
-      connection: workerConnection,
-      namespace: h.config.temporal.namespace,
-      taskQueue,
-      plugins: [qualityPlugin({ config: h.config, clients: h.clients })],
-    });
-    running = worker.run();
   });
 
   afterAll(async () => {
     if (!h) return;
-    worker?.shutdown();
-    await running;
-    await workerConnection?.close();
     for (const table of ['health_scores', 'anomalies', 'sync_runs', 'dataset_columns']) {
       await h.clients.catalog.query(`DELETE FROM ${table} WHERE dataset IN (?)`, [names]);
     }

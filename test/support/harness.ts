@@ -7,16 +7,17 @@ import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
 import type { SyncResult } from '../../common/sync.js';
 import { createClients, type Clients } from '../../workers/clients.js';
 import { loadConfig, type SpokeflowConfig } from '../../workers/config.js';
-import { ingestionPlugin } from '../../workers/plugins.js';
+import type { Domain } from '../../common/task-queues.js';
+import { DOMAIN_PLUGINS } from '../../workers/plugins.js';
 import type { syncWorkflow } from '../../workflows/sync.js';
 
 /**
  * A test's view of the real local stack: store clients, a Temporal client, and an in-process
- * ingestion worker on a task queue of its own.
+ * worker of one domain (ingestion unless told otherwise) on a task queue of its own.
  */
 let runtimeInstalled = false;
 
-export async function openHarness(options: { inProcessWorker?: boolean } = {}) {
+export async function openHarness(options: { inProcessWorker?: boolean; domain?: Domain } = {}) {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') }); // keep test output to what matters
     runtimeInstalled = true;
@@ -25,7 +26,9 @@ export async function openHarness(options: { inProcessWorker?: boolean } = {}) {
   const clients = createClients(config);
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const taskQueue = `test-ingestion-${randomUUID().slice(0, 8)}`;
+  const domain = options.domain ?? 'ingestion';
+  const plugin = DOMAIN_PLUGINS[domain]!;
+  const taskQueue = `test-${domain}-${randomUUID().slice(0, 8)}`;
   const inProcess = options.inProcessWorker ?? true;
   const workerConnection = inProcess ? await NativeConnection.connect({ address: config.temporal.address }) : undefined;
   const worker = workerConnection
@@ -33,7 +36,7 @@ export async function openHarness(options: { inProcessWorker?: boolean } = {}) {
         connection: workerConnection,
         namespace: config.temporal.namespace,
         taskQueue,
-        plugins: [ingestionPlugin({ config, clients })],
+        plugins: [plugin({ config, clients })],
       })
     : undefined;
   const running = worker?.run();
