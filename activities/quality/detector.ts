@@ -109,11 +109,14 @@ class Model {
   readonly visits: Uint32Array;
   /** Per-slot mean absolute error: noise often depends on the hour (busy hours are noisier). */
   readonly slotMae: Float64Array;
+  /** The profile's period (ms): DAY or WEEK; 0 without a profile. */
+  readonly period: number;
   /** EW mean absolute one-step error, winsorised. */
   mae = NaN;
   /** The same without winsorising: a floor for the scale of series that are mostly flat with bursts. */
   rawMae = 0;
-  constructor(slots: number) {
+  constructor(slots: number, period: number) {
+    this.period = period;
     this.season = new Float64Array(slots);
     this.visits = new Uint32Array(slots);
     this.slotMae = new Float64Array(slots);
@@ -169,6 +172,12 @@ class TailCalibrator {
   private static readonly BINS = 96;
   private static readonly WIDTH = 0.25;
   private readonly counts = new Float64Array(TailCalibrator.BINS);
+  /**
+   * above[j] = Σ counts[j…BINS−1], kept up to date by add (above[BINS] stays 0), so a tail
+   * look-up is O(1). Only sums of non-negative terms, never differences: a bin range nothing
+   * landed in stays exactly 0, and the sums agree with re-summing the bins to rounding.
+   */
+  private readonly above = new Float64Array(TailCalibrator.BINS + 1);
   private total = 0;
   private increment = 1;
   constructor(private readonly decay: number) {}
@@ -182,8 +191,7 @@ class TailCalibrator {
     // A surprise must beat the history by a margin to count as new: the scale it is measured in drifts.
     const z = surprise / TOLERANCE;
     const b = TailCalibrator.bin(z);
-    let above = 0;
-    for (let i = b + 1; i < TailCalibrator.BINS; i++) above += this.counts[i]!;
+    let above = this.above[b + 1]!;
     // Count the own bin in part, linearly, so the tail is continuous in z.
     const frac = 1 - (z / TailCalibrator.WIDTH - b);
     above += b < TailCalibrator.BINS - 1 ? this.counts[b]! * Math.max(0, frac) : this.counts[b]!;
@@ -193,11 +201,18 @@ class TailCalibrator {
 
   add(z: number): void {
     this.increment /= 1 - this.decay;
-    this.counts[TailCalibrator.bin(z)]! += this.increment;
-    this.total += this.increment;
-    if (this.increment > 1e200) {
-      for (let i = 0; i < TailCalibrator.BINS; i++) this.counts[i]! /= this.increment;
-      this.total /= this.increment;
+    const increment = this.increment;
+    const b = TailCalibrator.bin(z);
+    this.counts[b]! += increment;
+    // Surprises are mostly small, so this touches a handful of bins.
+    for (let j = 0; j <= b; j++) this.above[j]! += increment;
+    this.total += increment;
+    if (increment > 1e200) {
+      for (let i = 0; i < TailCalibrator.BINS; i++) {
+        this.counts[i]! /= increment;
+        this.above[i]! /= increment;
+      }
+      this.total /= increment;
       this.increment = 1;
     }
   }
@@ -236,15 +251,22 @@ export function createDetector(options: Partial<DetectorOptions> = {}): Detector
   let warmup = o.warmupPoints;
   let shiftMae = NaN;
   const recentScores = new Float64Array(Math.max(1, o.episodePoints));
+  /** max(0, recentScores…): the peak of the current episode, maintained as points come and go. */
+  let episodePeak = 0;
+  const scanPeak = (): number => {
+    let peak = 0;
+    for (let i = 0; i < recentScores.length; i++) peak = Math.max(peak, recentScores[i]!);
+    return peak;
+  };
   let shiftRawMae = 0;
 
   const configure = (): void => {
     const sorted = [...deltas].sort((a, b) => a - b);
     step = sorted[sorted.length >> 1]!;
     slotsPerDay = step < DAY ? Math.min(MAX_SLOTS_PER_DAY, Math.max(1, Math.round(DAY / step))) : 0;
-    models = [new Model(0)];
-    if (slotsPerDay >= 2) models.push(new Model(slotsPerDay));
-    if (slotsPerDay >= 1 || step <= DAY) models.push(new Model(7 * Math.max(1, slotsPerDay)));
+    models = [new Model(0, 0)];
+    if (slotsPerDay >= 2) models.push(new Model(slotsPerDay, DAY));
+    if (slotsPerDay >= 1 || step <= DAY) models.push(new Model(7 * Math.max(1, slotsPerDay), WEEK));
     if (slotsPerDay >= 2) warmup = Math.max(warmup, Math.ceil(DAY / step));
   };
 
@@ -253,17 +275,34 @@ export function createDetector(options: Partial<DetectorOptions> = {}): Detector
   const slotOf = (t: number, m: Model): number => {
     const slots = m.season.length;
     if (slots === 0) return 0;
-    const period = slots === slotsPerDay ? DAY : WEEK;
+    const period = m.period;
     // Epoch day 0 was a Thursday; any fixed origin works for a profile.
-    const phase = (((t % period) + period) % period) / period;
+    // t mod period, exactly: whole-ms timestamps (|t| ≤ 2^52) by integer arithmetic — q·period and
+    // t − q·period are exact, and a quotient rounded across a period boundary is corrected —
+    // otherwise by the floating-point remainder (exact too, but a slow library call).
+    let within: number;
+    if (Number.isInteger(t) && Math.abs(t) <= 4_503_599_627_370_496) {
+      within = t - Math.floor(t / period) * period;
+      if (within < 0) within += period;
+      else if (within >= period) within -= period;
+    } else within = ((t % period) + period) % period;
+    const phase = within / period;
     return Math.min(slots - 1, Math.floor(phase * slots));
   };
+  /** Each model's slot for the point being scored (a Float64Array, so a NaN slot stays NaN). */
+  const slots = new Float64Array(3);
 
-  const bestModel = (): Model => {
-    let best = models[0]!;
-    for (const m of models) {
-      const learned = m.season.length === 0 || n * step >= 2 * (m.season.length === slotsPerDay ? DAY : WEEK);
-      if (learned && !Number.isNaN(m.mae) && m.mae < best.mae) best = m;
+  /** Index of the model with the lowest recent error among those that have learnt their profile. */
+  const bestModel = (): number => {
+    let best = 0;
+    let bestMae = models[0]!.mae;
+    for (let i = 0; i < models.length; i++) {
+      const m = models[i]!;
+      const learned = m.season.length === 0 || n * step >= 2 * m.period;
+      if (learned && !Number.isNaN(m.mae) && m.mae < bestMae) {
+        best = i;
+        bestMae = m.mae;
+      }
     }
     return best;
   };
@@ -271,12 +310,14 @@ export function createDetector(options: Partial<DetectorOptions> = {}): Detector
   const quiet = (value: number): PointScore => ({ score: 0, alert: false, expected: value, lower: value, upper: value, direction: 'none' });
 
   const score = (t: number, value: number): PointScore => {
-    const model = bestModel();
-    const slot = slotOf(t, model);
+    for (let i = 0; i < models.length; i++) slots[i] = slotOf(t, models[i]!);
+    const best = bestModel();
+    const model = models[best]!;
+    const slot = slots[best]!;
     const expected = model.forecast(slot);
     const sigma = Math.max(MAE_TO_SIGMA * model.scale(slot), 1e-9 * Math.max(1, Math.abs(expected)));
     if (Number.isNaN(expected)) {
-      for (const m of models) m.update(slotOf(t, m), value, 1, o, errorRate);
+      for (let i = 0; i < models.length; i++) models[i]!.update(slots[i]!, value, 1, o, errorRate);
       return quiet(value);
     }
     const residual = value - expected;
@@ -310,14 +351,18 @@ export function createDetector(options: Partial<DetectorOptions> = {}): Detector
     const small = Math.abs(deviation) < o.minAbsoluteChange || Math.abs(deviation) < o.minRelativeChange * Math.abs(expected);
     const raw = n < warmup || wrongWay || small ? 0 : surpriseScore(p);
     // Alert once per incident: within an episode only a surprise beyond the episode's peak scores in full.
-    let episodePeak = 0;
-    for (let i = 0; i < recentScores.length; i++) episodePeak = Math.max(episodePeak, recentScores[i]!);
-    recentScores[n % recentScores.length] = raw;
     const s = raw > episodePeak ? raw : raw * EPISODE_DAMPING;
+    const at = n % recentScores.length;
+    const leaving = recentScores[at]!;
+    recentScores[at] = raw;
+    // Keep the peak as a scan of the buffer would find it; scan only when the peak itself leaves
+    // (or a NaN does), which for scores in no particular order is about once per episodePoints.
+    if ((leaving === episodePeak && !(raw >= episodePeak)) || Number.isNaN(leaving)) episodePeak = scanPeak();
+    else episodePeak = Math.max(episodePeak, raw);
 
     // Learn: anomalous points are down-weighted so they barely enter the state.
     const weight = 1 - p < 0.99 ? 1 : 0.25;
-    for (const m of models) m.update(slotOf(t, m), value, weight, o, errorRate);
+    for (let i = 0; i < models.length; i++) models[i]!.update(slots[i]!, value, weight, o, errorRate);
     return { score: s, alert: s >= threshold, expected, lower: expected - bandZ * sigma, upper: expected + bandZ * sigma, direction: dir };
   };
 

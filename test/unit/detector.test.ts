@@ -113,4 +113,28 @@ describe('anomaly detector', () => {
     expect(Array.from(scores.subarray(0, 48)).every((s) => s === 0)).toBe(true);
     expect(Array.from(scores).every((s) => s >= 0 && s <= 1)).toBe(true);
   });
+
+  it('depends on the time of day and week, not the epoch: whole weeks earlier or later score the same', () => {
+    const { t, v } = dailySeries(28);
+    v[20 * 24 + 5] = v[20 * 24 + 5]! + 15;
+    const base = scoreSeries(t, v);
+    const WEEK = 7 * 24 * HOUR;
+    // Before 1970 (negative timestamps), and beyond 2^52 ms (where slots take the floating-point remainder path).
+    for (const weeks of [-3000, 520, 8_000_000]) {
+      const shifted = scoreSeries(t.map((x) => x + weeks * WEEK), v);
+      expect(Array.from(shifted.scores)).toEqual(Array.from(base.scores));
+      expect(Array.from(shifted.expected)).toEqual(Array.from(base.expected));
+      expect(Array.from(shifted.upper)).toEqual(Array.from(base.upper));
+      expect(Array.from(shifted.direction)).toEqual(Array.from(base.direction));
+    }
+  });
+
+  it('keeps calibrating over long series with a short memory (the decaying histogram rescales)', () => {
+    const { t, v } = dailySeries(500);
+    const spike = v.length - 30;
+    v[spike] = v[spike]! + 20;
+    const { scores } = scoreSeries(t, v, { memory: 20 });
+    expect(Array.from(scores).every((s) => Number.isFinite(s) && s >= 0 && s < 1)).toBe(true);
+    expect(scores[spike]!).toBe(Math.max(...scores.subarray(v.length - 24 * 7)));
+  });
 });
