@@ -88,7 +88,11 @@ async function follow(workflowType: string, handle: WorkflowHandle): Promise<unk
  * domain's task queue under its deterministic id, prints the id and the Web UI link, and (unless
  * told not to) follows its progress until it ends.
  */
-export async function runWorkflow(workflowType: string, raw: unknown, options: { follow: boolean; config?: SpokeflowConfig }): Promise<unknown> {
+export async function runWorkflow(
+  workflowType: string,
+  raw: unknown,
+  options: { follow: boolean; taskQueue?: string; config?: SpokeflowConfig },
+): Promise<unknown> {
   const entry = entryOf(workflowType);
   const input = validateInput(workflowType, raw);
   const config = options.config ?? loadConfig();
@@ -99,7 +103,7 @@ export async function runWorkflow(workflowType: string, raw: unknown, options: {
     const dataset = entry.datasetOf(input);
     const handle = await client.workflow
       .start(workflowType, {
-        taskQueue: TaskQueue[entry.domain],
+        taskQueue: options.taskQueue ?? TaskQueue[entry.domain],
         workflowId,
         args: [input],
         staticSummary: entry.summaryOf(input),

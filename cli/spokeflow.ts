@@ -80,8 +80,9 @@ program
   .option('--input <json-or-yaml>', 'the input, inline')
   .option('--input-file <path>', 'the input, from a .json or .yaml file')
   .option('--no-follow', 'return once started')
-  .action(async (workflowType: string, o: { input?: string; inputFile?: string; follow: boolean }) => {
-    const result = await runWorkflow(workflowType, await readInput(o), { follow: o.follow });
+  .option('--task-queue <name>', "another task queue than the workflow's domain's (a canary worker, say)")
+  .action(async (workflowType: string, o: { input?: string; inputFile?: string; follow: boolean; taskQueue?: string }) => {
+    const result = await runWorkflow(workflowType, await readInput(o), { follow: o.follow, taskQueue: o.taskQueue });
     if (result !== undefined) console.log(JSON.stringify(result, null, 2));
   });
 
