@@ -10,11 +10,13 @@ import { TaskQueue } from '../../common/task-queues.js';
 import { createClients } from '../../workers/clients.js';
 import { loadConfig } from '../../workers/config.js';
 import { ingestionPlugin } from '../../workers/plugins.js';
+import { qualityPlugin } from '../../workers/quality-plugin.js';
 import { runScheduleCommand } from '../../schedules/command.js';
 import type { BackfillResult } from '../../workflows/backfill.js';
 import type { syncWorkflow } from '../../workflows/sync.js';
 import { readDatasetFile } from '../datasets-file.js';
 import { migrate } from '../migrations/index.js';
+import { showQuality } from './quality.js';
 import { mutateShop, seedShop } from './shop.js';
 
 const DEFAULT_DATASETS = fileURLToPath(new URL('./shop-datasets.yaml', import.meta.url));
@@ -23,7 +25,8 @@ const DEFAULT_DATASETS = fileURLToPath(new URL('./shop-datasets.yaml', import.me
  * The main job, end to end on the local stack: a shop database in Postgres, declared as datasets,
  * synced into MinIO (bronze) and MySQL (silver) by the sync workflow on a real worker; then a few
  * source rows change and a second sync moves only those; a month of orders is backfilled by
- * day, and the shop's schedules are applied. Set SPOKEFLOW_DEMO_DATASETS to a file of
+ * day; a month of sync metrics with planted incidents is scanned for anomalies and every
+ * dataset's health scored; and the shop's schedules are applied. Set SPOKEFLOW_DEMO_DATASETS to a file of
  * your own declarations to sync your own Postgres or MySQL instead of the shop.
  */
 async function run(): Promise<void> {
@@ -36,8 +39,8 @@ async function run(): Promise<void> {
   const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  let worker: Worker | undefined;
-  let running: Promise<void> | undefined;
+  const workers: Worker[] = [];
+  const running: Promise<void>[] = [];
   try {
     step('schema', (await migrate({ mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, config })).join(', ') || 'up to date');
 
@@ -55,13 +58,15 @@ async function run(): Promise<void> {
     for (const d of declarations) await catalog.upsert(d);
     step('catalog', `declared ${declarations.map((d) => d.name).join(', ')}`);
 
-    worker = await Worker.create({
-      connection: workerConnection,
-      namespace: config.temporal.namespace,
-      taskQueue: TaskQueue.ingestion,
-      plugins: [ingestionPlugin({ config, clients })],
-    });
-    running = worker.run();
+    // A worker per domain queue, in this process: what `npm run worker` runs.
+    for (const [taskQueue, plugin] of [
+      [TaskQueue.ingestion, ingestionPlugin({ config, clients })],
+      [TaskQueue.quality, qualityPlugin({ config, clients })],
+    ] as const) {
+      const worker = await Worker.create({ connection: workerConnection, namespace: config.temporal.namespace, taskQueue, plugins: [plugin] });
+      workers.push(worker);
+      running.push(worker.run());
+    }
 
     const syncAll = async (label: string) => {
       const started = Date.now();
@@ -118,6 +123,9 @@ async function run(): Promise<void> {
       );
     }
 
+    // Data quality: a seeded month of sync metrics with planted incidents, scanned; every dataset's health scored.
+    if (!customDatasets) await showQuality({ client, clients, config, datasets: declarations });
+
     // Schedules as code: the shop's syncs every 15 minutes (they run whenever a worker is up).
     await runScheduleCommand('apply', { config, print: (text) => console.log(`\n${text}`) });
 
@@ -125,13 +133,15 @@ async function run(): Promise<void> {
     console.log(`  Temporal Web UI   ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent("WorkflowType='syncWorkflow'")}`);
     console.log(`  a sync run        ${first[0]?.link}`);
     console.log(`  the backfill      ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowId='${backfillWorkflowId('shop.orders')}'`)}`);
+    console.log(`  quality runs      ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent("TaskQueue='spokeflow-quality'")}`);
     console.log(`  schedules         ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/schedules`);
     console.log(`  bronze objects    http://${config.minio.endPoint}:${process.env.MINIO_CONSOLE_PORT ?? 9001}/browser/${config.minio.bronzeBucket}  (user ${config.minio.accessKey})`);
     console.log(`  silver tables     mysql -h ${config.mysql.host} -P ${config.mysql.port} -u ${config.mysql.user} -p ${config.mysql.silverDatabase}`);
+    console.log(`  anomalies, health tables anomalies, health_scores, team_health in MySQL database ${config.mysql.database}`);
     console.log(`  run metrics       InfluxDB ${config.influx.url}, bucket ${config.influx.bucket}, measurement sync_run`);
   } finally {
-    worker?.shutdown();
-    await running;
+    for (const worker of workers) worker.shutdown();
+    await Promise.all(running);
     await workerConnection.close();
     await connection.close();
     await shopDb.end();

@@ -82,7 +82,7 @@ type Queryable = pg.Client | pg.Pool | pg.PoolClient;
 // ---------------------------------------------------------------------------------------------
 
 /** mulberry32: a tiny 32-bit PRNG, plenty for test data and identical on every platform. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
