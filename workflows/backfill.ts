@@ -120,6 +120,7 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
       { key: SearchAttr.dataset, value: input.dataset },
       { key: SearchAttr.team, value: plan.team },
       { key: SearchAttr.kind, value: 'backfill' },
+      { key: SearchAttr.partition, value: `${input.from}/${input.to}` }, // the range, as an ISO 8601 interval
     ]);
   }
   report();

@@ -66,6 +66,8 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
       { key: SearchAttr.dataset, value: plan.dataset },
       { key: SearchAttr.team, value: plan.team },
       { key: SearchAttr.kind, value: 'sync' },
+      // A windowed sync is a partition: its window as an ISO 8601 interval.
+      ...(input.window ? [{ key: SearchAttr.partition, value: `${input.window.from}/${input.window.to}` }] : []),
     ]);
     progress.estimatedRows = plan.estimatedRows;
     progress.phase = 'copying';

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfillWorkflowId, type BackfillProgress } from '../../common/backfill.js';
 import type { BackfillResult } from '../../workflows/backfill.js';
 import { openHarness, type Harness } from '../support/harness.js';
+import { SearchAttr } from '../../common/search-attributes.js';
 
 const DAYS = 10;
 const ROWS_PER_DAY = 24;
@@ -91,6 +92,9 @@ describe('backfill of a partition range', () => {
     expect(result).toMatchObject({ status: 'completed', partitions: DAYS, toRun: DAYS, succeeded: DAYS, failed: 0, rows: DAYS * ROWS_PER_DAY });
     expect(Object.values(await partitionStates(dataset))).toEqual(Array(DAYS).fill('succeeded'));
     expect(await silverRows(`all_${tag}`)).toBe(DAYS * ROWS_PER_DAY);
+    // An operator finds it in the Web UI by dataset, kind and the range it covers.
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    expect([SearchAttr.dataset, SearchAttr.kind, SearchAttr.partition].map((key) => attributes.get(key))).toEqual([dataset, 'backfill', '2024-03-01/2024-03-11']);
 
     // Nothing is missing any more: a second backfill has nothing to do.
     const again = (await (await startBackfill(dataset, {})).result()) as BackfillResult;
