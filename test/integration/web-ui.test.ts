@@ -60,7 +60,9 @@ describe.skipIf(!chromiumPath)('runs an operator can read in the Web UI', () => 
   const dataset = `webui_${tag}.orders`;
   const workflowId = `sync:${dataset}`;
   const summary = `sync ${dataset}`;
+  const team = `webui-${tag}`;
   let h: Harness;
+  let quality: Harness;
   let browser: Browser;
   let page: Page;
   let result: SyncResult;
@@ -76,7 +78,7 @@ describe.skipIf(!chromiumPath)('runs an operator can read in the Web UI', () => 
       source: { kind: 'postgres', connection: 'local-postgres', table: `public.webui_${tag}`, primaryKey: ['id'], cursor: 'updated_at' },
       target: { table: `webui_${tag}` },
       owner: 'ops@example.com',
-      team: 'platform',
+      team,
     });
     const handle = await h.client.workflow.start<typeof syncWorkflow>('syncWorkflow', {
       taskQueue: h.taskQueue,
@@ -93,6 +95,7 @@ describe.skipIf(!chromiumPath)('runs an operator can read in the Web UI', () => 
 
   afterAll(async () => {
     await browser?.close();
+    await quality?.close();
     if (!h) return;
     await h.warehouse.query(`DROP TABLE IF EXISTS \`webui_${tag}\``);
     await h.postgres.query(`DROP TABLE IF EXISTS public.webui_${tag}`);
@@ -140,9 +143,34 @@ describe.skipIf(!chromiumPath)('runs an operator can read in the Web UI', () => 
     await attributes.waitFor();
     const text = await page.locator('main').innerText();
     expect(text).toContain('"SpokeflowKind": "sync"');
-    expect(text).toContain('"SpokeflowTeam": "platform"');
+    expect(text).toContain(`"SpokeflowTeam": "${team}"`);
     expect(text).toContain('"SpokeflowOutcome": "succeeded"');
     expect(text).toContain('"SpokeflowRows": 5');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'web-ui-run-search-attributes.png'), fullPage: true });
+  });
+
+  it("lists a team's quality runs beside its syncs, each with its kind", async () => {
+    quality = await openHarness({ domain: 'quality' });
+    const runs = [
+      { type: 'healthScoringWorkflow', kind: 'health-scoring', input: { team } },
+      { type: 'anomalyScanWorkflow', kind: 'anomaly-scan', input: { team, window: { lastHours: 24 } } },
+    ];
+    for (const run of runs) {
+      await quality.client.workflow.execute(run.type, { taskQueue: quality.taskQueue, workflowId: `${run.kind}:${team}`, args: [run.input] });
+    }
+    const { uiUrl, namespace } = h.config.temporal;
+    const query = `SpokeflowTeam="${team}"`;
+    await page.goto(`${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`, { waitUntil: 'domcontentloaded' });
+    const rows = page.getByTestId('workflows-summary-configurable-table-row');
+    await reloadUntil(page, async () => {
+      await rows.first().waitFor({ timeout: 5_000 }).catch(() => undefined);
+      return (await rows.count()) === 3;
+    });
+    const listed = await page.locator('main').innerText();
+    for (const id of [workflowId, ...runs.map((r) => `${r.kind}:${team}`)]) expect(listed).toContain(id);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'web-ui-team-runs.png'), fullPage: true });
+
+    const kinds = await Promise.all(runs.map(async (r) => (await h.client.workflow.getHandle(`${r.kind}:${team}`).describe()).searchAttributes.SpokeflowKind));
+    expect(kinds).toEqual([['health-scoring'], ['anomaly-scan']]);
   });
 });
