@@ -57,6 +57,8 @@ function measure(workflowType: string, p: Record<string, unknown>): { done: numb
       return { done: n('succeeded') + n('failed'), total: n('toRun'), unit: 'partitions' };
     case 'anomalyScanWorkflow':
       return { done: n('groupsDone'), total: n('groups'), unit: 'dataset groups' };
+    case 'pipelineWorkflow':
+      return { done: n('finished'), total: n('total'), unit: 'nodes' };
     default:
       return undefined;
   }

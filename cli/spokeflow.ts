@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import type { BackfillProgress } from '../common/backfill.js';
 import { WORKFLOW_TYPES } from '../common/workflows.js';
 import { runScheduleCommand } from '../schedules/command.js';
+import { formatHits, searchCatalog } from './search.js';
 import { inputJsonSchema, readInput, runWorkflow, UsageError, workflowStatus } from './run.js';
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
 import { readDatasetFile } from '../infra/datasets-file.js';
@@ -16,7 +17,7 @@ async function withCatalog<T>(work: (catalog: ReturnType<typeof createDatasetCat
   const config = loadConfig();
   const clients = createClients(config);
   try {
-    await migrate({ mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, config });
+    await migrate({ mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, postgres: clients.postgres, config });
     return await work(createDatasetCatalog(clients.catalog));
   } finally {
     await clients.close();
@@ -115,6 +116,19 @@ program
     const result = (await runWorkflow('backfillWorkflow', { dataset, ...o }, { follow: true })) as BackfillProgress & { status: string };
     console.log(`${result.status}: ${result.succeeded} of ${result.toRun} partitions synced, ${result.failed} failed, ${result.rows} rows`);
     if (result.failed > 0) process.exitCode = 1;
+  });
+
+program
+  .command('search')
+  .description('semantic search of the catalog: ranked datasets with owner, team and latest health score')
+  .argument('<query>', 'what the data is about, e.g. "PII tables used by marketing"')
+  .option('--team <team>', 'only datasets of this team')
+  .option('--tag <tag>', 'only datasets with this tag')
+  .option('--limit <n>', 'how many', (v) => Number(v), 10)
+  .option('--json', 'print the hits as JSON')
+  .action(async (query: string, o: { team?: string; tag?: string; limit: number; json?: boolean }) => {
+    const hits = await searchCatalog(query, { team: o.team, tag: o.tag, limit: o.limit });
+    console.log(o.json ? JSON.stringify(hits, null, 2) : formatHits(hits));
   });
 
 program

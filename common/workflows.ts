@@ -1,7 +1,10 @@
 import type { z } from 'zod';
 import { AnomalyScanInput } from './anomaly-scan.js';
 import { BackfillInput, backfillWorkflowId } from './backfill.js';
+import { DigestInput, digestScopeLabel, digestWorkflowId, periodKeyOf } from './digest.js';
 import { HealthScoringInput } from './health.js';
+import { PipelineSpec, pipelineWorkflowId, unregisteredWorkflows } from './pipeline-spec.js';
+import { EmbeddingRefreshInput } from './knowledge.js';
 import { syncWorkflowId } from './keys.js';
 import { SyncInput } from './sync.js';
 import type { Domain } from './task-queues.js';
@@ -83,6 +86,39 @@ export const WORKFLOWS: Readonly<Record<string, WorkflowEntry>> = {
     workflowIdOf: (input) => `health-scoring:${input.team ?? 'all'}`,
     datasetOf: () => undefined,
     summaryOf: (input) => `health scores of ${input.team ? `team ${input.team}` : 'every dataset'}${input.day ? ` for ${input.day}` : ''}`,
+  }),
+  embeddingRefreshWorkflow: entry({
+    domain: 'knowledge',
+    kind: 'embedding-refresh',
+    input: EmbeddingRefreshInput,
+    // One refresh of the index at a time; a tick that finds one running waits for it.
+    overlap: 'BUFFER_ONE',
+    workflowIdOf: () => 'embedding-refresh',
+    datasetOf: () => undefined,
+    summaryOf: (input) => `${input.reembed ? 're-embed' : 'refresh the semantic index of'} the catalog`,
+  }),
+  digestWorkflow: entry({
+    domain: 'notifications',
+    kind: 'digest',
+    input: DigestInput,
+    overlap: 'BUFFER_ONE',
+    // Without a date (a schedule's "yesterday") the id names the kind only: one such run at a time.
+    workflowIdOf: (input) => digestWorkflowId(input, input.period.date ? periodKeyOf(input, Date.now()) : input.period.kind),
+    datasetOf: () => undefined,
+    summaryOf: (input) => `${input.period.kind} digest${input.period.date ? ` of ${input.period.date}` : ''} to ${input.audience} of ${digestScopeLabel(input.scope)} by ${input.channels.join(' + ')}`,
+  }),
+  pipelineWorkflow: entry({
+    // Runs on the ingestion queue: see workers/pipeline-plugin.ts for why.
+    domain: 'ingestion',
+    kind: 'pipeline',
+    // Checked against this registry too (at parse time, when WORKFLOWS exists).
+    input: PipelineSpec.superRefine((spec, ctx) => {
+      for (const p of unregisteredWorkflows(spec, (name) => workflowEntry(name) !== undefined)) ctx.addIssue({ code: 'custom', ...p });
+    }),
+    overlap: 'BUFFER_ONE',
+    workflowIdOf: (spec) => pipelineWorkflowId(spec),
+    datasetOf: () => undefined,
+    summaryOf: (spec) => spec.summary ?? `pipeline ${spec.id} (${spec.modules.length} nodes)`,
   }),
 };
 

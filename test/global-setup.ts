@@ -7,7 +7,7 @@ export default async function setup(): Promise<void> {
   const config = loadConfig();
   const clients = createClients(config);
   try {
-    await migrate({ mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, config });
+    await migrate({ mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, postgres: clients.postgres, config });
   } finally {
     await clients.close();
   }

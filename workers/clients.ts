@@ -1,6 +1,7 @@
 import { InfluxDB } from '@influxdata/influxdb-client';
 import { Client as MinioClient } from 'minio';
 import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { createInfluxAdmin } from '../activities/metrics/influx-admin.js';
 import type { SpokeflowConfig } from './config.js';
 
@@ -32,13 +33,19 @@ export function createClients(config: SpokeflowConfig) {
   });
   const influx = new InfluxDB({ url: config.influx.url, token: config.influx.token });
   const influxAdmin = createInfluxAdmin(config.influx);
+  // The vector index (pgvector); a pool connects on first use, so processes that never touch it pay nothing.
+  const p = config.postgres;
+  const postgres = new pg.Pool({ host: p.host, port: p.port, user: p.user, password: p.password, database: p.database, max: 8 });
+  postgres.on('error', () => undefined); // an idle client's lost connection is replaced on next use
   return {
     catalog,
     minio,
     influx,
     influxAdmin,
+    postgres,
     async close() {
       await catalog.end();
+      await postgres.end();
     },
   };
 }

@@ -9,6 +9,9 @@ import type { Domain } from '../common/task-queues.js';
 import { createClients } from './clients.js';
 import { loadConfig, sourceUrl } from './config.js';
 import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
+import { withPipelines } from './pipeline-plugin.js';
+import { notificationsPlugin } from './notifications-plugin.js';
+import { knowledgePlugin } from './knowledge-plugin.js';
 import { qualityPlugin } from './quality-plugin.js';
 
 export { WORKFLOWS_PATH, type PluginOptions } from './plugin-options.js';
@@ -46,6 +49,8 @@ export function ingestionPlugin(options: PluginOptions = {}): SimplePlugin {
 
 /** The plugins of each domain; domains whose workflows have not landed yet have none. */
 export const DOMAIN_PLUGINS: Partial<Record<Domain, (options: PluginOptions) => SimplePlugin>> = {
-  ingestion: ingestionPlugin,
+  ingestion: withPipelines(ingestionPlugin), // pipelines run on the ingestion queue (workers/pipeline-plugin.ts)
   quality: qualityPlugin,
+  knowledge: knowledgePlugin,
+  notifications: notificationsPlugin,
 };

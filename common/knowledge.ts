@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+export const EmbeddingRefreshInput = z
+  .object({
+    pageSize: z.number().int().min(1).max(5_000).default(500).describe('catalog entries read, compared and embedded per activity'),
+    batchSize: z.number().int().min(1).max(512).default(64).describe('texts per call to the embedding model'),
+    pagesPerRun: z.number().int().min(1).max(100_000).default(200).describe('pages before the run continues as new (its history stays small)'),
+    maxEntryAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(3)
+      .describe('refreshes that try an entry the model refuses before it is only reported (until its text changes)'),
+    reembed: z.boolean().default(false).describe('embed every entry again, changed or not'),
+  })
+  .strict();
+export type EmbeddingRefreshInput = z.output<typeof EmbeddingRefreshInput>;
+
+/** The counts of a refresh, summed over its pages. */
+export interface RefreshTotals {
+  /** Catalog entries read. */
+  scanned: number;
+  /** Entries embedded and upserted (new, changed, or made by another model). */
+  embedded: number;
+  /** Entries whose text and model were already in the index. */
+  unchanged: number;
+  /** Entries the model refused this time (recorded in vector_failures). */
+  failed: number;
+  /** Entries not tried: they failed maxEntryAttempts times with the same text and model. */
+  skipped: number;
+  /** Index entries whose dataset is gone from the catalog. */
+  removed: number;
+}
+
+export const emptyRefreshTotals = (): RefreshTotals => ({ scanned: 0, embedded: 0, unchanged: 0, failed: 0, skipped: 0, removed: 0 });
+
+export function addRefreshTotals(into: RefreshTotals, page: RefreshTotals): void {
+  into.scanned += page.scanned;
+  into.embedded += page.embedded;
+  into.unchanged += page.unchanged;
+  into.failed += page.failed;
+  into.skipped += page.skipped;
+  into.removed += page.removed;
+}
+
+export const refreshTotalsOf = (t: RefreshTotals): RefreshTotals => ({
+  scanned: t.scanned,
+  embedded: t.embedded,
+  unchanged: t.unchanged,
+  failed: t.failed,
+  skipped: t.skipped,
+  removed: t.removed,
+});
+
+/** What a refresh embeds with, fixed when it starts: a model change mid-refresh never mixes two. */
+export interface RefreshPlan {
+  refreshId: string;
+  model: string;
+  modelVersion: string;
+  /** Catalog entries when the refresh started (for the progress bar; the catalog may change). */
+  entries: number;
+}
+
+export interface RefreshPageInput {
+  plan: RefreshPlan;
+  /** Exclusive lower bound: the last key of the page before; null for the first page. */
+  after: string | null;
+  pageSize: number;
+  batchSize: number;
+  maxEntryAttempts: number;
+  reembed: boolean;
+}
+
+export interface RefreshPageResult extends RefreshTotals {
+  /** The page's last catalog key: the next page's `after`. */
+  last: string | null;
+  /** No catalog entry after this page: the key range up to the end has been reconciled. */
+  done: boolean;
+}
+
+/** What a continued run carries: the plan, the cursor, the counts so far. */
+export interface EmbeddingRefreshResume {
+  plan: RefreshPlan;
+  cursor: string | null;
+  pages: number;
+  totals: RefreshTotals;
+}
+
+export interface EmbeddingRefreshProgress extends RefreshTotals {
+  refreshId: string;
+  phase: 'planning' | 'refreshing' | 'finishing' | 'done' | 'failed';
+  model: string;
+  entries: number;
+  pages: number;
+  /** The last catalog key reconciled: the checkpoint. */
+  cursor: string | null;
+}
+
+export interface EmbeddingRefreshResult extends RefreshTotals {
+  refreshId: string;
+  model: string;
+  modelVersion: string;
+  pages: number;
+  outcome: 'succeeded' | 'partial';
+}
+
+/** One hit of a semantic search. */
+export interface SearchHit {
+  dataset: string;
+  /** Cosine similarity of the query and the entry, -1…1. */
+  similarity: number;
+  owner: string;
+  team: string;
+  tags: string[];
+  /** The latest health score (0–100) and its day; null when never scored. */
+  health: { score: number; day: string } | null;
+}
+
+export const SearchOptions = z
+  .object({
+    team: z.string().min(1).optional(),
+    tag: z.string().min(1).optional(),
+    limit: z.number().int().min(1).max(200).default(10),
+  })
+  .strict();
+export type SearchOptions = z.input<typeof SearchOptions>;

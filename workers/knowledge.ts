@@ -1,0 +1,3 @@
+import { main } from './bootstrap.js';
+
+main(['knowledge']);

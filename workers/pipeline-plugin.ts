@@ -1,0 +1,87 @@
+import { SimplePlugin } from '@temporalio/plugin';
+import type { BundleOptions, ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
+import { createBatchActivity } from '../activities/pipeline/batch.js';
+import { createPipelineActivities } from '../activities/pipeline/builtins.js';
+import { createClients } from './clients.js';
+import { loadConfig } from './config.js';
+import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
+
+export interface PipelinePluginOptions extends PluginOptions {
+  /**
+   * Activities of your own that pipeline specs call by name on this worker: as `local: true`
+   * nodes (no server round trip, for cheap steps) or as ordinary activities on its task queue.
+   */
+  activities?: Record<string, (input: never) => Promise<unknown>>;
+}
+
+/**
+ * The pipeline runner: `pipelineWorkflow` (in the pack's shared workflow module) and the
+ * built-in activities specs start from (`listDatasets`), plus any activities the worker adds.
+ *
+ * Where pipelines run: on the ingestion queue (`spokeflow-ingestion`, see common/workflows.ts),
+ * loaded beside the ingestion plugin (`withPipelines`). The runner only orchestrates: a task node
+ * goes to its own domain's queue (a registered workflow to its domain, an activity to the
+ * `domain` it names), so quality work still runs on quality workers. What does run where the
+ * pipeline runs are its local activities, and the ones a spec needs first (catalog reads) use the
+ * catalog the ingestion worker already holds; every deployment runs an ingestion worker, and the
+ * nightly pipeline's first and largest stage is ingestion. A queue of its own
+ * (`spokeflow-pipelines`) would let orchestration scale apart, but needs a fifth domain in
+ * common/task-queues.ts, the CLI and the stack: a follow-up, not needed for correctness.
+ *
+ * Another team's worker runs spokeflow pipelines with its own activities:
+ *
+ *   Worker.create({ taskQueue: 'team-x', plugins: [pipelinePlugin({ activities: { scoreThing } })] })
+ *
+ * and starts pipelines on its own queue (`spokeflow run pipelineWorkflow --task-queue team-x …`).
+ */
+export function pipelinePlugin(options: PipelinePluginOptions = {}): SimplePlugin {
+  const config = options.config ?? loadConfig();
+  const ownClients = options.clients ? undefined : createClients(config);
+  const clients = options.clients ?? ownClients!;
+  const own = { ...createPipelineActivities({ catalog: clients.catalog }), ...options.activities } as Record<string, (input: never) => Promise<unknown>>;
+  return new SimplePlugin({
+    name: 'spokeflow.pipelines',
+    // runPipelineBatch runs chains of local nodes (batch_local) over the activities this plugin registers.
+    activities: { ...own, ...createBatchActivity(() => own) },
+    ...(options.registerWorkflows === false ? {} : { workflowsPath: sharedWorkflowsPath }),
+    runContext: async (next) => {
+      try {
+        await next();
+      } finally {
+        await ownClients?.close();
+      }
+    },
+  });
+}
+
+/** Two plugins as one: what DOMAIN_PLUGINS (one plugin per domain) can hold. */
+class PluginPair extends SimplePlugin {
+  constructor(
+    private readonly first: SimplePlugin,
+    private readonly second: SimplePlugin,
+  ) {
+    super({ name: `${first.name}+${second.name}` });
+  }
+  override configureWorker(options: WorkerOptions): WorkerOptions {
+    return this.second.configureWorker(this.first.configureWorker(options));
+  }
+  override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {
+    return this.second.configureReplayWorker(this.first.configureReplayWorker(options));
+  }
+  override configureBundler(options: BundleOptions): BundleOptions {
+    return this.second.configureBundler(this.first.configureBundler(options));
+  }
+  override runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
+    return this.first.runWorker(worker, (w) => this.second.runWorker(w, next));
+  }
+}
+
+/** A domain's plugin with the pipeline runner beside it, sharing its config and clients. */
+export function withPipelines(domainPlugin: (options: PluginOptions) => SimplePlugin): (options: PluginOptions) => SimplePlugin {
+  return (options = {}) => {
+    const config = options.config ?? loadConfig();
+    const clients = options.clients ?? createClients(config);
+    const shared = { ...options, config, clients };
+    return new PluginPair(domainPlugin(shared), pipelinePlugin({ ...shared, registerWorkflows: options.registerWorkflows }));
+  };
+}

@@ -1,0 +1,155 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ContinueAsNew,
+  continueAsNew,
+  defineQuery,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createDigestActivities } from '../activities/notify/digest.js';
+import {
+  DigestInput,
+  addDigestTotals,
+  digestScopeLabel,
+  emptyDigestTotals,
+  resolvePeriod,
+  type DigestPlan,
+  type DigestProgress,
+  type DigestResult,
+  type DigestResume,
+  type DigestTotals,
+} from '../common/digest.js';
+import { ErrorType, parseInput } from '../common/errors.js';
+import { SearchAttr } from '../common/search-attributes.js';
+
+type Notify = ReturnType<typeof createDigestActivities>;
+
+const planner = proxyActivities<Notify>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [ErrorType.invalidInput] },
+});
+
+// A page renders, stores and sends a few hundred digests, heartbeating after every chunk of sends;
+// a retry (after a crash: the heartbeat timeout) skips the deliveries the ledger has as done.
+const sender = proxyActivities<Notify>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
+});
+
+export const digestProgressQuery = defineQuery<DigestProgress>('progress');
+
+/**
+ * Send one digest per recipient (dataset owner or team) for a day or an ISO week: plan the
+ * recipients as pages of keys, then per page, in a few lanes, one activity claims the deliveries
+ * in the ledger, gathers and renders every digest set-based, stores them in MinIO and sends them
+ * by SMTP and/or webhook. Only keys and counts pass through here. A re-run of the same period
+ * sends nothing that the ledger has as sent.
+ */
+export async function digestWorkflow(raw: unknown, resume?: DigestResume): Promise<DigestResult> {
+  const input = parseInput(DigestInput, raw, 'digest input');
+  const info = workflowInfo();
+  const period = resume?.plan.spec.period ?? resolvePeriod(input.period, info.startTime.getTime());
+  if ('error' in period) throw ApplicationFailure.nonRetryable(`invalid digest input: ${period.error}`, ErrorType.invalidInput);
+  const progress: DigestProgress = {
+    period: period.key,
+    phase: 'planning',
+    pages: resume?.plan.bounds.length ?? 0,
+    pagesDone: resume?.pagesDone.length ?? 0,
+    plannedRecipients: resume?.plan.recipients ?? 0,
+    ...(resume?.totals ?? emptyDigestTotals()),
+  };
+  setHandler(digestProgressQuery, () => progress);
+  upsertSearchAttributes([
+    { key: SearchAttr.kind, value: 'digest' },
+    ...('team' in input.scope ? [{ key: SearchAttr.team, value: input.scope.team }] : []),
+    { key: SearchAttr.partition, value: period.key },
+  ]);
+  const scope = `${input.audience} of ${digestScopeLabel(input.scope)}`;
+  report(progress, scope, input.channels);
+
+  try {
+    const plan: DigestPlan =
+      resume?.plan ??
+      (await planner.planDigest({
+        spec: {
+          period,
+          audience: input.audience,
+          scope: input.scope,
+          channels: input.channels,
+          sendEmpty: input.sendEmpty,
+          asOfMs: Math.min(period.toMs, info.startTime.getTime()),
+          workflowId: info.workflowId,
+          digestRunId: info.runId,
+        },
+        recipientsPerPage: input.recipientsPerActivity,
+      }));
+    progress.pages = plan.bounds.length;
+    progress.plannedRecipients = plan.recipients;
+    progress.phase = 'delivering';
+    report(progress, scope, input.channels);
+
+    const done = new Set(resume?.pagesDone ?? []);
+    const pending = plan.bounds.map((_, i) => i).filter((i) => !done.has(i));
+    let startedThisRun = 0;
+    let continueLater = false;
+    const lane = async (): Promise<void> => {
+      while (!continueLater) {
+        const index = pending.shift();
+        if (index === undefined) return;
+        if (startedThisRun >= input.pagesPerRun) {
+          pending.unshift(index);
+          continueLater = true;
+          return;
+        }
+        startedThisRun++;
+        const totals = await sender.deliverDigestPage({ spec: plan.spec, index, from: plan.bounds[index]!, to: plan.bounds[index + 1] ?? null });
+        done.add(index);
+        addDigestTotals(progress, totals);
+        progress.pagesDone = done.size;
+        report(progress, scope, input.channels);
+        if (workflowInfo().continueAsNewSuggested) continueLater = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(input.parallelism, pending.length) }, lane));
+    if (done.size < plan.bounds.length) {
+      await continueAsNew<typeof digestWorkflow>(raw, { plan, pagesDone: [...done], totals: totalsOf(progress) });
+    }
+
+    progress.phase = 'done';
+    report(progress, scope, input.channels);
+    upsertSearchAttributes([
+      { key: SearchAttr.outcome, value: progress.failed > 0 ? 'partial' : 'succeeded' },
+      { key: SearchAttr.rows, value: progress.sent },
+    ]);
+    return { period: period.key, pages: plan.bounds.length, ...totalsOf(progress) };
+  } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
+    progress.phase = 'failed';
+    report(progress, scope, input.channels);
+    upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'failed' }]);
+    const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
+    log.error('digest failed', { period: period.key, message: failure instanceof Error ? failure.message : String(failure) });
+    throw failure;
+  }
+}
+
+function totalsOf(p: DigestProgress): DigestTotals {
+  const { recipients, sent, resent, alreadyDone, empty, failed, objects } = p;
+  return { recipients, sent, resent, alreadyDone, empty, failed, objects };
+}
+
+/** The Web UI's current details: what an operator sees on the run's page while it works. */
+function report(p: DigestProgress, scope: string, channels: string[]): void {
+  setCurrentDetails(
+    `**digest** ${p.period} for ${scope} by ${channels.join(' + ')} — ${p.phase}\n\n` +
+      `pages ${p.pagesDone} of ${p.pages}; recipients ${p.recipients} of ${p.plannedRecipients}; ` +
+      `deliveries sent ${p.sent} (resent after a crash ${p.resent}), already sent ${p.alreadyDone}, ` +
+      `nothing to report ${p.empty}, refused ${p.failed}; objects stored ${p.objects}`,
+  );
+}
