@@ -52,3 +52,18 @@ export function createSourceConnections(resolveUrl: ResolveConnectionUrl) {
   };
 }
 export type SourceConnections = ReturnType<typeof createSourceConnections>;
+
+// Errors a retry cannot fix: the declared relation, a column or the query itself is wrong.
+const PERMANENT_POSTGRES_CODES = new Set(['42P01', '42703', '42601', '42883', '3F000']); // undefined table / column, syntax, undefined function, schema
+const PERMANENT_MYSQL_ERRNOS = new Set([1146, 1054, 1064, 1049]); // no such table, bad field, syntax, unknown database
+
+/**
+ * The source error as a non-retryable failure when it says the declaration no longer matches
+ * the source (a table dropped, a column renamed); undefined for errors worth retrying.
+ */
+export function permanentSourceError(dataset: string, err: unknown): ApplicationFailure | undefined {
+  const e = err as { code?: unknown; errno?: unknown; message?: unknown };
+  const permanent = (typeof e.code === 'string' && PERMANENT_POSTGRES_CODES.has(e.code)) || (typeof e.errno === 'number' && PERMANENT_MYSQL_ERRNOS.has(e.errno));
+  if (!permanent) return undefined;
+  return ApplicationFailure.nonRetryable(`source of ${dataset}: ${String(e.message)}`, ErrorType.sourceSchema);
+}

@@ -163,4 +163,20 @@ describe('sync sources, bad input and poison rows', () => {
     const failure = await failureOf(h.sync({ dataset: `pg_${tag}.secret`, mode: 'full' }));
     expect(failure.message).toContain('set SPOKEFLOW_SOURCE_WAREHOUSE_REPLICA_URL');
   });
+
+  it('fails at once, without retries, when the declared table is gone from the source', async () => {
+    for (const [kind, connection] of [['postgres', 'local-postgres'], ['mysql', 'local-mysql']] as const) {
+      await h.datasets.upsert({
+        name: `${kind}_${tag}.dropped`,
+        source: { kind, connection, table: kind === 'postgres' ? `public.dropped_${tag}` : `${sourceDb}.dropped`, primaryKey: ['id'], cursor: 'updated_at' },
+        target: { table: `dropped_${kind}_${tag}` },
+        owner: 'ops@example.com',
+        team: 'platform',
+      });
+      const failure = await failureOf(h.sync({ dataset: `${kind}_${tag}.dropped` }));
+      expect(failure).toMatchObject({ type: 'SourceSchemaError', nonRetryable: true });
+      expect(failure.message).toContain(`source of ${kind}_${tag}.dropped:`);
+      expect(failure.message).toMatch(/dropped/);
+    }
+  });
 });
