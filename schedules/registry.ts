@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { SyncInput } from '../common/sync.js';
 import { durationMs, formatDuration, type ScheduleDeclarationInput } from './schema.js';
+import { PIPELINE_SCHEDULES } from './pipelines.js';
 
 export { SCHEDULABLE_WORKFLOWS, SCHEDULABLE_WORKFLOW_TYPES } from './schedulable.js';
 
@@ -50,4 +51,6 @@ export const PLATFORM_SCHEDULES: readonly ScheduleDeclarationInput[] = [
   ...syncSchedules({ team: 'growth', datasets: ['shop.customers'], every: '15m', offset: '1m' }),
   ...syncSchedules({ team: 'merchandising', datasets: ['shop.products'], every: '15m', offset: '4m' }),
   ...syncSchedules({ team: 'commerce', datasets: ['shop.orders', 'shop.order_lines'], every: '15m', offset: '7m', stagger: '3m' }),
+  // Declared beside their specs, in pipelines/schedules.yaml: the nightly pipeline.
+  ...PIPELINE_SCHEDULES,
 ];

@@ -10,6 +10,9 @@ export const SCHEDULABLE_WORKFLOWS: Readonly<Record<string, SchedulableWorkflow>
   syncWorkflow: WORKFLOWS.syncWorkflow!,
   anomalyScanWorkflow: WORKFLOWS.anomalyScanWorkflow!,
   healthScoringWorkflow: WORKFLOWS.healthScoringWorkflow!,
+  embeddingRefreshWorkflow: WORKFLOWS.embeddingRefreshWorkflow!,
+  digestWorkflow: WORKFLOWS.digestWorkflow!,
+  pipelineWorkflow: WORKFLOWS.pipelineWorkflow!,
 };
 
 export const SCHEDULABLE_WORKFLOW_TYPES: readonly string[] = Object.keys(SCHEDULABLE_WORKFLOWS);

@@ -10,12 +10,18 @@ import { TaskQueue } from '../../common/task-queues.js';
 import { createClients } from '../../workers/clients.js';
 import { loadConfig } from '../../workers/config.js';
 import { ingestionPlugin } from '../../workers/plugins.js';
+import { knowledgePlugin } from '../../workers/knowledge-plugin.js';
+import { notificationsPlugin } from '../../workers/notifications-plugin.js';
+import { withPipelines } from '../../workers/pipeline-plugin.js';
 import { qualityPlugin } from '../../workers/quality-plugin.js';
 import { runScheduleCommand } from '../../schedules/command.js';
 import type { BackfillResult } from '../../workflows/backfill.js';
 import type { syncWorkflow } from '../../workflows/sync.js';
 import { readDatasetFile } from '../datasets-file.js';
 import { migrate } from '../migrations/index.js';
+import { renderDemoDigest } from './digest.js';
+import { showKnowledge } from './knowledge.js';
+import { runNightly, startDemoMailbox } from './nightly.js';
 import { showQuality } from './quality.js';
 import { mutateShop, seedShop } from './shop.js';
 
@@ -26,7 +32,9 @@ const DEFAULT_DATASETS = fileURLToPath(new URL('./shop-datasets.yaml', import.me
  * synced into MinIO (bronze) and MySQL (silver) by the sync workflow on a real worker; then a few
  * source rows change and a second sync moves only those; a month of orders is backfilled by
  * day; a month of sync metrics with planted incidents is scanned for anomalies and every
- * dataset's health scored; and the shop's schedules are applied. Set SPOKEFLOW_DEMO_DATASETS to a file of
+ * dataset's health scored; the catalog is embedded for semantic search and searched once; an
+ * owner's weekly digest is rendered into MinIO; the nightly pipeline (pipelines/nightly.yaml) runs
+ * once, its digests delivered to a loopback mailbox; and the schedules are applied. Set SPOKEFLOW_DEMO_DATASETS to a file of
  * your own declarations to sync your own Postgres or MySQL instead of the shop.
  */
 async function run(): Promise<void> {
@@ -39,10 +47,12 @@ async function run(): Promise<void> {
   const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  // Digests go to a loopback mailbox unless SPOKEFLOW_SMTP_URL names a real server.
+  const mailbox = config.digests.smtpUrl ? undefined : await startDemoMailbox();
   const workers: Worker[] = [];
   const running: Promise<void>[] = [];
   try {
-    step('schema', (await migrate({ mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, config })).join(', ') || 'up to date');
+    step('schema', (await migrate({ mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, postgres: clients.postgres, config })).join(', ') || 'up to date');
 
     if (!customDatasets) {
       const exists = await shopDb.query("SELECT to_regclass('shop.order_lines') IS NOT NULL AS seeded");
@@ -60,8 +70,10 @@ async function run(): Promise<void> {
 
     // A worker per domain queue, in this process: what `npm run worker` runs.
     for (const [taskQueue, plugin] of [
-      [TaskQueue.ingestion, ingestionPlugin({ config, clients })],
+      [TaskQueue.ingestion, withPipelines(ingestionPlugin)({ config, clients })], // the pipeline runner rides on ingestion
       [TaskQueue.quality, qualityPlugin({ config, clients })],
+      [TaskQueue.knowledge, knowledgePlugin({ config, clients })],
+      [TaskQueue.notifications, notificationsPlugin({ config: { ...config, digests: { ...config.digests, smtpUrl: config.digests.smtpUrl ?? mailbox?.url } }, clients })],
     ] as const) {
       const worker = await Worker.create({ connection: workerConnection, namespace: config.temporal.namespace, taskQueue, plugins: [plugin] });
       workers.push(worker);
@@ -126,6 +138,26 @@ async function run(): Promise<void> {
     // Data quality: a seeded month of sync metrics with planted incidents, scanned; every dataset's health scored.
     if (!customDatasets) await showQuality({ client, clients, config, datasets: declarations });
 
+    // Knowledge: the catalog embedded into pgvector by the local model, then one semantic search.
+    console.log('');
+    for (const line of await showKnowledge({ client, clients, config, startWorker: false })) console.log(line);
+
+    // Notifications: this week's digest for the owner of the orders tables, rendered and stored in MinIO.
+    if (!customDatasets) {
+      const day = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10); // the week of the planted incidents
+      const digest = await renderDemoDigest(clients, config, { owner: 'orders@example.com', kind: 'weekly', day });
+      console.log(`\ndigest   ${digest.subject}\n         stored at ${digest.address}\n         open it: ${digest.url}`);
+      console.log(digest.text.split('\n').map((l) => `         ${l}`).join('\n'));
+    }
+
+    // The nightly pipeline, declared as data in pipelines/nightly.yaml, run once as its schedule would.
+    console.log('');
+    for (const line of await runNightly(client)) console.log(line);
+    if (mailbox) {
+      const copies = [...mailbox.received.values()];
+      console.log(`         digests delivered to the demo's loopback mailbox: ${copies.length} messages, ${copies.filter((n) => n > 1).length} delivered twice`);
+    }
+
     // Schedules as code: the shop's syncs every 15 minutes (they run whenever a worker is up).
     await runScheduleCommand('apply', { config, print: (text) => console.log(`\n${text}`) });
 
@@ -142,6 +174,7 @@ async function run(): Promise<void> {
   } finally {
     for (const worker of workers) worker.shutdown();
     await Promise.all(running);
+    await mailbox?.close();
     await workerConnection.close();
     await connection.close();
     await shopDb.end();

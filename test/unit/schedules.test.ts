@@ -80,7 +80,14 @@ describe('schedule declarations', () => {
   });
 
   it('accepts only workflow types the registry lists', () => {
-    expect(SCHEDULABLE_WORKFLOW_TYPES).toEqual(['syncWorkflow', 'anomalyScanWorkflow', 'healthScoringWorkflow']);
+    expect(SCHEDULABLE_WORKFLOW_TYPES).toEqual([
+      'syncWorkflow',
+      'anomalyScanWorkflow',
+      'healthScoringWorkflow',
+      'embeddingRefreshWorkflow',
+      'digestWorkflow',
+      'pipelineWorkflow',
+    ]);
     expect(rejection({ ...ordersSync, workflowType: 'dropEverythingWorkflow' })).toContain('workflowType: must be one of syncWorkflow');
   });
 
@@ -122,12 +129,19 @@ describe('the registry', () => {
   const declared = parseScheduleDeclarations(PLATFORM_SCHEDULES);
 
   it('syncs every demo dataset every 15 minutes in UTC, each at its own minute', () => {
-    expect(declared.map((d) => d.id).sort()).toEqual(['sync:shop.customers', 'sync:shop.order_lines', 'sync:shop.orders', 'sync:shop.products']);
-    for (const d of declared) {
+    const syncs = declared.filter((d) => d.workflowType === 'syncWorkflow');
+    expect(syncs.map((d) => d.id).sort()).toEqual(['sync:shop.customers', 'sync:shop.order_lines', 'sync:shop.orders', 'sync:shop.products']);
+    for (const d of syncs) {
       expect(d).toMatchObject({ workflowType: 'syncWorkflow', overlap: 'BUFFER_ONE', spec: { every: 15 * 60_000, timezone: 'UTC' } });
     }
-    const offsets = declared.map((d) => d.spec.offset);
-    expect(new Set(offsets).size).toBe(declared.length);
+    const offsets = syncs.map((d) => d.spec.offset);
+    expect(new Set(offsets).size).toBe(syncs.length);
+  });
+
+  it('runs the nightly pipeline of pipelines/nightly.yaml at 01:30 UTC, its spec checked like any input', () => {
+    const nightly = declared.find((d) => d.id === 'pipeline:nightly');
+    expect(nightly).toMatchObject({ workflowType: 'pipelineWorkflow', spec: { cron: ['30 1 * * *'], timezone: 'UTC' } });
+    expect((nightly!.input as { modules: { id: string }[] }).modules.map((m) => m.id)).toEqual(['datasets', 'sync', 'anomaly_scan', 'health', 'embeddings', 'digest']);
   });
 
   it('staggers the syncs of a team in list order and wraps around the interval', () => {
