@@ -18,7 +18,7 @@ export const ConfigSchema = z.object({
   MYSQL_PASSWORD: z.string().default('spokeflow').describe('MySQL password'),
   MYSQL_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('spokeflow').describe('catalog database'),
   MYSQL_SILVER_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('spokeflow_silver').describe('database of the silver tables'),
-  PGHOST: z.string().default('127.0.0.1').describe('Postgres host (local source and, later, pgvector)'),
+  PGHOST: z.string().default('127.0.0.1').describe('Postgres host (local source and the pgvector index)'),
   PGPORT: port.default(5432).describe('Postgres port'),
   PGUSER: z.string().default('spokeflow').describe('Postgres user'),
   PGPASSWORD: z.string().default('spokeflow').describe('Postgres password'),
