@@ -57,6 +57,10 @@ function measure(workflowType: string, p: Record<string, unknown>): { done: numb
       return { done: n('succeeded') + n('failed'), total: n('toRun'), unit: 'partitions' };
     case 'anomalyScanWorkflow':
       return { done: n('groupsDone'), total: n('groups'), unit: 'dataset groups' };
+    case 'embeddingRefreshWorkflow':
+      return { done: n('scanned'), total: Math.max(n('entries'), n('scanned')), unit: 'catalog entries' };
+    case 'digestWorkflow':
+      return { done: n('pagesDone'), total: n('pages'), unit: 'pages of recipients' };
     case 'pipelineWorkflow':
       return { done: n('finished'), total: n('total'), unit: 'nodes' };
     default:
@@ -81,7 +85,10 @@ async function follow(workflowType: string, handle: WorkflowHandle): Promise<unk
     }
     await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
   }
-  if (started) bar.stop();
+  if (started) {
+    await result.then(() => bar.update(bar.getTotal()), () => undefined); // a run that succeeded ends full
+    bar.stop();
+  }
   return result;
 }
 
