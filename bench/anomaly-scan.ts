@@ -10,6 +10,7 @@ import { createClients } from '../workers/clients.js';
 import { loadConfig } from '../workers/config.js';
 import { qualityPlugin } from '../workers/quality-plugin.js';
 import type { anomalyScanWorkflow } from '../workflows/anomaly-scan.js';
+import { mulberry32 as random } from '../common/seeded-random.js';
 
 /**
  * npx tsx bench/anomaly-scan.ts [datasets=2000] [windowHours=24] [--skip-generate] [--parallelism=2] [--per-activity=250]
@@ -34,16 +35,6 @@ const DATASETS_PER_ACTIVITY = flag('per-activity', 250);
 const PARALLELISM = flag('parallelism', 2);
 
 const datasetName = (i: number) => `bench_scan.ds${String(i).padStart(5, '0')}`;
-
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 

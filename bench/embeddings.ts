@@ -13,6 +13,7 @@ import { up as vectorSchema } from '../infra/migrations/0007-vector-index.js';
 import { createClients } from '../workers/clients.js';
 import { loadConfig } from '../workers/config.js';
 import { knowledgePlugin } from '../workers/knowledge-plugin.js';
+import { mulberry32 as random } from '../common/seeded-random.js';
 
 /**
  * npx tsx bench/embeddings.ts [entries=20000] [searchEntries=100000] [--keep]
@@ -31,16 +32,6 @@ const SEARCH_ENTRIES = Number(args[1] ?? 100_000);
 const KEEP = process.argv.includes('--keep');
 const DATABASE = 'spokeflow_bench_knowledge';
 const SCHEMA = 'bench_knowledge';
-
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DOMAINS = ['sales', 'crm', 'finance', 'hr', 'ops', 'marketing', 'logistics', 'support', 'product', 'security'];
 const SUBJECTS = ['orders', 'customers', 'invoices', 'payments', 'shipments', 'tickets', 'employees', 'campaigns', 'sessions', 'refunds', 'suppliers', 'contracts', 'servers', 'alerts', 'subscriptions', 'reviews'];

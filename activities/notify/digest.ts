@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
+import { activityContext } from '../activity-context.js';
 import type { Client as MinioClient } from 'minio';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import {
@@ -47,15 +48,6 @@ export function digestMessageId(recipient: string, period: string, channel: Dige
   if (channel === 'webhook') return `digest.${hash}`;
   const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'spokeflow.localhost';
   return `<digest.${hash}@${domain}>`;
-}
-
-/** Outside a worker (the bench, direct calls) there is no activity to heartbeat for. */
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
 }
 
 async function inLanes<T>(items: T[], lanes: number, work: (item: T) => Promise<void>): Promise<void> {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { Point, type InfluxDB } from '@influxdata/influxdb-client';
-import { Context } from '@temporalio/activity';
+import { heartbeat } from '../activity-context.js';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { dayStartMs, type HealthPlan, type HealthSpec, type TeamHealthSummary } from '../../common/health.js';
 import { fromSqlTime, sqlTime } from './anomaly-store.js';
@@ -19,17 +19,6 @@ const DAY_MS = 86_400_000;
 const LOAD_ROWS = 10_000;
 const LOADS_IN_FLIGHT = 4;
 const WORST_TEAMS = 20;
-
-/** Outside a worker (the bench, direct calls) there is no activity to heartbeat for. */
-function heartbeat(details: Record<string, unknown>): void {
-  let ctx: Context;
-  try {
-    ctx = Context.current();
-  } catch {
-    return;
-  }
-  ctx.heartbeat(details);
-}
 
 /** A TSV field as LOAD DATA reads it back (ESCAPED BY backslash). */
 const tsvField = (s: string): string => s.replace(/[\\\t\n]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '\t' ? '\\t' : '\\n'));

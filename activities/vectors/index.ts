@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { heartbeat } from '../activity-context.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
 import type { Pool as PgPool } from 'pg';
@@ -16,17 +16,6 @@ export interface VectorDeps {
   /** Postgres schema of the index tables (SPOKEFLOW_VECTOR_SCHEMA). */
   schema: string;
   embedder: Embedder;
-}
-
-/** Outside a worker (the bench, direct calls) there is no activity to heartbeat for. */
-function heartbeat(details: Record<string, unknown>): void {
-  let ctx: Context;
-  try {
-    ctx = Context.current();
-  } catch {
-    return;
-  }
-  ctx.heartbeat(details);
 }
 
 interface Candidate extends CatalogEntry {

@@ -1,38 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { SMTPServer } from 'smtp-server';
 import { parse as parseYaml } from 'yaml';
 import type { PipelineResult } from '../../common/pipeline-spec.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { WORKFLOWS } from '../../common/workflows.js';
 
 const NIGHTLY = new URL('../../pipelines/nightly.yaml', import.meta.url);
-
-/**
- * A mailbox on loopback for the demo's digests, so the demo delivers real SMTP without a mail
- * server of the user's (SPOKEFLOW_SMTP_URL, when set, wins). Counts messages by Message-ID.
- */
-export async function startDemoMailbox(): Promise<{ url: string; received: Map<string, number>; close(): Promise<void> }> {
-  const received = new Map<string, number>();
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, done) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const id = /^message-id:\s*(\S+)/im.exec(Buffer.concat(chunks).toString('utf8'))?.[1] ?? '(none)';
-        received.set(id, (received.get(id) ?? 0) + 1);
-        done();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.server.address() as AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 /**
  * Runs the platform's nightly pipeline (pipelines/nightly.yaml) once, as its schedule would:

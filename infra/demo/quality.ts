@@ -1,12 +1,13 @@
 import type { Client } from '@temporalio/client';
 import type { RowDataPacket } from 'mysql2/promise';
+import { fromSqlTime } from '../../activities/quality/anomaly-store.js';
 import type { AnomalyScanResult } from '../../common/anomaly-scan.js';
 import type { HealthScoringResult } from '../../common/health.js';
+import { mulberry32 } from '../../common/seeded-random.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { WORKFLOWS } from '../../common/workflows.js';
 import type { Clients } from '../../workers/clients.js';
 import type { SpokeflowConfig } from '../../workers/config.js';
-import { mulberry32 } from './shop.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -97,11 +98,11 @@ export async function showQuality(options: { client: Client; clients: Clients; c
     found.map((a) => ({
       dataset: a.dataset,
       metric: `${a.metric} (${a.series_key})`,
-      at: new Date(`${String(a.at).replace(' ', 'T')}Z`).toISOString().slice(0, 16),
+      at: new Date(fromSqlTime(a.at)).toISOString().slice(0, 16),
       value: +Number(a.value).toPrecision(4),
       expected: `${+Number(a.lower_bound).toPrecision(3)} … ${+Number(a.upper_bound).toPrecision(3)}`,
       direction: a.direction,
-      planted: plantedVerdict(seeded.planted, a.dataset as string, a.metric as string, Date.parse(`${String(a.at).replace(' ', 'T')}Z`)),
+      planted: plantedVerdict(seeded.planted, a.dataset as string, a.metric as string, fromSqlTime(a.at)),
     })),
   );
   const missed = seeded.planted.filter((p) => !found.some((a) => a.dataset === p.dataset && a.metric === p.metric));

@@ -17,11 +17,12 @@ import { qualityPlugin } from '../../workers/quality-plugin.js';
 import { runScheduleCommand } from '../../schedules/command.js';
 import type { BackfillResult } from '../../workflows/backfill.js';
 import type { syncWorkflow } from '../../workflows/sync.js';
+import { startSmtpSink } from '../../test/support/mail-sinks.js';
 import { readDatasetFile } from '../datasets-file.js';
 import { migrate } from '../migrations/index.js';
 import { renderDemoDigest } from './digest.js';
 import { showKnowledge } from './knowledge.js';
-import { runNightly, startDemoMailbox } from './nightly.js';
+import { runNightly } from './nightly.js';
 import { showQuality } from './quality.js';
 import { mutateShop, seedShop } from './shop.js';
 
@@ -34,8 +35,9 @@ const DEFAULT_DATASETS = fileURLToPath(new URL('./shop-datasets.yaml', import.me
  * day; a month of sync metrics with planted incidents is scanned for anomalies and every
  * dataset's health scored; the catalog is embedded for semantic search and searched once; an
  * owner's weekly digest is rendered into MinIO; the nightly pipeline (pipelines/nightly.yaml) runs
- * once, its digests delivered to a loopback mailbox; and the schedules are applied. Set SPOKEFLOW_DEMO_DATASETS to a file of
- * your own declarations to sync your own Postgres or MySQL instead of the shop.
+ * once, its digests delivered to a loopback mailbox; and the schedules are applied. Set
+ * SPOKEFLOW_DEMO_DATASETS to a file of your own declarations to sync your own Postgres or MySQL
+ * instead of the shop.
  */
 async function run(): Promise<void> {
   const config = loadConfig();
@@ -48,7 +50,7 @@ async function run(): Promise<void> {
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   // Digests go to a loopback mailbox unless SPOKEFLOW_SMTP_URL names a real server.
-  const mailbox = config.digests.smtpUrl ? undefined : await startDemoMailbox();
+  const mailbox = config.digests.smtpUrl ? undefined : await startSmtpSink({ keepRaw: false });
   const workers: Worker[] = [];
   const running: Promise<void>[] = [];
   try {
@@ -154,8 +156,8 @@ async function run(): Promise<void> {
     console.log('');
     for (const line of await runNightly(client)) console.log(line);
     if (mailbox) {
-      const copies = [...mailbox.received.values()];
-      console.log(`         digests delivered to the demo's loopback mailbox: ${copies.length} messages, ${copies.filter((n) => n > 1).length} delivered twice`);
+      const copies = [...mailbox.countsById().values()];
+      console.log(`         digests delivered to the demo's loopback mailbox: ${copies.length}, of which ${copies.filter((n) => n > 1).length} arrived twice`);
     }
 
     // Schedules as code: the shop's syncs every 15 minutes (they run whenever a worker is up).

@@ -8,6 +8,7 @@
  * everything seeded.
  */
 import pg from 'pg';
+import { mulberry32 } from '../../common/seeded-random.js';
 
 export interface ShopSize {
   customers: number;
@@ -80,18 +81,6 @@ type Queryable = pg.Client | pg.Pool | pg.PoolClient;
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
 // ---------------------------------------------------------------------------------------------
-
-/** mulberry32: a tiny 32-bit PRNG, plenty for test data and identical on every platform. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A separate stream per table, so that changing one table's size does not reshuffle the others

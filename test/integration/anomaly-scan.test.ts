@@ -4,20 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnomalyStore, fromSqlTime } from '../../activities/quality/anomaly-store.js';
 import type { AnomalyScanProgress, AnomalyScanResult } from '../../common/anomaly-scan.js';
 import { openHarness, WorkflowFailedError, type Harness } from '../support/harness.js';
+import { mulberry32 as random } from '../../common/seeded-random.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-/** mulberry32: the seeded history is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('anomaly scan on the real stack', () => {
   const tag = `t${randomUUID().slice(0, 8)}`;

@@ -5,6 +5,7 @@ import { scanSeries, SCORE_STRIDE, type Exclusion } from '../../activities/quali
 import { createThreadScorer, inlineScorer } from '../../activities/quality/series-scorer.js';
 import { AnomalyScanInput, addTotals, chunk, emptyTotals, resolveWindow, type AnomalyScanProgress, type ScanWindow } from '../../common/anomaly-scan.js';
 import { parseInput } from '../../common/errors.js';
+import { mulberry32 as random } from '../../common/seeded-random.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -16,17 +17,6 @@ function rejection(raw: unknown): ApplicationFailure {
     return err as ApplicationFailure;
   }
   throw new Error('expected the input to be rejected');
-}
-
-/** mulberry32: deterministic noise, so the tests never flake. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** 33 days of hourly volume (1,000 ± a daily wave of 200, noise ±20); the last 3 days are the window. */

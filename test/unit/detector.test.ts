@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createDetector, scoreSeries, type DetectorOptions } from '../../activities/quality/detector.js';
+import { mulberry32 as random } from '../../common/seeded-random.js';
 
 const HOUR = 3_600_000;
 const START = Date.UTC(2025, 0, 6);
-
-/** A deterministic pseudo-random source (mulberry32) so the tests never flake. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Hourly points: 100 + a daily wave of ±10 + noise of σ ≈ 1, for the given number of days. */
 function dailySeries(days: number, seed = 1): { t: Float64Array; v: Float64Array } {
