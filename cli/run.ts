@@ -47,28 +47,7 @@ export function runLink(config: SpokeflowConfig, workflowId: string, runId?: str
   return runId ? `${base}/${runId}/history` : base;
 }
 
-/** How far a run is, from its `progress` query, for the progress bar. */
-function measure(workflowType: string, p: Record<string, unknown>): { done: number; total: number; unit: string } | undefined {
-  const n = (k: string) => (typeof p[k] === 'number' ? (p[k] as number) : 0);
-  switch (workflowType) {
-    case 'syncWorkflow':
-      return { done: n('rows') + n('quarantined'), total: Math.max(n('estimatedRows'), n('rows') + n('quarantined')), unit: 'rows' };
-    case 'backfillWorkflow':
-      return { done: n('succeeded') + n('failed'), total: n('toRun'), unit: 'partitions' };
-    case 'anomalyScanWorkflow':
-      return { done: n('groupsDone'), total: n('groups'), unit: 'dataset groups' };
-    case 'embeddingRefreshWorkflow':
-      return { done: n('scanned'), total: Math.max(n('entries'), n('scanned')), unit: 'catalog entries' };
-    case 'digestWorkflow':
-      return { done: n('pagesDone'), total: n('pages'), unit: 'pages of recipients' };
-    case 'pipelineWorkflow':
-      return { done: n('finished'), total: n('total'), unit: 'nodes' };
-    default:
-      return undefined;
-  }
-}
-
-async function follow(workflowType: string, handle: WorkflowHandle): Promise<unknown> {
+async function follow(entry: WorkflowEntry, handle: WorkflowHandle): Promise<unknown> {
   const bar = new SingleBar({ format: '{bar} {percentage}% | {value}/{total} {unit}', hideCursor: true }, Presets.shades_classic);
   let started = false;
   const result = handle.result();
@@ -76,7 +55,7 @@ async function follow(workflowType: string, handle: WorkflowHandle): Promise<unk
   void result.finally(() => (finished = true)).catch(() => undefined);
   while (!finished) {
     const p = await handle.query<Record<string, unknown>>('progress').catch(() => undefined);
-    const m = p ? measure(workflowType, p) : undefined;
+    const m = p ? entry.progressOf(p) : undefined;
     if (m && m.total > 0 && process.stdout.isTTY) {
       if (!started) bar.start(m.total, m.done, { unit: m.unit });
       started = true;
@@ -129,7 +108,7 @@ export async function runWorkflow(
       });
     console.log(`started ${workflowId}\n  ${runLink(config, workflowId, handle.firstExecutionRunId)}`);
     if (!options.follow) return undefined;
-    return await follow(workflowType, handle);
+    return await follow(entry, handle);
   } finally {
     await connection.close();
   }

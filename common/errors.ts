@@ -1,13 +1,24 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 
-/** Error types (the `type` of an ApplicationFailure) that retries cannot fix. */
+/**
+ * Every error type of the pack (the `type` of an ApplicationFailure), in one table. All but
+ * `digestSendFailed` are non-retryable: a retry cannot fix them.
+ */
 export const ErrorType = {
   invalidInput: 'InvalidInput',
   unknownDataset: 'UnknownDataset',
   sourceSchema: 'SourceSchemaError',
   missingSecret: 'MissingConnectionSecret',
+  embeddingModelMissing: 'EmbeddingModelMissing',
+  /** Retryable: some recipients' servers refused for now; the next attempt sends only those. */
+  digestSendFailed: 'DigestSendFailed',
+  pipelineNodeFailed: 'PipelineNodeFailed',
+  pipelineApprovalRejected: 'PipelineApprovalRejected',
+  pipelineOutputTooLarge: 'PipelineOutputTooLarge',
+  pipelineBadValue: 'PipelineBadValue',
 } as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
 /** `dataset: must match …; window.to: Required` — every issue, each named by its field path. */
 export function describeIssues(error: z.ZodError): string {

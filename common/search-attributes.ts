@@ -15,3 +15,6 @@ export const SearchAttr = {
 } as const;
 
 export const ALL_SEARCH_ATTRIBUTES = Object.values(SearchAttr);
+
+/** The values of SpokeflowOutcome: `partial` when a run finished but left some items undone. */
+export type RunOutcome = 'succeeded' | 'partial' | 'failed' | 'cancelled';

@@ -3,7 +3,7 @@ import type { SyncInput } from '../common/sync.js';
 import { durationMs, formatDuration, type ScheduleDeclarationInput } from './schema.js';
 import { PIPELINE_SCHEDULES } from './pipelines.js';
 
-export { SCHEDULABLE_WORKFLOWS, SCHEDULABLE_WORKFLOW_TYPES } from './schedulable.js';
+export { SCHEDULABLE_WORKFLOW_TYPES } from '../common/workflows.js';
 
 export interface SyncSchedulesOptions {
   team: string;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { describeIssues } from '../common/errors.js';
 import { TaskQueue } from '../common/task-queues.js';
-import { OVERLAP_POLICIES, SCHEDULABLE_WORKFLOW_TYPES, schedulableWorkflow } from './schedulable.js';
+import { OVERLAP_POLICIES, SCHEDULABLE_WORKFLOW_TYPES, schedulableWorkflow } from '../common/workflows.js';
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 } as const;
 const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;

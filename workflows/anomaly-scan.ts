@@ -1,18 +1,4 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  CancellationScope,
-  ContinueAsNew,
-  continueAsNew,
-  defineQuery,
-  isCancellation,
-  log,
-  proxyActivities,
-  setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createQualityActivities } from '../activities/quality/index.js';
 import {
   AnomalyScanInput,
@@ -27,22 +13,16 @@ import {
   type ScanPlan,
 } from '../common/anomaly-scan.js';
 import { parseInput } from '../common/errors.js';
-import { SearchAttr } from '../common/search-attributes.js';
+import { bulk, short } from './support/activity-options.js';
+import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 
 type Quality = ReturnType<typeof createQualityActivities>;
 
-const ledger = proxyActivities<Quality>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
+const { planScan, finishScan, failScan } = proxyActivities<Pick<Quality, 'planScan' | 'finishScan' | 'failScan'>>(short);
 
 // A group reads, scores and writes a few hundred datasets; it heartbeats as it goes and a retry
 // redoes the group (every write is an upsert or an overwrite of the same point).
-const scanner = proxyActivities<Quality>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const { scanGroup } = proxyActivities<Pick<Quality, 'scanGroup'>>(bulk({ timeout: '30 minutes', heartbeat: '1 minute', attempts: 10 }));
 
 export const anomalyScanProgressQuery = defineQuery<AnomalyScanProgress>('progress');
 
@@ -68,17 +48,17 @@ export async function anomalyScanWorkflow(raw: unknown, resume?: AnomalyScanResu
     ...(resume?.totals ?? emptyTotals()),
   };
   setHandler(anomalyScanProgressQuery, () => progress);
-  upsertSearchAttributes([
-    { key: SearchAttr.kind, value: 'anomaly-scan' },
-    ...(input.team ? [{ key: SearchAttr.team, value: input.team }] : []),
-    ...(input.datasets?.length === 1 ? [{ key: SearchAttr.dataset, value: input.datasets[0]! }] : []),
-  ]);
+  tagRun({
+    kind: 'anomaly-scan',
+    ...(input.team ? { team: input.team } : {}),
+    ...(input.datasets?.length === 1 ? { dataset: input.datasets[0]! } : {}),
+  });
   const scope = input.team ? `team ${input.team}` : input.datasets ? `${input.datasets.length} dataset(s)` : 'all datasets';
   report(progress, scope);
 
   let plan: ScanPlan | undefined = resume?.plan;
   try {
-    plan ??= await ledger.planScan({ scanId, workflowId: info.workflowId, input, window });
+    plan ??= await planScan({ scanId, workflowId: info.workflowId, input, window });
     const { spec } = plan;
     const groups = chunk(plan.datasets, input.datasetsPerActivity);
     progress.groups = groups.length;
@@ -92,7 +72,7 @@ export async function anomalyScanWorkflow(raw: unknown, resume?: AnomalyScanResu
       while (!continueLater) {
         const group = pending.shift();
         if (group === undefined) return;
-        const found = await scanner.scanGroup({ spec, group, datasets: groups[group]! });
+        const found = await scanGroup({ spec, group, datasets: groups[group]! });
         done.add(group);
         addTotals(progress, found);
         progress.groupsDone = done.size;
@@ -106,29 +86,23 @@ export async function anomalyScanWorkflow(raw: unknown, resume?: AnomalyScanResu
     }
 
     progress.phase = 'finishing';
-    await ledger.finishScan({ scanId, totals: totalsOf(progress) });
+    await finishScan({ scanId, totals: totalsOf(progress) });
     progress.phase = 'done';
     report(progress, scope);
-    upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'succeeded' }]);
+    markOutcome('succeeded');
     return { scanId, from: progress.from, to: progress.to, groups: groups.length, ...totalsOf(progress) };
   } catch (err) {
-    if (err instanceof ContinueAsNew) throw err;
-    if (!plan) throw reason(err); // bad input: nothing was started
-    const outcome = isCancellation(err) ? 'cancelled' : 'failed';
-    progress.phase = 'failed';
-    report(progress, scope);
-    upsertSearchAttributes([{ key: SearchAttr.outcome, value: outcome }]);
-    const failure = reason(err);
-    const message = failure instanceof Error ? failure.message : String(failure);
-    log.error('anomaly scan failed', { scanId, outcome, message });
-    await CancellationScope.nonCancellable(() => ledger.failScan({ scanId, totals: totalsOf(progress), outcome, error: message }));
-    throw failure;
+    return failRun(err, {
+      what: 'anomaly scan',
+      started: plan !== undefined, // bad input: nothing was started
+      context: { scanId },
+      show: () => {
+        progress.phase = 'failed';
+        report(progress, scope);
+      },
+      record: (outcome, error) => failScan({ scanId, totals: totalsOf(progress), outcome, error }),
+    });
   }
-}
-
-/** An activity's own error rather than "Activity task failed"; anything else as it is. */
-function reason(err: unknown): unknown {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
 }
 
 /** The Web UI's current details: what an operator sees on the run's page while it works. */

@@ -1,16 +1,4 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  ContinueAsNew,
-  continueAsNew,
-  defineQuery,
-  log,
-  proxyActivities,
-  setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createDigestActivities } from '../activities/notify/digest.js';
 import {
   DigestInput,
@@ -25,22 +13,16 @@ import {
   type DigestTotals,
 } from '../common/digest.js';
 import { ErrorType, parseInput } from '../common/errors.js';
-import { SearchAttr } from '../common/search-attributes.js';
+import { bulk, short } from './support/activity-options.js';
+import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 
 type Notify = ReturnType<typeof createDigestActivities>;
 
-const planner = proxyActivities<Notify>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [ErrorType.invalidInput] },
-});
+const { planDigest } = proxyActivities<Pick<Notify, 'planDigest'>>(short);
 
 // A page renders, stores and sends a few hundred digests, heartbeating after every chunk of sends;
 // a retry (after a crash: the heartbeat timeout) skips the deliveries the ledger has as done.
-const sender = proxyActivities<Notify>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+const { deliverDigestPage } = proxyActivities<Pick<Notify, 'deliverDigestPage'>>(bulk({ timeout: '15 minutes', heartbeat: '20 seconds', attempts: 20 }));
 
 export const digestProgressQuery = defineQuery<DigestProgress>('progress');
 
@@ -65,18 +47,14 @@ export async function digestWorkflow(raw: unknown, resume?: DigestResume): Promi
     ...(resume?.totals ?? emptyDigestTotals()),
   };
   setHandler(digestProgressQuery, () => progress);
-  upsertSearchAttributes([
-    { key: SearchAttr.kind, value: 'digest' },
-    ...('team' in input.scope ? [{ key: SearchAttr.team, value: input.scope.team }] : []),
-    { key: SearchAttr.partition, value: period.key },
-  ]);
+  tagRun({ kind: 'digest', ...('team' in input.scope ? { team: input.scope.team } : {}), partition: period.key });
   const scope = `${input.audience} of ${digestScopeLabel(input.scope)}`;
   report(progress, scope, input.channels);
 
   try {
     const plan: DigestPlan =
       resume?.plan ??
-      (await planner.planDigest({
+      (await planDigest({
         spec: {
           period,
           audience: input.audience,
@@ -108,7 +86,7 @@ export async function digestWorkflow(raw: unknown, resume?: DigestResume): Promi
           return;
         }
         startedThisRun++;
-        const totals = await sender.deliverDigestPage({ spec: plan.spec, index, from: plan.bounds[index]!, to: plan.bounds[index + 1] ?? null });
+        const totals = await deliverDigestPage({ spec: plan.spec, index, from: plan.bounds[index]!, to: plan.bounds[index + 1] ?? null });
         done.add(index);
         addDigestTotals(progress, totals);
         progress.pagesDone = done.size;
@@ -123,19 +101,18 @@ export async function digestWorkflow(raw: unknown, resume?: DigestResume): Promi
 
     progress.phase = 'done';
     report(progress, scope, input.channels);
-    upsertSearchAttributes([
-      { key: SearchAttr.outcome, value: progress.failed > 0 ? 'partial' : 'succeeded' },
-      { key: SearchAttr.rows, value: progress.sent },
-    ]);
+    markOutcome(progress.failed > 0 ? 'partial' : 'succeeded', progress.sent);
     return { period: period.key, pages: plan.bounds.length, ...totalsOf(progress) };
   } catch (err) {
-    if (err instanceof ContinueAsNew) throw err;
-    progress.phase = 'failed';
-    report(progress, scope, input.channels);
-    upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'failed' }]);
-    const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
-    log.error('digest failed', { period: period.key, message: failure instanceof Error ? failure.message : String(failure) });
-    throw failure;
+    return failRun(err, {
+      what: 'digest',
+      started: true,
+      context: { period: period.key },
+      show: () => {
+        progress.phase = 'failed';
+        report(progress, scope, input.channels);
+      },
+    });
   }
 }
 

@@ -1,18 +1,4 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  CancellationScope,
-  ContinueAsNew,
-  continueAsNew,
-  defineQuery,
-  isCancellation,
-  log,
-  proxyActivities,
-  setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createVectorActivities } from '../activities/vectors/index.js';
 import { parseInput } from '../common/errors.js';
 import {
@@ -25,22 +11,16 @@ import {
   type EmbeddingRefreshResume,
   type RefreshPlan,
 } from '../common/knowledge.js';
-import { SearchAttr } from '../common/search-attributes.js';
+import { bulk, short } from './support/activity-options.js';
+import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 
 type Vectors = ReturnType<typeof createVectorActivities>;
 
-const ledger = proxyActivities<Vectors>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
+const { planRefresh, finishRefresh } = proxyActivities<Pick<Vectors, 'planRefresh' | 'finishRefresh'>>(short);
 
 // A page reads the catalog, embeds what changed and upserts it, heartbeating after each batch. A
 // retry redoes the page but skips what an earlier attempt upserted (same hash, this refresh's id).
-const pages = proxyActivities<Vectors>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
-});
+const { refreshPage } = proxyActivities<Pick<Vectors, 'refreshPage'>>(bulk({ timeout: '30 minutes', heartbeat: '2 minutes', attempts: 5 }));
 
 export const embeddingRefreshProgressQuery = defineQuery<EmbeddingRefreshProgress>('progress');
 
@@ -65,13 +45,13 @@ export async function embeddingRefreshWorkflow(raw: unknown, resume?: EmbeddingR
     ...totals,
   };
   setHandler(embeddingRefreshProgressQuery, () => progress);
-  upsertSearchAttributes([{ key: SearchAttr.kind, value: 'embedding-refresh' }]);
+  tagRun({ kind: 'embedding-refresh' });
   report(progress);
 
   let plan: RefreshPlan | undefined = resume?.plan;
   let cursor = resume?.cursor ?? null;
   try {
-    plan ??= await ledger.planRefresh({ refreshId, workflowId: info.workflowId });
+    plan ??= await planRefresh({ refreshId, workflowId: info.workflowId });
     progress.model = `${plan.model} ${plan.modelVersion}`;
     progress.entries = plan.entries;
     progress.phase = 'refreshing';
@@ -81,7 +61,7 @@ export async function embeddingRefreshWorkflow(raw: unknown, resume?: EmbeddingR
       if (inThisRun > 0 && (inThisRun >= input.pagesPerRun || workflowInfo().continueAsNewSuggested)) {
         await continueAsNew<typeof embeddingRefreshWorkflow>(raw, { plan, cursor, pages: progress.pages, totals: refreshTotalsOf(totals) });
       }
-      const page = await pages.refreshPage({
+      const page = await refreshPage({
         plan,
         after: cursor,
         pageSize: input.pageSize,
@@ -99,33 +79,24 @@ export async function embeddingRefreshWorkflow(raw: unknown, resume?: EmbeddingR
 
     progress.phase = 'finishing';
     const outcome = totals.failed + totals.skipped > 0 ? 'partial' : 'succeeded';
-    await ledger.finishRefresh({ refreshId, cursor, totals: refreshTotalsOf(totals), status: outcome });
+    await finishRefresh({ refreshId, cursor, totals: refreshTotalsOf(totals), status: outcome });
     progress.phase = 'done';
     report(progress);
-    upsertSearchAttributes([
-      { key: SearchAttr.outcome, value: outcome },
-      { key: SearchAttr.rows, value: totals.embedded },
-    ]);
+    markOutcome(outcome, totals.embedded);
     return { refreshId, model: plan.model, modelVersion: plan.modelVersion, pages: progress.pages, outcome, ...refreshTotalsOf(totals) };
   } catch (err) {
-    if (err instanceof ContinueAsNew) throw err;
-    const failure = reason(err);
-    if (!plan) throw failure; // nothing was started
-    const status = isCancellation(err) ? 'cancelled' : 'failed';
-    progress.phase = 'failed';
-    report(progress);
-    upsertSearchAttributes([{ key: SearchAttr.outcome, value: status }]);
-    const message = failure instanceof Error ? failure.message : String(failure);
-    log.error('embedding refresh failed', { refreshId, cursor, message });
-    // What is upserted stays: the next refresh finds it unchanged and goes on from there.
-    await CancellationScope.nonCancellable(() => ledger.finishRefresh({ refreshId, cursor, totals: refreshTotalsOf(totals), status, error: message }));
-    throw failure;
+    return failRun(err, {
+      what: 'embedding refresh',
+      started: plan !== undefined, // nothing was started
+      context: { refreshId, cursor },
+      show: () => {
+        progress.phase = 'failed';
+        report(progress);
+      },
+      // What is upserted stays: the next refresh finds it unchanged and goes on from there.
+      record: (status, error) => finishRefresh({ refreshId, cursor, totals: refreshTotalsOf(totals), status, error }),
+    });
   }
-}
-
-/** An activity's own error rather than "Activity task failed"; anything else as it is. */
-function reason(err: unknown): unknown {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
 }
 
 /** The Web UI's current details: what an operator sees on the run's page while it works. */

@@ -1,33 +1,19 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  defineQuery,
-  log,
-  proxyActivities,
-  setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createHealthActivities } from '../activities/quality/health.js';
 import { ErrorType, parseInput } from '../common/errors.js';
 import { HealthScoringInput, resolveHealthSpec, type HealthScoringProgress, type HealthScoringResult } from '../common/health.js';
-import { SearchAttr } from '../common/search-attributes.js';
+import { bulk, short } from './support/activity-options.js';
+import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 
 type Health = ReturnType<typeof createHealthActivities>;
 
-const catalog = proxyActivities<Health>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
+const { planHealth } = proxyActivities<Pick<Health, 'planHealth'>>(short);
 
 // Scoring and publishing read and write the whole catalog's day in one go; every write is an
 // upsert (or a point overwritten at the same time), so a retry simply does the step again.
-const bulk = proxyActivities<Health>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const { scoreHealth, summariseTeams, publishHealthSeries } = proxyActivities<Pick<Health, 'scoreHealth' | 'summariseTeams' | 'publishHealthSeries'>>(
+  bulk({ timeout: '15 minutes', heartbeat: '1 minute', attempts: 10 }),
+);
 
 export const healthScoringProgressQuery = defineQuery<HealthScoringProgress>('progress');
 
@@ -44,34 +30,31 @@ export async function healthScoringWorkflow(raw: unknown): Promise<HealthScoring
   const spec = resolved;
   const progress: HealthScoringProgress = { day: spec.day, phase: 'planning', datasets: 0, scored: 0, teams: 0, points: 0 };
   setHandler(healthScoringProgressQuery, () => progress);
-  upsertSearchAttributes([
-    { key: SearchAttr.kind, value: 'health-scoring' },
-    ...(spec.team ? [{ key: SearchAttr.team, value: spec.team }] : []),
-  ]);
+  tagRun({ kind: 'health-scoring', ...(spec.team ? { team: spec.team } : {}) });
   const scope = spec.team ? `team ${spec.team}` : 'all datasets';
   report(progress, scope);
 
   try {
-    const plan = await catalog.planHealth(spec);
+    const plan = await planHealth(spec);
     progress.datasets = plan.datasets;
     progress.phase = 'scoring';
     report(progress, scope);
 
-    const scored = await bulk.scoreHealth(spec);
+    const scored = await scoreHealth(spec);
     progress.scored = scored.scored;
     progress.phase = 'summarising teams';
     report(progress, scope);
 
-    const teams = await bulk.summariseTeams(spec);
+    const teams = await summariseTeams(spec);
     progress.teams = teams.teams;
     progress.phase = 'publishing';
     report(progress, scope);
 
-    const published = await bulk.publishHealthSeries(spec);
+    const published = await publishHealthSeries(spec);
     progress.points = published.points;
     progress.phase = 'done';
     report(progress, scope, scored.averageScore);
-    upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'succeeded' }]);
+    markOutcome('succeeded');
     return {
       day: spec.day,
       asOf: new Date(spec.asOfMs).toISOString(),
@@ -82,12 +65,15 @@ export async function healthScoringWorkflow(raw: unknown): Promise<HealthScoring
       points: published.points,
     };
   } catch (err) {
-    progress.phase = 'failed';
-    report(progress, scope);
-    upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'failed' }]);
-    const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
-    log.error('health scoring failed', { day: spec.day, message: failure instanceof Error ? failure.message : String(failure) });
-    throw failure;
+    return failRun(err, {
+      what: 'health scoring',
+      started: true,
+      context: { day: spec.day },
+      show: () => {
+        progress.phase = 'failed';
+        report(progress, scope);
+      },
+    });
   }
 }
 

@@ -1,21 +1,6 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  CancellationScope,
-  ContinueAsNew,
-  continueAsNew,
-  isCancellation,
-  defineQuery,
-  log,
-  proxyActivities,
-  setHandler,
-  setCurrentDetails,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { createIngestionActivities } from '../activities/ingestion/index.js';
+import { continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { IngestionActivities } from '../activities/ingestion/index.js';
 import { parseInput } from '../common/errors.js';
-import { SearchAttr } from '../common/search-attributes.js';
 import {
   SyncInput,
   type KeysetPosition,
@@ -25,20 +10,11 @@ import {
   type SyncResumeState,
   type SyncTotals,
 } from '../common/sync.js';
+import { copy, short } from './support/activity-options.js';
+import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 
-type Ingestion = ReturnType<typeof createIngestionActivities>;
-
-const catalog = proxyActivities<Ingestion>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
-
-// A chunk copies many pages; it heartbeats after each, and a retry resumes from the last one.
-const copier = proxyActivities<Ingestion>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+const { planSync, finishSync, failSync } = proxyActivities<Pick<IngestionActivities, 'planSync' | 'finishSync' | 'failSync'>>(short);
+const { copyChunk } = proxyActivities<Pick<IngestionActivities, 'copyChunk'>>(copy);
 
 export const syncProgressQuery = defineQuery<SyncProgress>('progress');
 
@@ -61,14 +37,9 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
 
   let plan: SyncPlan | undefined = resume?.plan;
   try {
-    plan ??= await catalog.planSync(input, { syncRunId: progress.syncRunId, startedAtMs: info.startTime.getTime() });
-    upsertSearchAttributes([
-      { key: SearchAttr.dataset, value: plan.dataset },
-      { key: SearchAttr.team, value: plan.team },
-      { key: SearchAttr.kind, value: 'sync' },
-      // A windowed sync is a partition: its window as an ISO 8601 interval.
-      ...(input.window ? [{ key: SearchAttr.partition, value: `${input.window.from}/${input.window.to}` }] : []),
-    ]);
+    plan ??= await planSync(input, { syncRunId: progress.syncRunId, startedAtMs: info.startTime.getTime() });
+    // A windowed sync is a partition: its window as an ISO 8601 interval.
+    tagRun({ kind: 'sync', dataset: plan.dataset, team: plan.team, ...(input.window ? { partition: `${input.window.from}/${input.window.to}` } : {}) });
     progress.estimatedRows = plan.estimatedRows;
     progress.phase = 'copying';
     report(progress);
@@ -76,7 +47,7 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
     let after: KeysetPosition | null = resume?.after ?? plan.startAfter;
     let nextSeq = resume?.nextSeq ?? 1;
     for (;;) {
-      const chunk = await copier.copyChunk({ plan, after, firstSeq: nextSeq });
+      const chunk = await copyChunk({ plan, after, firstSeq: nextSeq });
       after = chunk.after;
       nextSeq = chunk.nextSeq;
       add(progress, { rows: chunk.rows, quarantined: chunk.quarantined, bytes: chunk.bytes, objects: chunk.objects });
@@ -88,40 +59,24 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
     }
 
     progress.phase = 'finishing';
-    const result = await catalog.finishSync({ plan, totals: totalsOf(progress), after });
+    const result = await finishSync({ plan, totals: totalsOf(progress), after });
     progress.phase = 'done';
     report(progress);
-    upsertSearchAttributes([
-      { key: SearchAttr.outcome, value: 'succeeded' },
-      { key: SearchAttr.rows, value: result.rows },
-    ]);
+    markOutcome('succeeded', result.rows);
     return result;
   } catch (err) {
-    if (err instanceof ContinueAsNew) throw err;
-    if (!plan) throw reason(err); // bad input or an unknown dataset: nothing was started
-    const outcome = isCancellation(err) ? 'cancelled' : 'failed';
-    progress.phase = 'failed';
-    report(progress);
-    upsertSearchAttributes([{ key: SearchAttr.outcome, value: outcome }]);
-    const failure = reason(err);
-    const message = failure instanceof Error ? failure.message : String(failure);
-    log.error('sync failed', { dataset: plan.dataset, syncRunId: plan.syncRunId, outcome, message });
     const failed = plan;
-    // Record the run even when the workflow itself is being cancelled.
-    await CancellationScope.nonCancellable(() =>
-      catalog.failSync({ plan: failed, totals: totalsOf(progress), outcome, error: message }),
-    );
-    throw failure;
+    return failRun(err, {
+      what: 'sync',
+      started: failed !== undefined, // before the plan, the input or the dataset was wrong: nothing was started
+      context: { dataset: input.dataset, syncRunId: progress.syncRunId },
+      show: () => {
+        progress.phase = 'failed';
+        report(progress);
+      },
+      record: (outcome, error) => failSync({ plan: failed!, totals: totalsOf(progress), outcome, error }),
+    });
   }
-}
-
-/**
- * The failure an operator should read: an activity's own error rather than "Activity task
- * failed". Anything else is rethrown as it is (a non-Temporal error must stay one, so that it
- * fails the workflow task and is retried after a fix, rather than the run).
- */
-function reason(err: unknown): unknown {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
 }
 
 function add(totals: SyncTotals, more: SyncTotals): void {
