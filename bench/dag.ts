@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import type { PipelineResult, PipelineSpecInput } from '../common/pipeline-spec.js';
+import type { PipelineResult, PipelineSpecInput } from '../common/pipeline/spec.js';
 import { createClients } from '../workers/clients.js';
 import { loadConfig } from '../workers/config.js';
 import { pipelinePlugin } from '../workers/pipeline-plugin.js';

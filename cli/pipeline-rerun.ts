@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { PipelineFailureDetails } from '../common/pipeline-spec.js';
+import type { PipelineFailureDetails } from '../common/pipeline/spec.js';
 import { runLink } from './run.js';
 import { loadConfig } from '../workers/config.js';
 

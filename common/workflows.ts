@@ -3,7 +3,7 @@ import { AnomalyScanInput } from './anomaly-scan.js';
 import { BackfillInput, backfillWorkflowId } from './backfill.js';
 import { DigestInput, digestScopeLabel, digestWorkflowId, periodKeyOf } from './digest.js';
 import { HealthScoringInput } from './health.js';
-import { PipelineSpec, pipelineWorkflowId, unregisteredWorkflows } from './pipeline-spec.js';
+import { PipelineSpec, pipelineWorkflowId, unregisteredWorkflows } from './pipeline/spec.js';
 import { EmbeddingRefreshInput } from './knowledge.js';
 import { syncWorkflowId } from './keys.js';
 import { SyncInput } from './sync.js';

@@ -20,7 +20,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import { describeIssues, ErrorType } from '../common/errors.js';
-import { evaluate, truthy, type ExprContext } from '../common/pipeline-expr.js';
+import { evaluate, truthy, type ExprContext } from '../common/pipeline/expr.js';
 import {
   PIPELINE_OUTPUT_LIMIT_BYTES,
   PipelineErrorType,
@@ -40,7 +40,7 @@ import {
   type PipelineFailureDetails,
   type PipelineProgress,
   type PipelineResult,
-} from '../common/pipeline-spec.js';
+} from '../common/pipeline/spec.js';
 import { SearchAttr } from '../common/search-attributes.js';
 import { TaskQueue } from '../common/task-queues.js';
 import type { createBatchActivity } from '../activities/pipeline/batch.js';

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { evaluate } from '../../common/pipeline-expr.js';
-import { PIPELINE_OUTPUT_LIMIT_BYTES, PipelineErrorType, compiled, type InputTransform } from '../../common/pipeline-spec.js';
+import { evaluate } from '../../common/pipeline/expr.js';
+import { PIPELINE_OUTPUT_LIMIT_BYTES, PipelineErrorType, compiled, type InputTransform } from '../../common/pipeline/spec.js';
 
 /** One node of a chain of local activity nodes run in one go (a spec with `batch_local: true`). */
 export interface BatchStep {

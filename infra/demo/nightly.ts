@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Client } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
-import type { PipelineResult } from '../../common/pipeline-spec.js';
+import type { PipelineResult } from '../../common/pipeline/spec.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { WORKFLOWS } from '../../common/workflows.js';
 

@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
-import type { ApprovalDecision, PipelineProgress, PipelineResult, PipelineSpecInput } from '../../common/pipeline-spec.js';
+import type { ApprovalDecision, PipelineProgress, PipelineResult, PipelineSpecInput } from '../../common/pipeline/spec.js';
 import { createClients, type Clients } from '../../workers/clients.js';
 import { loadConfig } from '../../workers/config.js';
 import { pipelinePlugin } from '../../workers/pipeline-plugin.js';

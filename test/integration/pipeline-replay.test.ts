@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipelineProgress, PipelineResult } from '../../common/pipeline-spec.js';
+import type { PipelineProgress, PipelineResult } from '../../common/pipeline/spec.js';
 import { createClients, type Clients } from '../../workers/clients.js';
 import { loadConfig } from '../../workers/config.js';
 import { pipelinePlugin } from '../../workers/pipeline-plugin.js';

@@ -3,7 +3,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resumeInput, type PipelineFailureDetails, type PipelineProgress, type PipelineResult, type PipelineSpecInput } from '../../common/pipeline-spec.js';
+import { resumeInput, type PipelineFailureDetails, type PipelineProgress, type PipelineResult, type PipelineSpecInput } from '../../common/pipeline/spec.js';
 import { rerunFailedPipeline } from '../../cli/pipeline-rerun.js';
 import { readInput, runWorkflow } from '../../cli/run.js';
 import { createDatasetCatalog } from '../../activities/catalog/datasets.js';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import type { PipelineProgress } from '../../common/pipeline-spec.js';
+import type { PipelineProgress } from '../../common/pipeline/spec.js';
 import { createClients } from '../../workers/clients.js';
 import { loadConfig } from '../../workers/config.js';
 import { pipelinePlugin } from '../../workers/pipeline-plugin.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExprError, evalExpr, parseExpr, referencedNodes, referencedRoots } from '../../common/pipeline-expr.js';
+import { ExprError, evalExpr, parseExpr, referencedNodes, referencedRoots } from '../../common/pipeline/expr.js';
 
 const ctx = {
   input: { team: 'commerce', n: 3, dry: false, tags: ['pii', 'gold'], nested: { deep: { x: 1 } } },

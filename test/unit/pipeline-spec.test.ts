@@ -10,7 +10,7 @@ import {
   retryPolicyOf,
   topologicalOrder,
   type PipelineSpecInput,
-} from '../../common/pipeline-spec.js';
+} from '../../common/pipeline/spec.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { PIPELINE_SCHEDULES } from '../../schedules/pipelines.js';
 import { ScheduleSpec } from '../../schedules/schema.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ExprError, parseExpr, referencedNodes, referencedRoots, type Expr } from './pipeline-expr.js';
-import { DOMAINS, type Domain } from './task-queues.js';
+import { ExprError, parseExpr, referencedNodes, referencedRoots, type Expr } from './expr.js';
+import { DOMAINS, type Domain } from '../task-queues.js';
 
 /**
  * A pipeline spec: a flow declared as data, run durably by `pipelineWorkflow`. The shape follows
