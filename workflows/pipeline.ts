@@ -20,12 +20,11 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import { describeIssues, ErrorType } from '../common/errors.js';
-import { evaluate, truthy, type ExprContext } from '../common/pipeline/expr.js';
+import { truthy, type ExprContext } from '../common/pipeline/expr.js';
+import { badValue, checkOutputSize, evaluateField, evaluateInput, failedNodeOf } from '../common/pipeline/node-io.js';
 import {
-  PIPELINE_OUTPUT_LIMIT_BYTES,
   PipelineErrorType,
   PipelineSpec,
-  compiled,
   moduleDependencies,
   queueOf,
   retryPolicyOf,
@@ -34,7 +33,6 @@ import {
   unregisteredWorkflows,
   type ApprovalDecision,
   type ApprovalRequest,
-  type InputTransform,
   type Module,
   type NodeProgress,
   type PipelineFailureDetails,
@@ -273,7 +271,8 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
     } catch (err) {
       if (isCancellation(err)) throw err;
       const message = messageOf(err);
-      const failedId = /^node (\S+): /.exec(message)?.[1];
+      // The batch names the step that failed in the failure's details; a timeout names none.
+      const failedId = failedNodeOf(reasonOf(err));
       const failed = chain.find((c) => c.id === failedId) ?? chain[0]!;
       if (tracked) {
         let after = false;
@@ -283,7 +282,7 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
           after ||= c === failed;
         }
       }
-      throw new NodeFailed(failed.id, message.replace(/^node \S+: /, ''), reasonOf(err));
+      throw new NodeFailed(failed.id, message, reasonOf(err));
     }
   }
 
@@ -292,26 +291,18 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
     const tracked = scope.iteration === undefined;
     const started = Date.now();
     try {
-      if (m.skip_if && truthy(evalField(m, 'skip_if.expr', m.skip_if.expr, scope))) {
+      if (m.skip_if && truthy(evaluateField(m.id, 'skip_if.expr', m.skip_if.expr, scope))) {
         if (tracked) setNode(m.id, { status: 'skipped' });
         return null;
       }
       if (tracked) setNode(m.id, { status: 'running', startedAt: new Date(started).toISOString() });
       const output = await runKind(m, scope);
-      const size = JSON.stringify(output ?? null).length;
-      if (size > PIPELINE_OUTPUT_LIMIT_BYTES) {
-        throw ApplicationFailure.nonRetryable(
-          `output is ${size} bytes, over ${PIPELINE_OUTPUT_LIMIT_BYTES}: return keys and counts and keep the data in the stores`,
-          PipelineErrorType.outputTooLarge,
-        );
-      }
+      checkOutputSize(m.id, output);
       if (tracked) setNode(m.id, { status: 'succeeded', durationMs: Date.now() - started });
       return output ?? null;
     } catch (err) {
       if (isCancellation(err) || err instanceof ContinueAsNew) throw err;
-      const own = `node ${m.id}: `;
-      const text = messageOf(err);
-      const failed = err instanceof NodeFailed ? err : new NodeFailed(m.id, text.startsWith(own) ? text.slice(own.length) : text, reasonOf(err));
+      const failed = err instanceof NodeFailed ? err : new NodeFailed(m.id, messageOf(err), reasonOf(err));
       if (tracked) setNode(m.id, { status: 'failed', durationMs: Date.now() - started, error: failed.message });
       if (m.continue_on_error) return { error: failed.message, node: failed.node };
       throw failed;
@@ -322,7 +313,7 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
     const v = m.value;
     switch (v.type) {
       case 'activity': {
-        const input = transforms(m, v.input_transforms, scope);
+        const input = evaluateInput(m.id, v.input_transforms, scope);
         const options: ActivityOptions = {
           startToCloseTimeout: m.timeout ?? 600_000,
           retry: retryPolicyOf(m.retry),
@@ -335,8 +326,8 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
       case 'workflow':
         return runChild(m, v, scope);
       case 'forloopflow': {
-        const list = v.iterator.type === 'static' ? v.iterator.value : evalField(m, 'iterator.expr', v.iterator.expr, scope);
-        if (!Array.isArray(list)) throw badValue(m, 'iterator', `must give a list, not ${kindOf(list)}`);
+        const list = v.iterator.type === 'static' ? v.iterator.value : evaluateField(m.id, 'iterator.expr', v.iterator.expr, scope);
+        if (!Array.isArray(list)) throw badValue(m.id, 'iterator', `must give a list, not ${kindOf(list)}`);
         const tracked = scope.iteration === undefined;
         const counts = { done: 0, failed: 0, total: list.length };
         if (tracked) setNode(m.id, counts);
@@ -373,7 +364,7 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
         return { total: list.length, succeeded: counts.done - counts.failed, failed: counts.failed, errors: errors.slice(0, 20) };
       }
       case 'branchone': {
-        const branch = v.branches.findIndex((b, i) => truthy(evalField(m, `branches.${i}.expr`, b.expr, scope)));
+        const branch = v.branches.findIndex((b, i) => truthy(evaluateField(m.id, `branches.${i}.expr`, b.expr, scope)));
         if (scope.iteration === undefined) setNode(m.id, { branch });
         const chosen = branch >= 0 ? v.branches[branch]!.modules : v.default;
         return (await runList(chosen, scope, false)).last;
@@ -418,9 +409,9 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
       case 'sleep': {
         let ms = v.duration ?? 0;
         if (v.until !== undefined) {
-          const until = evalField(m, 'until', v.until, scope);
+          const until = evaluateField(m.id, 'until', v.until, scope);
           const at = typeof until === 'string' ? Date.parse(until) : NaN;
-          if (Number.isNaN(at)) throw badValue(m, 'until', `must give an ISO date-time, not ${kindOf(until)}`);
+          if (Number.isNaN(at)) throw badValue(m.id, 'until', `must give an ISO date-time, not ${kindOf(until)}`);
           ms = at - Date.now();
         }
         if (scope.iteration === undefined) setNode(m.id, { status: 'sleeping' });
@@ -431,14 +422,14 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
   }
 
   async function runChild(m: Module, v: Extract<Module['value'], { type: 'workflow' }>, scope: Scope): Promise<unknown> {
-    const input = transforms(m, v.input_transforms, scope);
+    const input = evaluateInput(m.id, v.input_transforms, scope);
     const entry = workflowEntry(v.name);
     if (entry) {
       const checked = entry.input.safeParse(input);
-      if (!checked.success) throw badValue(m, 'input_transforms', `${v.name} input: ${describeIssues(checked.error)}`);
+      if (!checked.success) throw badValue(m.id, 'input_transforms', `${v.name} input: ${describeIssues(checked.error)}`);
     }
-    const explicitId = v.workflow_id ? (v.workflow_id.type === 'static' ? v.workflow_id.value : evalField(m, 'workflow_id.expr', v.workflow_id.expr, scope)) : undefined;
-    if (explicitId !== undefined && (typeof explicitId !== 'string' || explicitId === '')) throw badValue(m, 'workflow_id', 'must give a non-empty string');
+    const explicitId = v.workflow_id ? (v.workflow_id.type === 'static' ? v.workflow_id.value : evaluateField(m.id, 'workflow_id.expr', v.workflow_id.expr, scope)) : undefined;
+    if (explicitId !== undefined && (typeof explicitId !== 'string' || explicitId === '')) throw badValue(m.id, 'workflow_id', 'must give a non-empty string');
     const workflowId = (explicitId as string | undefined) ?? entry?.workflowIdOf(input) ?? `${info.workflowId}/${m.id}${scope.iteration ?? ''}`;
     const taskQueue = v.task_queue ?? (entry ? (spec.task_queues[entry.domain] ?? TaskQueue[entry.domain]) : undefined);
     const dataset = entry?.datasetOf(input);
@@ -468,20 +459,6 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
         const wait = Math.min(policy.initialInterval * policy.backoffCoefficient ** (attempt - 1), policy.maximumInterval ?? 600_000);
         await sleep(wait, { summary: `${spec.id}/${m.id}: retry ${attempt + 1} of ${v.name}` });
       }
-    }
-  }
-
-  function transforms(m: Module, ts: Record<string, InputTransform>, scope: Scope): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const [key, t] of Object.entries(ts)) out[key] = t.type === 'static' ? t.value : evalField(m, `input_transforms.${key}.expr`, t.expr, scope);
-    return out;
-  }
-
-  function evalField(m: Module, field: string, text: string, scope: Scope): unknown {
-    try {
-      return evaluate(compiled(text), scope);
-    } catch (err) {
-      throw badValue(m, field, err instanceof Error ? err.message : String(err));
     }
   }
 
@@ -562,10 +539,6 @@ function dependenciesOf(modules: Module[]): Map<string, string[]> {
   let d = dependencies.get(modules);
   if (!d) dependencies.set(modules, (d = siblingDependencies(modules)));
   return d;
-}
-
-function badValue(m: Module, field: string, message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(`node ${m.id}: ${field}: ${message}`, PipelineErrorType.badValue);
 }
 
 /** An activity's or child's own error rather than "Activity task failed". */
