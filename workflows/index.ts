@@ -11,4 +11,4 @@ export { anomalyScanWorkflow, anomalyScanProgressQuery } from './anomaly-scan.js
 export { healthScoringWorkflow, healthScoringProgressQuery } from './health-scoring.js';
 export { embeddingRefreshWorkflow, embeddingRefreshProgressQuery } from './embedding-refresh.js';
 export { digestWorkflow, digestProgressQuery } from './digest.js';
-export { pipelineWorkflow, pipelineProgressQuery, approvePipelineNode } from './pipeline.js';
+export { pipelineWorkflow, pipelineProgressQuery, approvePipelineNode } from './pipeline/workflow.js';

@@ -1,0 +1,27 @@
+import { isCancellation } from '@temporalio/workflow';
+import type { Module } from '../../../common/pipeline/spec.js';
+import { failureOutput } from '../failures.js';
+import { runList } from '../graph.js';
+import type { NodeValue, PipelineRun, Scope } from '../state.js';
+
+/** Every branch, at once or one after another; gives the list of their last outputs. */
+export async function runBranchAllNode(run: PipelineRun, m: Module, v: NodeValue<'branchall'>, scope: Scope): Promise<unknown> {
+  const one = async (i: number): Promise<unknown> => {
+    const b = v.branches[i]!;
+    try {
+      return (await runList(run, b.modules, scope, false)).last;
+    } catch (err) {
+      if (!b.skip_failure || isCancellation(err)) throw err;
+      return failureOutput(err, m.id);
+    }
+  };
+  if (!v.parallel) {
+    const out: unknown[] = [];
+    for (let i = 0; i < v.branches.length; i++) out.push(await one(i));
+    return out;
+  }
+  const settled = await Promise.allSettled(v.branches.map((_, i) => one(i)));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
+}
