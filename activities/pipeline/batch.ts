@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../../common/errors.js';
 import { checkOutputSize, evaluateInput, nodeFailure } from '../../common/pipeline/node-io.js';
-import { PipelineErrorType, type InputTransform } from '../../common/pipeline/spec.js';
+import type { InputTransform } from '../../common/pipeline/spec.js';
 
 /** One node of a chain of local activity nodes run in one go (a spec with `batch_local: true`). */
 export interface BatchStep {
@@ -37,7 +38,7 @@ export function createBatchActivity(registry: () => Record<string, AnyActivity>)
       const durationsMs: number[] = [];
       for (const step of steps) {
         const fn = registry()[step.name];
-        if (!fn) throw nodeFailure(step.id, `activity ${step.name} is not registered with the pipeline plugin`, PipelineErrorType.badValue, true);
+        if (!fn) throw nodeFailure(step.id, `activity ${step.name} is not registered with the pipeline plugin`, ErrorType.pipelineBadValue, true);
         const input = evaluateInput(step.id, step.input_transforms, { ...scope, nodes });
         const started = performance.now();
         let output: unknown;

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../errors.js';
 import { evaluate, type ExprContext } from './expr.js';
-import { PIPELINE_OUTPUT_LIMIT_BYTES, PipelineErrorType, compiled, type InputTransform } from './spec.js';
+import { PIPELINE_OUTPUT_LIMIT_BYTES, compiled, type InputTransform } from './spec.js';
 
 // What goes into and comes out of one node, the same whether the workflow runs it or the
 // batch activity (`batch_local`) does: its input evaluated from the spec, its output's size checked.
@@ -24,7 +25,7 @@ export function failedNodeOf(err: unknown): string | undefined {
 
 /** A field of a node that gave a value it cannot use: permanent, naming the field. */
 export function badValue(node: string, field: string, message: string): ApplicationFailure {
-  return nodeFailure(node, `${field}: ${message}`, PipelineErrorType.badValue, true);
+  return nodeFailure(node, `${field}: ${message}`, ErrorType.pipelineBadValue, true);
 }
 
 /** One expression of a node, evaluated in its scope; a failure names the node and the field. */
@@ -52,7 +53,7 @@ export function checkOutputSize(node: string, output: unknown): void {
     throw nodeFailure(
       node,
       `output is ${size} bytes, over ${PIPELINE_OUTPUT_LIMIT_BYTES}: return keys and counts and keep the data in the stores`,
-      PipelineErrorType.outputTooLarge,
+      ErrorType.pipelineOutputTooLarge,
       true,
     );
   }

@@ -615,13 +615,6 @@ export interface PipelineFailureDetails {
   runId: string;
 }
 
-export const PipelineErrorType = {
-  nodeFailed: 'PipelineNodeFailed',
-  rejected: 'PipelineApprovalRejected',
-  outputTooLarge: 'PipelineOutputTooLarge',
-  badValue: 'PipelineBadValue',
-} as const;
-
 export interface ApprovalRequest {
   node: string;
   approved?: boolean;

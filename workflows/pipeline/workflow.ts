@@ -11,7 +11,6 @@ import {
 } from '@temporalio/workflow';
 import { describeIssues, ErrorType } from '../../common/errors.js';
 import {
-  PipelineErrorType,
   PipelineSpec,
   unregisteredWorkflows,
   type ApprovalDecision,
@@ -104,6 +103,6 @@ async function failed(run: PipelineRun, err: unknown): Promise<ApplicationFailur
   report(run);
   upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'failed' }]);
   const details: PipelineFailureDetails = { failedNode, message, outputs, runId: run.firstRunId };
-  const type = err instanceof NodeFailed && err.original instanceof ApplicationFailure && err.original.type ? err.original.type : PipelineErrorType.nodeFailed;
+  const type = err instanceof NodeFailed && err.original instanceof ApplicationFailure && err.original.type ? err.original.type : ErrorType.pipelineNodeFailed;
   return ApplicationFailure.create({ message: `node ${failedNode} failed: ${message}`, type, nonRetryable: true, details: [details] });
 }

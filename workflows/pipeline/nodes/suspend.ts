@@ -1,5 +1,6 @@
 import { ApplicationFailure, condition } from '@temporalio/workflow';
-import { PipelineErrorType, type ApprovalDecision, type ApprovalRequest, type Module } from '../../../common/pipeline/spec.js';
+import { ErrorType } from '../../../common/errors.js';
+import type { ApprovalDecision, ApprovalRequest, Module } from '../../../common/pipeline/spec.js';
 import { setNode, type NodeValue, type PipelineRun } from '../state.js';
 
 /** Waits for a person's `approve` update, or the timeout; a rejection fails the node unless `continue_on_reject`. */
@@ -17,7 +18,7 @@ export async function runSuspendNode(run: PipelineRun, m: Module, v: NodeValue<'
   setNode(run, m.id, { status: 'running', decidedBy: decision.by });
   if (!decision.approved && !v.continue_on_reject) {
     const who = decision.timedOut ? `nobody decided within ${v.timeout / 1000} s` : `rejected by ${decision.by}`;
-    throw ApplicationFailure.nonRetryable(`${who}${decision.comment ? `: ${decision.comment}` : ''}`, PipelineErrorType.rejected);
+    throw ApplicationFailure.nonRetryable(`${who}${decision.comment ? `: ${decision.comment}` : ''}`, ErrorType.pipelineApprovalRejected);
   }
   return decision;
 }
