@@ -3,7 +3,8 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createInfluxAdmin } from '../activities/metrics/influx-admin.js';
 import { createMetricSeries, seriesQueries } from '../activities/quality/metric-series.js';
-import { chunk, type AnomalyMetric, type AnomalyScanResult } from '../common/anomaly-scan.js';
+import type { AnomalyMetric, AnomalyScanResult } from '../common/anomaly-scan.js';
+import { chunk, inLanes } from '../common/lanes.js';
 import { migrate } from '../infra/migrations/index.js';
 import { up as migrateQuality } from '../infra/migrations/0004-quality.js';
 import { createClients } from '../workers/clients.js';
@@ -124,19 +125,13 @@ async function run(): Promise<void> {
     const groups = chunk(datasets, DATASETS_PER_ACTIVITY);
     const t1 = performance.now();
     let bytes = 0;
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: PARALLELISM }, async () => {
-        while (next < groups.length) {
-          const group = groups[next++]!;
-          await Promise.all(
-            seriesQueries(bucket, { datasets: group, metrics: METRICS, startMs: START, stopMs: END }).map(async ({ flux }) => {
-              for await (const part of reader.rawQuery(flux)) bytes += part.length;
-            }),
-          );
-        }
-      }),
-    );
+    await inLanes(groups, PARALLELISM, async (group) => {
+      await Promise.all(
+        seriesQueries(bucket, { datasets: group, metrics: METRICS, startMs: START, stopMs: END }).map(async ({ flux }) => {
+          for await (const part of reader.rawQuery(flux)) bytes += part.length;
+        }),
+      );
+    });
     const readMs = performance.now() - t1;
 
     const [rows] = await clients.catalog.query('SELECT dataset, at FROM anomalies WHERE scan_id = ? AND metric = ?', [result.scanId, 'volume']);

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { DatasetName } from './dataset.js';
-
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
+import { DatasetName, TeamSlug } from './dataset.js';
+import { DAY_MS, HOUR_MS } from './time.js';
+import { addCounts, pickCounts } from './totals.js';
 
 /**
  * What a scan can look at, all from the sync's run metrics in InfluxDB: rows per run (volume),
@@ -22,10 +21,7 @@ export const AnomalyScanInput = z
       .max(10_000)
       .optional()
       .describe('catalog names of the datasets to scan; without it and without team, every dataset with metrics in the window'),
-    team: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a team slug of lower-case letters, digits and -')
-      .optional()
+    team: TeamSlug.optional()
       .describe("scan only this team's datasets"),
     metrics: z.array(AnomalyMetric).min(1).default([...ANOMALY_METRICS]).describe('which series to scan'),
     window: z
@@ -140,15 +136,9 @@ export const emptyTotals = (): ScanTotals => ({
 const TOTAL_KEYS = Object.keys(emptyTotals()) as (keyof ScanTotals)[];
 
 /** Adds the counts only: `into` may be a progress record with more in it. */
-export function addTotals(into: ScanTotals, more: ScanTotals): void {
-  for (const k of TOTAL_KEYS) into[k] += more[k];
-}
+export const addTotals = (into: ScanTotals, more: ScanTotals): void => addCounts(into, more, TOTAL_KEYS);
 
-export function totalsOf(from: ScanTotals): ScanTotals {
-  const totals = emptyTotals();
-  addTotals(totals, from);
-  return totals;
-}
+export const totalsOf = (from: ScanTotals): ScanTotals => pickCounts(from, TOTAL_KEYS);
 
 export interface AnomalyScanProgress extends ScanTotals {
   scanId: string;
@@ -173,9 +163,5 @@ export interface AnomalyScanResume {
   totals: ScanTotals;
 }
 
-/** Consecutive slices of `size`. */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
+// The scan workflow imports its grouping from here.
+export { chunk } from './lanes.js';

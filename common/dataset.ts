@@ -10,6 +10,9 @@ export const QualifiedTableName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63})?$/, 'must be `table` or `schema.table` made of plain SQL identifiers');
 
+/** An owning team: the SpokeflowTeam search attribute, the team of datasets, scans, digests and schedules. */
+export const TeamSlug = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a team slug of lower-case letters, digits and -');
+
 export const DatasetName = z
   .string()
   .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,3}$/, 'must be lower-case words of letters, digits and _ joined by dots, like `shop.orders`')
@@ -50,7 +53,7 @@ export const DatasetDeclaration = z
     source: SourceDeclaration,
     target: z.object({ table: SqlIdentifier.describe('silver table in the MySQL warehouse') }).strict(),
     owner: z.string().min(1).max(200),
-    team: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a team slug of lower-case letters, digits and -'),
+    team: TeamSlug,
     description: z.string().max(5000).default(''),
     tags: z.array(z.string().min(1).max(64)).max(50).default([]),
     freshnessSlaHours: z.number().positive().optional(),

@@ -1,12 +1,7 @@
 import { z } from 'zod';
-
-const DAY_MS = 86_400_000;
-
-const IsoDay = z
-  .string()
-  .regex(/^\d{4}-\d\d-\d\d$/, 'must be a day like 2025-01-31')
-  .refine((d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'must be a real calendar day');
-const TeamSlug = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a team slug of lower-case letters, digits and -');
+import { TeamSlug } from './dataset.js';
+import { DAY_MS, dayStartMs, IsoDay, utcDay } from './time.js';
+import { addCounts, pickCounts } from './totals.js';
 
 export const DIGEST_CHANNELS = ['email', 'webhook'] as const;
 export type DigestChannel = (typeof DIGEST_CHANNELS)[number];
@@ -50,8 +45,6 @@ export interface DigestPeriod {
   toMs: number;
 }
 
-export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-
 /** ISO 8601 week (Monday first; week 1 holds the year's first Thursday) of the day starting at `ms`. */
 export function isoWeek(ms: number): { year: number; week: number; mondayMs: number } {
   const weekday = (new Date(ms).getUTCDay() + 6) % 7; // Monday 0 … Sunday 6
@@ -65,7 +58,7 @@ export function isoWeek(ms: number): { year: number; week: number; mondayMs: num
 /** The period a run covers; the default day is the one before `nowMs` (a complete day). */
 export function resolvePeriod(input: DigestInput['period'], nowMs: number): DigestPeriod | { error: string } {
   const day = input.date ?? utcDay(nowMs - DAY_MS);
-  const dayMs = Date.parse(`${day}T00:00:00Z`);
+  const dayMs = dayStartMs(day);
   if (dayMs > nowMs) return { error: `period.date: must not be after today (${utcDay(nowMs)})` };
   if (input.kind === 'daily') return { kind: 'daily', key: `daily:${day}`, label: day, fromMs: dayMs, toMs: dayMs + DAY_MS };
   const { year, week, mondayMs } = isoWeek(dayMs);
@@ -128,10 +121,12 @@ export interface DigestTotals {
 
 export const emptyDigestTotals = (): DigestTotals => ({ recipients: 0, sent: 0, resent: 0, alreadyDone: 0, empty: 0, failed: 0, objects: 0 });
 
-export function addDigestTotals(into: DigestTotals, add: DigestTotals): void {
-  // The keys of the totals only: `into` may be a progress record with more in it.
-  for (const k of Object.keys(emptyDigestTotals()) as (keyof DigestTotals)[]) into[k] += add[k];
-}
+const DIGEST_TOTAL_KEYS = Object.keys(emptyDigestTotals()) as (keyof DigestTotals)[];
+
+/** The keys of the totals only: `into` may be a progress record with more in it. */
+export const addDigestTotals = (into: DigestTotals, add: DigestTotals): void => addCounts(into, add, DIGEST_TOTAL_KEYS);
+
+export const digestTotalsOf = (from: DigestTotals): DigestTotals => pickCounts(from, DIGEST_TOTAL_KEYS);
 
 export interface DigestResume {
   plan: DigestPlan;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-
-const DAY_MS = 86_400_000;
+import { TeamSlug } from './dataset.js';
+import { DAY_MS, dayStartMs, IsoDay, utcDay } from './time.js';
 
 /** How much each component counts towards a dataset's score; normalised by their sum. */
 export const DEFAULT_HEALTH_WEIGHTS = { documentation: 0.25, freshness: 0.3, reliability: 0.25, quality: 0.2 } as const;
@@ -8,18 +8,10 @@ export const HEALTH_COMPONENTS = ['documentation', 'freshness', 'reliability', '
 export type HealthComponentName = (typeof HEALTH_COMPONENTS)[number];
 
 const Weight = z.number().min(0).max(100);
-const IsoDay = z
-  .string()
-  .regex(/^\d{4}-\d\d-\d\d$/, 'must be a day like 2025-01-31')
-  .refine((d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'must be a real calendar day');
-
 export const HealthScoringInput = z
   .object({
     day: IsoDay.optional().describe('the UTC day scored (its rows are replaced by a re-run); today by default'),
-    team: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a team slug of lower-case letters, digits and -')
-      .optional()
+    team: TeamSlug.optional()
       .describe("score only this team's datasets"),
     weights: z
       .object({
@@ -45,9 +37,6 @@ export interface HealthSpec {
   team?: string;
   weights: HealthWeights;
 }
-
-export const dayStartMs = (day: string): number => Date.parse(`${day}T00:00:00Z`);
-export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /** The day (today by default) and the instant it is scored at: the end of a past day, else now. */
 export function resolveHealthSpec(input: HealthScoringInput, nowMs: number): HealthSpec | { error: string } {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addCounts, pickCounts } from './totals.js';
 
 export const EmbeddingRefreshInput = z
   .object({
@@ -35,23 +36,11 @@ export interface RefreshTotals {
 
 export const emptyRefreshTotals = (): RefreshTotals => ({ scanned: 0, embedded: 0, unchanged: 0, failed: 0, skipped: 0, removed: 0 });
 
-export function addRefreshTotals(into: RefreshTotals, page: RefreshTotals): void {
-  into.scanned += page.scanned;
-  into.embedded += page.embedded;
-  into.unchanged += page.unchanged;
-  into.failed += page.failed;
-  into.skipped += page.skipped;
-  into.removed += page.removed;
-}
+const REFRESH_TOTAL_KEYS = Object.keys(emptyRefreshTotals()) as (keyof RefreshTotals)[];
 
-export const refreshTotalsOf = (t: RefreshTotals): RefreshTotals => ({
-  scanned: t.scanned,
-  embedded: t.embedded,
-  unchanged: t.unchanged,
-  failed: t.failed,
-  skipped: t.skipped,
-  removed: t.removed,
-});
+export const addRefreshTotals = (into: RefreshTotals, page: RefreshTotals): void => addCounts(into, page, REFRESH_TOTAL_KEYS);
+
+export const refreshTotalsOf = (t: RefreshTotals): RefreshTotals => pickCounts(t, REFRESH_TOTAL_KEYS);
 
 /** What a refresh embeds with, fixed when it starts: a model change mid-refresh never mixes two. */
 export interface RefreshPlan {

@@ -2,6 +2,8 @@
  * Partitions of a backfill: consecutive windows of the dataset's cursor, one day or one hour
  * each, named by their start ('2024-03-01' or '2024-03-01T05'). Pure and workflow-safe.
  */
+import { DAY_MS, HOUR_MS, sqlTimeSeconds } from './time.js';
+
 export type Granularity = 'daily' | 'hourly';
 
 export interface Partition {
@@ -11,7 +13,7 @@ export interface Partition {
   to: string;
 }
 
-const STEP_MS: Record<Granularity, number> = { daily: 86_400_000, hourly: 3_600_000 };
+const STEP_MS: Record<Granularity, number> = { daily: DAY_MS, hourly: HOUR_MS };
 
 /** Epoch ms of a UTC date or date-time: '2024-03-01', '2024-03-01T05', '2024-03-01 05:30[:00][Z]'. */
 export function epochMs(value: string): number {
@@ -20,16 +22,12 @@ export function epochMs(value: string): number {
   return Date.parse(`${full}Z`);
 }
 
-function sqlTime(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
-}
-
 export function partitionAt(startMs: number, granularity: Granularity): Partition {
   const iso = new Date(startMs).toISOString();
   return {
     key: granularity === 'daily' ? iso.slice(0, 10) : iso.slice(0, 13),
-    from: sqlTime(startMs),
-    to: sqlTime(startMs + STEP_MS[granularity]),
+    from: sqlTimeSeconds(startMs),
+    to: sqlTimeSeconds(startMs + STEP_MS[granularity]),
   };
 }
 

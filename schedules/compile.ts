@@ -7,7 +7,8 @@ import type {
 } from '@temporalio/client';
 import { TypedSearchAttributes, type SearchAttributePair, type Workflow } from '@temporalio/common';
 import { SearchAttr } from '../common/search-attributes.js';
-import { formatDuration, type ScheduleDeclaration } from './schema.js';
+import { formatDuration } from '../common/time.js';
+import type { ScheduleDeclaration } from './schema.js';
 
 /** Schedule memo marking a schedule as spokeflow's: apply only ever updates or deletes those. */
 export const MANAGED_MEMO_KEY = 'spokeflow-managed';

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { SyncInput } from '../common/sync.js';
-import { durationMs, formatDuration, type ScheduleDeclarationInput } from './schema.js';
+import { durationMs, formatDuration } from '../common/time.js';
+import type { ScheduleDeclarationInput } from './schema.js';
 import { PIPELINE_SCHEDULES } from './pipelines.js';
 
 export { SCHEDULABLE_WORKFLOW_TYPES } from '../common/workflows.js';

@@ -1,30 +1,9 @@
 import { z } from 'zod';
+import { TeamSlug } from '../common/dataset.js';
 import { describeIssues } from '../common/errors.js';
+import { durationMs } from '../common/time.js';
 import { TaskQueue } from '../common/task-queues.js';
 import { OVERLAP_POLICIES, SCHEDULABLE_WORKFLOW_TYPES, schedulableWorkflow } from '../common/workflows.js';
-
-const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 } as const;
-const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
-
-/** Milliseconds of `15m`, `1h30m`, `45s` or `2d`; undefined for anything else. */
-export function durationMs(text: string): number | undefined {
-  const match = DURATION.exec(text);
-  if (!text || !match) return undefined;
-  const [, d = '0', h = '0', m = '0', s = '0'] = match;
-  return Number(d) * UNIT_MS.d + Number(h) * UNIT_MS.h + Number(m) * UNIT_MS.m + Number(s) * UNIT_MS.s;
-}
-
-/** The shortest text of a duration (`5400000` → `1h30m`), so equal durations always read alike. */
-export function formatDuration(ms: number): string {
-  let rest = Math.round(ms / 1000) * 1000; // Temporal keeps whole seconds
-  let text = '';
-  for (const [unit, size] of Object.entries(UNIT_MS)) {
-    const count = Math.floor(rest / size);
-    if (count > 0) text += `${count}${unit}`;
-    rest -= count * size;
-  }
-  return text || '0s';
-}
 
 function duration(min: { ms: number; text: string } = { ms: 0, text: '0s' }) {
   return z
@@ -96,7 +75,7 @@ export const ScheduleDeclaration = z
       .string()
       .refine((type) => schedulableWorkflow(type) !== undefined, `must be one of ${SCHEDULABLE_WORKFLOW_TYPES.join(', ')}`)
       .describe('the workflow each run starts'),
-    team: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a team slug of lower-case letters, digits and -').describe('owning team (SpokeflowTeam)'),
+    team: TeamSlug.describe('owning team (SpokeflowTeam)'),
     taskQueue: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'must be a task queue name of letters, digits and . _ : -')

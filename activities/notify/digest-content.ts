@@ -1,9 +1,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { recipientKey, utcDay, type DigestSpec } from '../../common/digest.js';
+import { recipientKey, type DigestSpec } from '../../common/digest.js';
 import { syncWorkflowId } from '../../common/keys.js';
-import { fromSqlTime, sqlTime } from '../quality/anomaly-store.js';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS, fromSqlTime, HOUR_MS, sqlTime, utcDay } from '../../common/time.js';
 
 export interface ScoreChange {
   dataset: string;
@@ -210,7 +208,7 @@ export async function gatherDigests(
   const lastOkOf = new Map(lastOk.map((r) => [r.dataset as string, fromSqlTime(r.last_ok)]));
   for (const [dataset, hours] of sla) {
     const last = lastOkOf.get(dataset) ?? null;
-    if (last !== null && asOfMs - last <= hours * 3_600_000) continue;
+    if (last !== null && asOfMs - last <= hours * HOUR_MS) continue;
     recipientOf.get(dataset)?.stale.push({ dataset, lastSuccessMs: last, slaHours: hours, link: uiRunLink(ui, syncWorkflowId(dataset)) });
   }
   for (const c of byRecipient.values()) c.stale.sort((a, b) => (a.lastSuccessMs ?? 0) - (b.lastSuccessMs ?? 0) || a.dataset.localeCompare(b.dataset));

@@ -14,6 +14,7 @@ import {
   type DigestTotals,
 } from '../../common/digest.js';
 import { ErrorType } from '../../common/errors.js';
+import { inLanes } from '../../common/lanes.js';
 import { createDeliveryLedger, type ClaimToken, type DeliveryRow } from './delivery-ledger.js';
 import { gatherDigests, isEmptyDigest, recipientColumn, scopeFilter, type DigestContent } from './digest-content.js';
 import { renderDigest, type RenderedDigest } from './render.js';
@@ -48,14 +49,6 @@ export function digestMessageId(recipient: string, period: string, channel: Dige
   if (channel === 'webhook') return `digest.${hash}`;
   const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'spokeflow.localhost';
   return `<digest.${hash}@${domain}>`;
-}
-
-async function inLanes<T>(items: T[], lanes: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
 }
 
 /**

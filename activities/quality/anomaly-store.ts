@@ -1,15 +1,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { AnomalyMetric, ScanSpec, ScanTotals } from '../../common/anomaly-scan.js';
+import { fromSqlTime, sqlTime } from '../../common/time.js';
 import type { Exclusion, Feedback, FoundAnomaly, Verdict } from './scan-series.js';
-
-/** 'YYYY-MM-DD HH:MM:SS.mmm' in UTC: what DATETIME(3) stores, whatever the session's zone. */
-export const sqlTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
-
-/** A DATETIME back to epoch ms, read as a string (dateStrings) or as a Date. */
-export function fromSqlTime(value: unknown): number {
-  if (value instanceof Date) return value.getTime();
-  return Date.parse(`${String(value).replace(' ', 'T')}Z`);
-}
 
 export type ScanStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 

@@ -1,6 +1,5 @@
 import type { HealthComponentName, HealthWeights } from '../../common/health.js';
-
-const HOUR_MS = 3_600_000;
+import { HOUR_MS } from '../../common/time.js';
 
 /** What the catalog knows about one dataset, aggregated by a few set-based queries. */
 export interface DatasetFacts {

@@ -2,8 +2,9 @@ import { Readable } from 'node:stream';
 import { Point, type InfluxDB } from '@influxdata/influxdb-client';
 import { heartbeat } from '../activity-context.js';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { dayStartMs, type HealthPlan, type HealthSpec, type TeamHealthSummary } from '../../common/health.js';
-import { fromSqlTime, sqlTime } from './anomaly-store.js';
+import type { HealthPlan, HealthSpec, TeamHealthSummary } from '../../common/health.js';
+import { chunk, inLanes } from '../../common/lanes.js';
+import { DAY_MS, dayStartMs, fromSqlTime, sqlTime } from '../../common/time.js';
 import { scoreDataset, type DatasetFacts, type DatasetHealth } from './health-score.js';
 
 export interface HealthDeps {
@@ -14,7 +15,6 @@ export interface HealthDeps {
   influxBucket: string;
 }
 
-const DAY_MS = 86_400_000;
 /** Rows per LOAD DATA: a few MB each, several loads in flight on the pool's connections. */
 const LOAD_ROWS = 10_000;
 const LOADS_IN_FLIGHT = 4;
@@ -98,11 +98,8 @@ export function createHealthActivities(deps: HealthDeps) {
   async function upsertScores(spec: HealthSpec, scores: DatasetHealth[]): Promise<void> {
     const weights = tsvField(JSON.stringify(spec.weights));
     const asOf = sqlTime(spec.asOfMs);
-    const batches: DatasetHealth[][] = [];
-    for (let i = 0; i < scores.length; i += LOAD_ROWS) batches.push(scores.slice(i, i + LOAD_ROWS));
     let written = 0;
-    const lane = async (): Promise<void> => {
-      for (let batch = batches.shift(); batch; batch = batches.shift()) {
+    await inLanes(chunk(scores, LOAD_ROWS), LOADS_IN_FLIGHT, async (batch) => {
         const c = batch.map((h) => h.components);
         const tsv = batch
           .map(
@@ -121,9 +118,7 @@ export function createHealthActivities(deps: HealthDeps) {
         if ((result as { warningStatus?: number }).warningStatus) throw new Error('loading health scores raised warnings (SHOW WARNINGS on the catalog)');
         written += batch.length;
         heartbeat({ phase: 'writing', written });
-      }
-    };
-    await Promise.all(Array.from({ length: LOADS_IN_FLIGHT }, lane));
+    });
   }
 
   return {

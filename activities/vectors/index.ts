@@ -2,7 +2,7 @@ import { heartbeat } from '../activity-context.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
 import type { Pool as PgPool } from 'pg';
-import type { RefreshPageInput, RefreshPageResult, RefreshPlan, RefreshTotals } from '../../common/knowledge.js';
+import { addRefreshTotals, refreshTotalsOf, type RefreshPageInput, type RefreshPageResult, type RefreshPlan, type RefreshTotals } from '../../common/knowledge.js';
 import { createCatalogEntries } from './catalog-entries.js';
 import { EmbeddingInputError, type Embedder } from './embedder.js';
 import { buildEntryText, contentHash, type CatalogEntry } from './entry-text.js';
@@ -137,8 +137,8 @@ export function createVectorActivities(deps: VectorDeps) {
       await writing;
 
       totals.removed = await store.removeMissing(after, done ? null : last, keys);
-      const sum = { ...input.totalsBefore };
-      for (const k of Object.keys(sum) as (keyof RefreshTotals)[]) sum[k] += totals[k];
+      const sum = refreshTotalsOf(input.totalsBefore);
+      addRefreshTotals(sum, totals);
       await store.checkpoint(plan.refreshId, last, sum);
       return { ...totals, last, done };
     },

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { RowDataPacket } from 'mysql2/promise';
-import { fromSqlTime } from '../../activities/quality/anomaly-store.js';
+import { fromSqlTime } from '../../common/time.js';
 import type { AnomalyScanResult } from '../../common/anomaly-scan.js';
 import type { HealthScoringResult } from '../../common/health.js';
 import { mulberry32 } from '../../common/seeded-random.js';

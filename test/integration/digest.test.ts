@@ -7,7 +7,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClaimLost, createDeliveryLedger } from '../../activities/notify/delivery-ledger.js';
 import { digestMessageId } from '../../activities/notify/digest.js';
-import { sqlTime } from '../../activities/quality/anomaly-store.js';
+import { sqlTime } from '../../common/time.js';
 import { digestObjectKey, type DigestProgress, type DigestResult } from '../../common/digest.js';
 import { SearchAttr } from '../../common/search-attributes.js';
 import { notificationsPlugin } from '../../workers/notifications-plugin.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqlTime } from '../../activities/quality/anomaly-store.js';
+import { sqlTime } from '../../common/time.js';
 import type { HealthScoringProgress, HealthScoringResult } from '../../common/health.js';
 import { SearchAttr } from '../../common/search-attributes.js';
 import { openHarness, WorkflowFailedError, type Harness } from '../support/harness.js';

@@ -5,13 +5,8 @@ import { SearchAttr } from '../../common/search-attributes.js';
 import { changedFields, createOptionsOf, liveRecordOf, recordOf, updateOptionsOf, type LiveSchedule } from '../../schedules/compile.js';
 import { formatDiff } from '../../schedules/command.js';
 import { PLATFORM_SCHEDULES, SCHEDULABLE_WORKFLOW_TYPES, syncSchedules } from '../../schedules/registry.js';
-import {
-  ScheduleDeclaration,
-  durationMs,
-  formatDuration,
-  parseScheduleDeclarations,
-  type ScheduleDeclarationInput,
-} from '../../schedules/schema.js';
+import { ScheduleDeclaration, parseScheduleDeclarations, type ScheduleDeclarationInput } from '../../schedules/schema.js';
+import { durationMs, formatDuration } from '../../common/time.js';
 
 const ordersSync: ScheduleDeclarationInput = {
   id: 'sync:shop.orders',
