@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createInfluxAdmin } from '../activities/metrics/influx-admin.js';
-import { createMetricSeries, seriesQueries } from '../activities/quality/metric-series.js';
+import { createMetricSeries, seriesQueries } from '../activities/metrics/metric-series.js';
 import type { AnomalyMetric, AnomalyScanResult } from '../common/anomaly-scan.js';
 import { chunk, inLanes } from '../common/lanes.js';
 import { migrate } from '../infra/migrations/index.js';

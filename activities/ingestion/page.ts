@@ -1,5 +1,6 @@
 import type { ColumnType, SourceColumn } from '../../common/column-types.js';
 import type { KeysetPosition } from '../../common/sync.js';
+import { tsvField } from '../catalog/load-data.js';
 import type { Row } from '../sources/index.js';
 
 /**
@@ -28,21 +29,13 @@ export interface SilverPage {
   last: KeysetPosition;
 }
 
-const TSV_SPECIAL = /[\\\t\n\r\0]/;
-const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
-
-function textField(value: string | null): string {
-  if (value === null) return '\\N';
-  return TSV_SPECIAL.test(value) ? value.replace(/[\\\t\n\r\0]/g, (c) => TSV_ESCAPES[c]!) : value;
-}
-
 /** Rows as page text (for sources that hand over values rather than text). */
 export function rowsToText(rows: Row[]): Buffer {
   let text = '';
   for (const row of rows) {
     const last = row.length - 1;
     for (let i = 0; i <= last; i++) {
-      text += textField(row[i] ?? null);
+      text += tsvField(row[i] ?? null);
       text += i === last ? '\n' : '\t';
     }
   }

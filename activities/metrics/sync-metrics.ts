@@ -1,4 +1,5 @@
-import { Point, type InfluxDB } from '@influxdata/influxdb-client';
+import type { InfluxDB } from '@influxdata/influxdb-client';
+import { measurementPoint } from './measurements.js';
 
 export interface SyncRunMetrics {
   dataset: string;
@@ -26,29 +27,25 @@ export function createSyncMetrics(influx: InfluxDB, org: string, bucket: string)
     async write(m: SyncRunMetrics): Promise<void> {
       const writeApi = influx.getWriteApi(org, bucket, 'ms', { maxRetries: 3 });
       const at = new Date(m.startedAtMs);
-      const run = new Point('sync_run')
-        .tag('dataset', m.dataset)
-        .tag('team', m.team)
-        .tag('mode', m.mode)
-        .tag('status', m.status)
-        .intField('rows', m.rows)
-        .intField('bytes', m.bytes)
-        .intField('objects', m.objects)
-        .intField('quarantined', m.quarantined)
-        .intField('deleted', m.deleted)
-        .floatField('duration_seconds', m.durationMs / 1000)
-        .timestamp(at);
-      if (m.lagSeconds !== null) run.floatField('freshness_lag_seconds', m.lagSeconds);
-      writeApi.writePoint(run);
+      writeApi.writePoint(
+        measurementPoint(
+          'sync_run',
+          { dataset: m.dataset, team: m.team, mode: m.mode, status: m.status },
+          {
+            rows: m.rows,
+            bytes: m.bytes,
+            objects: m.objects,
+            quarantined: m.quarantined,
+            deleted: m.deleted,
+            duration_seconds: m.durationMs / 1000,
+            freshness_lag_seconds: m.lagSeconds ?? undefined,
+          },
+          at,
+        ),
+      );
       for (const [column, nulls] of Object.entries(m.nullCounts)) {
         writeApi.writePoint(
-          new Point('sync_column')
-            .tag('dataset', m.dataset)
-            .tag('team', m.team)
-            .tag('column', column)
-            .intField('nulls', nulls)
-            .floatField('null_rate', m.rows > 0 ? nulls / m.rows : 0)
-            .timestamp(at),
+          measurementPoint('sync_column', { dataset: m.dataset, team: m.team, column }, { nulls, null_rate: m.rows > 0 ? nulls / m.rows : 0 }, at),
         );
       }
       await writeApi.close();

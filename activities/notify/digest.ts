@@ -15,7 +15,7 @@ import {
 } from '../../common/digest.js';
 import { ErrorType } from '../../common/errors.js';
 import { inLanes } from '../../common/lanes.js';
-import { createDeliveryLedger, type ClaimToken, type DeliveryRow } from './delivery-ledger.js';
+import { createDeliveryLedger, type ClaimToken, type DeliveryRow } from '../catalog/delivery-ledger.js';
 import { gatherDigests, isEmptyDigest, recipientColumn, scopeFilter, type DigestContent } from './digest-content.js';
 import { renderDigest, type RenderedDigest } from './render.js';
 import type { EmailSender, SendOutcome, WebhookSender } from './senders.js';

@@ -10,9 +10,9 @@ import {
   type ScanTotals,
   type ScanWindow,
 } from '../../common/anomaly-scan.js';
-import { createAnomalyStore, type ScanStatus } from './anomaly-store.js';
+import { createAnomalyStore, type ScanStatus } from '../catalog/anomaly-store.js';
 import { DEFAULT_DETECTOR_OPTIONS } from './detector.js';
-import { createMetricSeries, type MetricSeries } from './metric-series.js';
+import { createMetricSeries, type MetricSeries } from '../metrics/metric-series.js';
 import { exclusionsFor, indexFeedback, SCORE_STRIDE, seriesId, type FoundAnomaly, type SeriesScan } from './scan-series.js';
 import { inlineScorer, type SeriesScorer } from './series-scorer.js';
 

@@ -1,6 +1,6 @@
 import type { AnomalyMetric, ScanWindow } from '../../common/anomaly-scan.js';
 import { createDetector, type DetectorOptions } from './detector.js';
-import type { MetricSeries, ScorePoint } from './metric-series.js';
+import type { MetricSeries, ScorePoint } from '../metrics/metric-series.js';
 
 /** A series' identity and points; the points may be plain or typed arrays. */
 export type SeriesPoints = Pick<MetricSeries, 'dataset' | 'metric' | 'seriesKey'> & { t: ArrayLike<number>; v: ArrayLike<number> };

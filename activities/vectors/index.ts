@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
 import type { Pool as PgPool } from 'pg';
 import { addRefreshTotals, refreshTotalsOf, type RefreshPageInput, type RefreshPageResult, type RefreshPlan, type RefreshTotals } from '../../common/knowledge.js';
-import { createCatalogEntries } from './catalog-entries.js';
+import { createCatalogEntries } from '../catalog/catalog-entries.js';
 import { EmbeddingInputError, type Embedder } from './embedder.js';
 import { buildEntryText, contentHash, type CatalogEntry } from './entry-text.js';
 import { createVectorStore, type EmbeddedEntry } from './vector-store.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAnomalyStore } from '../../activities/quality/anomaly-store.js';
+import { createAnomalyStore } from '../../activities/catalog/anomaly-store.js';
 import { fromSqlTime } from '../../common/time.js';
 import type { AnomalyScanProgress, AnomalyScanResult } from '../../common/anomaly-scan.js';
 import { openHarness, WorkflowFailedError, type Harness } from '../support/harness.js';

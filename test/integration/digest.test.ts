@@ -5,7 +5,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { RowDataPacket } from 'mysql2/promise';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClaimLost, createDeliveryLedger } from '../../activities/notify/delivery-ledger.js';
+import { ClaimLost, createDeliveryLedger } from '../../activities/catalog/delivery-ledger.js';
 import { digestMessageId } from '../../activities/notify/digest.js';
 import { sqlTime } from '../../common/time.js';
 import { digestObjectKey, type DigestProgress, type DigestResult } from '../../common/digest.js';

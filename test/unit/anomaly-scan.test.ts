@@ -1,6 +1,6 @@
 import type { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { createSeriesReader, parseFluxTime, scoreLine, seriesQueries, type MetricSeries } from '../../activities/quality/metric-series.js';
+import { createSeriesReader, parseFluxTime, scoreLine, seriesQueries, type MetricSeries } from '../../activities/metrics/metric-series.js';
 import { scanSeries, SCORE_STRIDE, type Exclusion } from '../../activities/quality/scan-series.js';
 import { createThreadScorer, inlineScorer } from '../../activities/quality/series-scorer.js';
 import { AnomalyScanInput, addTotals, chunk, emptyTotals, resolveWindow, type AnomalyScanProgress, type ScanWindow } from '../../common/anomaly-scan.js';

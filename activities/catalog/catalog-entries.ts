@@ -1,5 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import type { CatalogEntry } from './entry-text.js';
+import type { CatalogEntry } from '../vectors/entry-text.js';
 
 const parseTags = (v: unknown): string[] => {
   const tags: unknown = typeof v === 'string' ? JSON.parse(v) : v;

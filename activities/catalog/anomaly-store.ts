@@ -1,7 +1,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { AnomalyMetric, ScanSpec, ScanTotals } from '../../common/anomaly-scan.js';
 import { fromSqlTime, sqlTime } from '../../common/time.js';
-import type { Exclusion, Feedback, FoundAnomaly, Verdict } from './scan-series.js';
+import type { Exclusion, Feedback, FoundAnomaly, Verdict } from '../quality/scan-series.js';
 
 export type ScanStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 

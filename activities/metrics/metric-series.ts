@@ -1,16 +1,25 @@
 import type { InfluxDB } from '@influxdata/influxdb-client';
 import type { AnomalyMetric } from '../../common/anomaly-scan.js';
+import type { FieldOf, Measurement, TagOf } from './measurements.js';
+
+/** The run measurements the scan reads (written by sync-metrics.ts). */
+const RUN_MEASUREMENTS = ['sync_run', 'sync_column'] as const satisfies readonly Measurement[];
+type RunMeasurement = (typeof RUN_MEASUREMENTS)[number];
+type MetricSource = { [M in RunMeasurement]: { measurement: M; field: FieldOf<M>; seriesTag: Exclude<TagOf<M>, 'dataset' | 'team' | 'status'> } }[RunMeasurement];
+
+/** The tag that tells a run measurement's series of one dataset apart. */
+const SERIES_TAG: { [M in RunMeasurement]: MetricSource['seriesTag'] & TagOf<M> } = { sync_run: 'mode', sync_column: 'column' };
 
 /**
- * Where each scanned metric lives in InfluxDB (written by activities/metrics/sync-metrics.ts),
- * and which tag besides the dataset tells its series apart: the sync mode for run metrics
- * (an incremental run and a full refresh are different animals), the column for null rates.
+ * Where each scanned metric lives in InfluxDB, and which tag besides the dataset tells its
+ * series apart: the sync mode for run metrics (an incremental run and a full refresh are
+ * different animals), the column for null rates.
  */
-export const METRIC_SOURCES: Record<AnomalyMetric, { measurement: string; field: string; seriesTag: 'mode' | 'column' }> = {
-  volume: { measurement: 'sync_run', field: 'rows', seriesTag: 'mode' },
-  freshness: { measurement: 'sync_run', field: 'freshness_lag_seconds', seriesTag: 'mode' },
-  duration: { measurement: 'sync_run', field: 'duration_seconds', seriesTag: 'mode' },
-  null_rate: { measurement: 'sync_column', field: 'null_rate', seriesTag: 'column' },
+export const METRIC_SOURCES: Record<AnomalyMetric, MetricSource> = {
+  volume: { measurement: 'sync_run', field: 'rows', seriesTag: SERIES_TAG.sync_run },
+  freshness: { measurement: 'sync_run', field: 'freshness_lag_seconds', seriesTag: SERIES_TAG.sync_run },
+  duration: { measurement: 'sync_run', field: 'duration_seconds', seriesTag: SERIES_TAG.sync_run },
+  null_rate: { measurement: 'sync_column', field: 'null_rate', seriesTag: SERIES_TAG.sync_column },
 };
 
 /** One metric of one dataset over time, ascending. */
@@ -51,37 +60,34 @@ const regexLiteral = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/]/g, '\
  * of terms is not pushed down in InfluxDB 1.8; an anchored regex is), and only the columns the
  * scan needs, so the CSV stays small.
  */
-export function seriesQueries(bucket: string, range: SeriesRange): { measurement: string; flux: string }[] {
+export function seriesQueries(bucket: string, range: SeriesRange): { measurement: RunMeasurement; flux: string }[] {
   const datasets = `r.dataset =~ /^(${range.datasets.map(regexLiteral).join('|')})$/`;
   const head = `from(bucket: ${fluxString(bucket)})\n  |> range(start: ${fluxTime(range.startMs)}, stop: ${fluxTime(range.stopMs)})`;
-  const queries: { measurement: string; flux: string }[] = [];
+  const query = (measurement: RunMeasurement, filter: string): { measurement: RunMeasurement; flux: string } => ({
+    measurement,
+    flux:
+      `${head}\n  |> filter(fn: (r) => r._measurement == ${fluxString(measurement)} and ${filter} and ${datasets})\n` +
+      `  |> keep(columns: ["_time", "_value", "_field", "dataset", ${fluxString(SERIES_TAG[measurement])}])`,
+  });
+  const queries: { measurement: RunMeasurement; flux: string }[] = [];
   const runFields = range.metrics.filter((m) => METRIC_SOURCES[m].measurement === 'sync_run').map((m) => METRIC_SOURCES[m].field);
   if (runFields.length > 0) {
-    queries.push({
-      measurement: 'sync_run',
-      flux:
-        `${head}\n  |> filter(fn: (r) => r._measurement == "sync_run" and r.status == "succeeded" and ` +
-        `(${runFields.map((f) => `r._field == ${fluxString(f)}`).join(' or ')}) and ${datasets})\n` +
-        `  |> keep(columns: ["_time", "_value", "_field", "dataset", "mode"])`,
-    });
+    // Only succeeded runs: a failed run's row count says nothing about the source.
+    const status: TagOf<'sync_run'> = 'status';
+    queries.push(query('sync_run', `r.${status} == "succeeded" and (${runFields.map((f) => `r._field == ${fluxString(f)}`).join(' or ')})`));
   }
-  if (range.metrics.includes('null_rate')) {
-    queries.push({
-      measurement: 'sync_column',
-      flux:
-        `${head}\n  |> filter(fn: (r) => r._measurement == "sync_column" and r._field == "null_rate" and ${datasets})\n` +
-        `  |> keep(columns: ["_time", "_value", "_field", "dataset", "column"])`,
-    });
-  }
+  if (range.metrics.includes('null_rate')) queries.push(query('sync_column', `r._field == ${fluxString(METRIC_SOURCES.null_rate.field)}`));
   return queries;
 }
 
 /** The datasets with run metrics in a time range (optionally one team's): a tag-index read. */
 export function datasetsQuery(bucket: string, range: { startMs: number; stopMs: number; team?: string }): string {
-  const team = range.team === undefined ? '' : ` and r.team == ${fluxString(range.team)}`;
+  const teamTag: TagOf<RunMeasurement> = 'team';
+  const team = range.team === undefined ? '' : ` and r.${teamTag} == ${fluxString(range.team)}`;
+  const measurements = RUN_MEASUREMENTS.map((m) => `r._measurement == ${fluxString(m)}`).join(' or ');
   return (
     `from(bucket: ${fluxString(bucket)})\n  |> range(start: ${fluxTime(range.startMs)}, stop: ${fluxTime(range.stopMs)})\n` +
-    `  |> filter(fn: (r) => (r._measurement == "sync_run" or r._measurement == "sync_column")${team})\n` +
+    `  |> filter(fn: (r) => (${measurements})${team})\n` +
     `  |> keep(columns: ["dataset"])\n  |> group()\n  |> distinct(column: "dataset")`
   );
 }
@@ -220,8 +226,8 @@ function sortSeries(s: MetricSeries): void {
  * table ends, so scoring overlaps the read. A series that comes back in a second table (a tag
  * such as the team changed) is merged, re-sorted and handed over again, whole.
  */
-export function createSeriesReader(measurement: string, into: Map<string, MetricSeries>, onSeries: (s: MetricSeries) => void) {
-  const keyTag = measurement === 'sync_column' ? 'column' : 'mode';
+export function createSeriesReader(measurement: RunMeasurement, into: Map<string, MetricSeries>, onSeries: (s: MetricSeries) => void) {
+  const keyTag = SERIES_TAG[measurement];
   let header = false;
   let iTable = -1;
   let iTime = -1;
@@ -397,11 +403,16 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 const escapeTag = (s: string): string => s.replace(/[,= \\]/g, '\\$&');
 
-/** One `anomaly_score` point in line protocol (ms precision); null when a number cannot be written. */
+const SCORE_MEASUREMENT: Measurement = 'anomaly_score';
+
+/**
+ * One `anomaly_score` point in line protocol (ms precision); null when a number cannot be
+ * written. Written by hand, not through measurementPoint: the scan writes millions of them.
+ */
 export function scoreLine(p: ScorePoint): string | null {
   if (![p.score, p.expected, p.lower, p.upper].every(Number.isFinite)) return null;
   return (
-    `anomaly_score,dataset=${escapeTag(p.dataset)},metric=${p.metric},series=${escapeTag(p.seriesKey || '-')} ` +
+    `${SCORE_MEASUREMENT},dataset=${escapeTag(p.dataset)},metric=${p.metric},series=${escapeTag(p.seriesKey || '-')} ` +
     `score=${p.score},expected=${p.expected},lower=${p.lower},upper=${p.upper} ${p.t}`
   );
 }
