@@ -1,7 +1,7 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { recipientKey, type DigestSpec } from '../../common/digest.js';
 import { syncWorkflowId } from '../../common/keys.js';
-import { DAY_MS, fromSqlTime, HOUR_MS, sqlTime, utcDay } from '../../common/time.js';
+import { HOUR_MS, utcDay } from '../../common/time.js';
+import type { DigestReads } from '../catalog/digest-reads.js';
 
 export interface ScoreChange {
   dataset: string;
@@ -67,69 +67,20 @@ export function uiRunLink(ui: { uiUrl: string; namespace: string }, workflowId: 
   return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
 }
 
-const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
-
-/** The dataset filter a run's scope adds (`d` is datasets). */
-export function scopeFilter(spec: DigestSpec): { sql: string; args: unknown[] } {
-  if ('team' in spec.scope) return { sql: ' AND d.team = ?', args: [spec.scope.team] };
-  if ('owners' in spec.scope) return { sql: ' AND d.owner IN (?)', args: [spec.scope.owners] };
-  return { sql: '', args: [] };
-}
-
-export const recipientColumn = (spec: DigestSpec): string => (spec.audience === 'teams' ? 'd.team' : 'd.owner');
-
 /**
- * The content of every listed recipient's digest in five grouped queries (datasets, scores,
- * anomalies, failed syncs, last successes), whatever the number of recipients.
+ * The content of every listed recipient's digest: the catalog's rows (five grouped queries,
+ * whatever the number of recipients) sorted into one digest per recipient.
  */
 export async function gatherDigests(
-  mysql: Pool,
+  reads: DigestReads,
   spec: DigestSpec,
   names: string[],
   ui: { uiUrl: string; namespace: string },
 ): Promise<DigestContent[]> {
   if (names.length === 0) return [];
-  const col = recipientColumn(spec);
-  const scope = scopeFilter(spec);
   const { fromMs, toMs } = spec.period;
-  const sparkDays = spec.period.kind === 'daily' ? 14 : 28;
   const asOfMs = Math.min(toMs, spec.asOfMs);
-  const where = `${col} IN (?)${scope.sql}`;
-  const args = [names, ...scope.args];
-
-  const [[datasets], [scores], [anomalies], [failed], [lastOk]] = await Promise.all([
-    mysql.query<RowDataPacket[]>(
-      `SELECT d.name, ${col} AS recipient, JSON_UNQUOTE(JSON_EXTRACT(d.declaration, '$.freshnessSlaHours')) AS sla_hours
-       FROM datasets d WHERE ${where}`,
-      args,
-    ),
-    mysql.query<RowDataPacket[]>(
-      `SELECT h.dataset, h.day, h.score FROM health_scores h JOIN datasets d ON d.name = h.dataset
-       WHERE ${where} AND h.day >= ? AND h.day < ? ORDER BY h.dataset, h.day`,
-      [...args, utcDay(toMs - sparkDays * DAY_MS), utcDay(toMs)],
-    ),
-    mysql.query<RowDataPacket[]>(
-      `SELECT a.dataset, a.metric, a.series_key, a.at, a.value, a.expected, a.lower_bound, a.upper_bound, a.direction, a.status,
-         a.scan_id, s.workflow_id
-       FROM anomalies a JOIN datasets d ON d.name = a.dataset LEFT JOIN anomaly_scans s ON s.scan_id = a.scan_id
-       WHERE ${where} AND a.at >= ? AND a.at < ? AND a.status IN ('open', 'confirmed') ORDER BY a.at`,
-      [...args, sqlTime(fromMs), sqlTime(asOfMs)],
-    ),
-    mysql.query<RowDataPacket[]>(
-      `SELECT x.dataset, x.sync_run_id, x.workflow_id, x.started_at, LEFT(x.error, 300) AS error
-       FROM sync_runs x JOIN datasets d ON d.name = x.dataset
-       WHERE ${where} AND x.status = 'failed' AND x.started_at >= ? AND x.started_at < ? ORDER BY x.started_at`,
-      [...args, sqlTime(fromMs), sqlTime(asOfMs)],
-    ),
-    mysql.query<RowDataPacket[]>(
-      `SELECT x.dataset, MAX(x.finished_at) AS last_ok
-       FROM sync_runs x JOIN datasets d ON d.name = x.dataset
-       WHERE ${where} AND JSON_EXTRACT(d.declaration, '$.freshnessSlaHours') IS NOT NULL
-         AND x.status = 'succeeded' AND x.finished_at < ?
-       GROUP BY x.dataset`,
-      [...args, sqlTime(asOfMs)],
-    ),
-  ]);
+  const { datasets, scores, anomalies, failedSyncs, lastSuccessMs } = await reads.content(spec, names);
 
   // Scores come from whichever health scoring run (all datasets or a team's): link to the list of them.
   const healthLink = `${ui.uiUrl}/namespaces/${encodeURIComponent(ui.namespace)}/workflows?query=${encodeURIComponent('SpokeflowKind="health-scoring"')}`;
@@ -153,20 +104,18 @@ export async function gatherDigests(
   }
   const sla = new Map<string, number>();
   for (const d of datasets) {
-    const c = byRecipient.get(d.recipient as string);
+    const c = byRecipient.get(d.recipient);
     if (!c) continue;
     c.datasets++;
-    recipientOf.set(d.name as string, c);
-    const hours = d.sla_hours === null || d.sla_hours === 'null' ? NaN : Number(d.sla_hours);
-    if (Number.isFinite(hours) && hours > 0) sla.set(d.name as string, hours);
+    recipientOf.set(d.name, c);
+    if (d.slaHours !== null) sla.set(d.name, d.slaHours);
   }
 
   const seriesOf = new Map<string, { day: string; score: number }[]>();
   for (const s of scores) {
-    const day = String(s.day).slice(0, 10);
-    let list = seriesOf.get(s.dataset as string);
-    if (!list) seriesOf.set(s.dataset as string, (list = []));
-    list.push({ day, score: Number(s.score) });
+    let list = seriesOf.get(s.dataset);
+    if (!list) seriesOf.set(s.dataset, (list = []));
+    list.push({ day: s.day, score: s.score });
   }
   for (const [dataset, series] of seriesOf) {
     const c = recipientOf.get(dataset);
@@ -179,35 +128,29 @@ export async function gatherDigests(
   for (const c of byRecipient.values()) c.scoreChanges.sort((a, b) => a.after - (a.before ?? a.after) - (b.after - (b.before ?? b.after)) || a.dataset.localeCompare(b.dataset));
 
   for (const a of anomalies) {
-    const c = recipientOf.get(a.dataset as string);
+    const c = recipientOf.get(a.dataset);
     if (!c) continue;
     c.anomalies.push({
-      dataset: a.dataset as string,
-      metric: a.metric as string,
-      series: a.series_key as string,
-      atMs: fromSqlTime(a.at),
-      value: num(a.value),
-      expected: num(a.expected),
-      lower: num(a.lower_bound),
-      upper: num(a.upper_bound),
-      direction: a.direction as string,
-      status: a.status as string,
-      link: a.workflow_id ? uiRunLink(ui, a.workflow_id as string, a.scan_id as string) : uiRunLink(ui, 'anomaly-scan:all'),
+      dataset: a.dataset,
+      metric: a.metric,
+      series: a.seriesKey,
+      atMs: a.atMs,
+      value: a.value,
+      expected: a.expected,
+      lower: a.lower,
+      upper: a.upper,
+      direction: a.direction,
+      status: a.status,
+      link: a.workflowId ? uiRunLink(ui, a.workflowId, a.scanId) : uiRunLink(ui, 'anomaly-scan:all'),
     });
   }
-  for (const f of failed) {
-    const c = recipientOf.get(f.dataset as string);
+  for (const f of failedSyncs) {
+    const c = recipientOf.get(f.dataset);
     if (!c) continue;
-    c.failedSyncs.push({
-      dataset: f.dataset as string,
-      startedAtMs: fromSqlTime(f.started_at),
-      error: (f.error as string | null) ?? '',
-      link: uiRunLink(ui, f.workflow_id as string, f.sync_run_id as string),
-    });
+    c.failedSyncs.push({ dataset: f.dataset, startedAtMs: f.startedAtMs, error: f.error, link: uiRunLink(ui, f.workflowId, f.syncRunId) });
   }
-  const lastOkOf = new Map(lastOk.map((r) => [r.dataset as string, fromSqlTime(r.last_ok)]));
   for (const [dataset, hours] of sla) {
-    const last = lastOkOf.get(dataset) ?? null;
+    const last = lastSuccessMs.get(dataset) ?? null;
     if (last !== null && asOfMs - last <= hours * HOUR_MS) continue;
     recipientOf.get(dataset)?.stale.push({ dataset, lastSuccessMs: last, slaHours: hours, link: uiRunLink(ui, syncWorkflowId(dataset)) });
   }

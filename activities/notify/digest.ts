@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { activityContext } from '../activity-context.js';
 import type { Client as MinioClient } from 'minio';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool } from 'mysql2/promise';
 import {
   digestObjectKey,
   emptyDigestTotals,
@@ -16,7 +16,9 @@ import {
 import { ErrorType } from '../../common/errors.js';
 import { inLanes } from '../../common/lanes.js';
 import { createDeliveryLedger, type ClaimToken, type DeliveryRow } from '../catalog/delivery-ledger.js';
-import { gatherDigests, isEmptyDigest, recipientColumn, scopeFilter, type DigestContent } from './digest-content.js';
+import { createDigestReads } from '../catalog/digest-reads.js';
+import { createDigestObjects } from '../objects/digest-objects.js';
+import { gatherDigests, isEmptyDigest, type DigestContent } from './digest-content.js';
 import { renderDigest, type RenderedDigest } from './render.js';
 import type { EmailSender, SendOutcome, WebhookSender } from './senders.js';
 
@@ -57,19 +59,15 @@ export function digestMessageId(recipient: string, period: string, channel: Dige
  * the ledger right after its sends.
  */
 export function createDigestActivities(deps: DigestDeps) {
-  const mysql = deps.catalog;
-  const ledger = createDeliveryLedger(mysql, deps.leaseSeconds);
+  const ledger = createDeliveryLedger(deps.catalog, deps.leaseSeconds);
+  const reads = createDigestReads(deps.catalog);
+  const objects = createDigestObjects(deps.minio, deps.bucket);
   const chunkSize = deps.chunkSize ?? 50;
   const step = (s: DigestStep, page: number) => deps.onStep?.(s, page);
 
   function addressOf(spec: DigestSpec, name: string): string | null {
     if (spec.audience === 'teams') return deps.teamEmail.replaceAll('{team}', name);
     return /^[^@\s<>]+@[^@\s<>]+$/.test(name) ? name : null;
-  }
-
-  async function put(key: string, body: string, contentType: string): Promise<void> {
-    const buffer = Buffer.from(body, 'utf8');
-    await deps.minio.putObject(deps.bucket, key, buffer, buffer.length, { 'Content-Type': contentType });
   }
 
   async function send(spec: DigestSpec, row: DeliveryRow, content: DigestContent, rendered: RenderedDigest, resend: boolean): Promise<SendOutcome> {
@@ -103,16 +101,10 @@ export function createDigestActivities(deps: DigestDeps) {
       if (spec.channels.includes('webhook') && !deps.webhook) {
         throw ApplicationFailure.nonRetryable('channel webhook needs a URL: set SPOKEFLOW_DIGEST_WEBHOOK_URL on the notifications worker', ErrorType.invalidInput);
       }
-      const col = recipientColumn(spec);
-      const scope = scopeFilter(spec);
-      const [rows] = await mysql.query<RowDataPacket[]>({
-        sql: `SELECT DISTINCT ${col} AS r FROM datasets d WHERE 1 = 1${scope.sql} ORDER BY r`,
-        values: scope.args,
-        rowsAsArray: true,
-      });
+      const recipients = await reads.recipients(spec);
       const bounds: string[] = [];
-      for (let i = 0; i < rows.length; i += args.recipientsPerPage) bounds.push(String((rows[i] as unknown as unknown[])[0]));
-      return { spec, recipients: rows.length, bounds };
+      for (let i = 0; i < recipients.length; i += args.recipientsPerPage) bounds.push(recipients[i]!);
+      return { spec, recipients: recipients.length, bounds };
     },
 
     /**
@@ -131,14 +123,7 @@ export function createDigestActivities(deps: DigestDeps) {
       const token = claim.token;
       const ours = (t: string | null) => t !== null && t.startsWith(owner);
       const totals = emptyDigestTotals();
-      const col = recipientColumn(spec);
-      const scope = scopeFilter(spec);
-      const [found] = await mysql.query<RowDataPacket[]>({
-        sql: `SELECT DISTINCT ${col} AS r FROM datasets d WHERE ${col} >= ?${page.to === null ? '' : ` AND ${col} < ?`}${scope.sql} ORDER BY r`,
-        values: [page.from, ...(page.to === null ? [] : [page.to]), ...scope.args],
-        rowsAsArray: true,
-      });
-      const names = (found as unknown as unknown[][]).map((r) => String(r[0]));
+      const names = await reads.recipientsBetween(spec, page.from, page.to);
       totals.recipients = names.length;
       if (names.length === 0) return totals;
       const period = spec.period.key;
@@ -167,7 +152,7 @@ export function createDigestActivities(deps: DigestDeps) {
       }
 
       const wanted = [...new Set(mine.map((r) => keyOf.get(r.recipient)!))];
-      const contents = new Map((await gatherDigests(mysql, spec, wanted, deps.ui)).map((c) => [c.recipient, c]));
+      const contents = new Map((await gatherDigests(reads, spec, wanted, deps.ui)).map((c) => [c.recipient, c]));
       const toSend: { row: DeliveryRow; content: DigestContent; rendered: RenderedDigest; objectKey: string }[] = [];
       const empty: DeliveryRow[] = [];
       const rendered = new Map<string, { objectKey: string; r: RenderedDigest; stored?: Promise<void> }>();
@@ -192,7 +177,7 @@ export function createDigestActivities(deps: DigestDeps) {
       const store = (chunk: typeof toSend): Promise<void> =>
         inLanes(chunk, PUTS_IN_FLIGHT, async (c) => {
           const r = rendered.get(c.row.recipient)!;
-          r.stored ??= put(r.objectKey, r.r.html, 'text/html; charset=utf-8').then(() => {
+          r.stored ??= objects.putHtml(r.objectKey, r.r.html).then(() => {
             totals.objects++;
           });
           await r.stored;

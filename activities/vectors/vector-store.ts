@@ -23,10 +23,56 @@ export interface EmbeddedEntry {
   vector: Float32Array;
 }
 
+export interface NearestEntry {
+  dataset_key: string;
+  owner: string;
+  team: string;
+  tags: string[];
+  distance: number;
+}
+
+/** Candidates HNSW visits: more than pgvector's 40 so that a team or tag filter still fills the page. */
+const EF_SEARCH = 100;
+const EF_SEARCH_FILTERED = 400;
+
 /** The Postgres side of the index: entries, failures and refresh runs in one schema. */
 export function createVectorStore(postgres: PgPool, schema: string) {
   const s = `"${schema}"`;
   return {
+    /**
+     * The entries of one model nearest to a vector (a pgvector literal) by cosine distance,
+     * filtered by team and tag; through the HNSW index, or exhaustively when `exact`.
+     */
+    async nearest(
+      vector: string,
+      model: { model: string; modelVersion: string },
+      o: { team?: string; tag?: string; limit: number },
+      exact: boolean,
+    ): Promise<NearestEntry[]> {
+      const filtered = o.team !== undefined || o.tag !== undefined;
+      const client = await postgres.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`SET LOCAL hnsw.ef_search = ${filtered ? EF_SEARCH_FILTERED : EF_SEARCH}`);
+        if (exact) await client.query('SET LOCAL enable_indexscan = off');
+        const { rows } = await client.query<NearestEntry>(
+          `SELECT dataset_key, owner, team, tags, embedding <=> $1::vector AS distance
+           FROM ${s}.vector_entries
+           WHERE model = $2 AND model_version = $3 AND ($4::text IS NULL OR team = $4) AND ($5::text IS NULL OR tags @> ARRAY[$5::text])
+           ORDER BY embedding <=> $1::vector
+           LIMIT $6`,
+          [vector, model.model, model.modelVersion, o.team ?? null, o.tag ?? null, o.limit],
+        );
+        await client.query('COMMIT');
+        return rows;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+
     async indexed(keys: string[]): Promise<Map<string, IndexedState>> {
       if (keys.length === 0) return new Map();
       const { rows } = await postgres.query<{ k: string; h: string; m: string; v: string; r: string }>(

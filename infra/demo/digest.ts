@@ -1,6 +1,8 @@
+import { createDigestReads } from '../../activities/catalog/digest-reads.js';
 import { gatherDigests } from '../../activities/notify/digest-content.js';
 import { digestMessageId } from '../../activities/notify/digest.js';
 import { renderDigest } from '../../activities/notify/render.js';
+import { createDigestObjects } from '../../activities/objects/digest-objects.js';
 import { DigestInput, digestObjectKey, recipientKey, resolvePeriod, type DigestSpec } from '../../common/digest.js';
 import type { Clients } from '../../workers/clients.js';
 import type { SpokeflowConfig } from '../../workers/config.js';
@@ -40,14 +42,13 @@ export async function renderDemoDigest(
     workflowId: 'demo',
     digestRunId: 'demo',
   };
-  const [content] = await gatherDigests(clients.catalog, spec, [owner], { uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
+  const [content] = await gatherDigests(createDigestReads(clients.catalog), spec, [owner], { uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
   const recipient = recipientKey('owners', owner);
   const key = digestObjectKey(period.key, recipient);
   const rendered = renderDigest(content!, { messageId: digestMessageId(recipient, period.key, 'email', config.digests.from), objectKey: key });
   const bucket = config.digests.bucket;
   if (!(await clients.minio.bucketExists(bucket))) await clients.minio.makeBucket(bucket);
-  const body = Buffer.from(rendered.html, 'utf8');
-  await clients.minio.putObject(bucket, key, body, body.length, { 'Content-Type': 'text/html; charset=utf-8' });
+  await createDigestObjects(clients.minio, bucket).putHtml(key, rendered.html);
   const url = await clients.minio.presignedGetObject(bucket, key, options.expirySeconds ?? 7 * 24 * 3600);
   return { recipient, period: period.key, subject: rendered.subject, address: `s3://${bucket}/${key}`, url, text: rendered.text };
 }
