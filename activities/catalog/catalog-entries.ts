@@ -1,8 +1,9 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { CatalogEntry } from '../vectors/entry-text.js';
+import { jsonValue } from './columns.js';
 
 const parseTags = (v: unknown): string[] => {
-  const tags: unknown = typeof v === 'string' ? JSON.parse(v) : v;
+  const tags = jsonValue(v);
   return Array.isArray(tags) ? tags.map(String) : [];
 };
 

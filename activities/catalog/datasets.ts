@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { DatasetDeclaration } from '../../common/dataset.js';
 import { ErrorType, parseInput } from '../../common/errors.js';
+import { jsonValue } from './columns.js';
 
 /** The catalog's datasets: what each one reads, where it lands and who owns it. */
 export function createDatasetCatalog(mysql: Pool) {
@@ -35,13 +36,12 @@ export function createDatasetCatalog(mysql: Pool) {
           ErrorType.unknownDataset,
         );
       }
-      const declaration: unknown = typeof row.declaration === 'string' ? JSON.parse(row.declaration) : row.declaration;
-      return DatasetDeclaration.parse(declaration);
+      return DatasetDeclaration.parse(jsonValue(row.declaration));
     },
 
     async list(): Promise<DatasetDeclaration[]> {
       const [rows] = await mysql.query<RowDataPacket[]>('SELECT declaration FROM datasets ORDER BY name');
-      return rows.map((r) => DatasetDeclaration.parse(typeof r.declaration === 'string' ? JSON.parse(r.declaration) : r.declaration));
+      return rows.map((r) => DatasetDeclaration.parse(jsonValue(r.declaration)));
     },
   };
 }

@@ -1,8 +1,8 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { DigestSpec } from '../../common/digest.js';
 import { DAY_MS, fromSqlTime, sqlTime, utcDay } from '../../common/time.js';
-
-const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+import type { AnomalyItem, FailedSyncItem } from '../notify/digest-content.js';
+import { num } from './columns.js';
 
 /** The dataset filter a run's scope adds (`d` is datasets). */
 function scopeFilter(spec: DigestSpec): { sql: string; args: unknown[] } {
@@ -19,22 +19,8 @@ export interface DigestRows {
   /** Daily scores of the sparkline's span, by dataset then day. */
   scores: { dataset: string; day: string; score: number }[];
   /** Open and confirmed anomalies of the period, oldest first. */
-  anomalies: {
-    dataset: string;
-    metric: string;
-    seriesKey: string;
-    atMs: number;
-    value: number;
-    expected: number;
-    lower: number;
-    upper: number;
-    direction: string;
-    status: string;
-    scanId: string | null;
-    /** The scan's workflow, when the scan is still recorded. */
-    workflowId: string | null;
-  }[];
-  failedSyncs: { dataset: string; syncRunId: string; workflowId: string; startedAtMs: number; error: string }[];
+  anomalies: (Omit<AnomalyItem, 'link'> & { scanId: string | null; /** The scan's workflow, when the scan is still recorded. */ workflowId: string | null })[];
+  failedSyncs: (Omit<FailedSyncItem, 'link'> & { syncRunId: string; workflowId: string })[];
   /** The last successful sync before the period's end, of datasets that declare a freshness SLA. */
   lastSuccessMs: Map<string, number>;
 }
@@ -116,7 +102,7 @@ export function createDigestReads(mysql: Pool) {
         anomalies: anomalies.map((a) => ({
           dataset: a.dataset as string,
           metric: a.metric as string,
-          seriesKey: a.series_key as string,
+          series: a.series_key as string,
           atMs: fromSqlTime(a.at),
           value: num(a.value),
           expected: num(a.expected),
@@ -129,10 +115,10 @@ export function createDigestReads(mysql: Pool) {
         })),
         failedSyncs: failed.map((f) => ({
           dataset: f.dataset as string,
-          syncRunId: f.sync_run_id as string,
-          workflowId: f.workflow_id as string,
           startedAtMs: fromSqlTime(f.started_at),
           error: (f.error as string | null) ?? '',
+          syncRunId: f.sync_run_id as string,
+          workflowId: f.workflow_id as string,
         })),
         lastSuccessMs: new Map(lastOk.map((r) => [r.dataset as string, fromSqlTime(r.last_ok)])),
       };

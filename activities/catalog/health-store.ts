@@ -5,14 +5,13 @@ import { chunk, inLanes } from '../../common/lanes.js';
 import { DAY_MS, fromSqlTime, sqlTime } from '../../common/time.js';
 import type { DatasetDayScore, TeamDayScore } from '../metrics/health-series.js';
 import type { DatasetFacts, DatasetHealth } from '../quality/health-score.js';
+import { num } from './columns.js';
 import { tsvField } from './load-data.js';
 
 /** Rows per LOAD DATA: a few MB each, several loads in flight on the pool's connections. */
 const LOAD_ROWS = 10_000;
 const LOADS_IN_FLIGHT = 4;
 const WORST_TEAMS = 20;
-
-const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
 const teamFilter = (spec: Pick<HealthSpec, 'team'>, column: string) => (spec.team ? { sql: ` AND ${column} = ?`, args: [spec.team] } : { sql: '', args: [] });
 

@@ -1,8 +1,9 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { KeysetPosition, SyncPlan, SyncTotals } from '../../common/sync.js';
+import { jsonValue } from './columns.js';
 
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
-const parse = <T>(v: unknown): T | null => (v === null || v === undefined ? null : ((typeof v === 'string' ? JSON.parse(v) : v) as T));
+const parse = <T>(v: unknown): T | null => (v === null || v === undefined ? null : (jsonValue(v) as T));
 
 export interface ManifestEntry {
   seq: number;

@@ -130,24 +130,14 @@ export async function gatherDigests(
   for (const a of anomalies) {
     const c = recipientOf.get(a.dataset);
     if (!c) continue;
-    c.anomalies.push({
-      dataset: a.dataset,
-      metric: a.metric,
-      series: a.seriesKey,
-      atMs: a.atMs,
-      value: a.value,
-      expected: a.expected,
-      lower: a.lower,
-      upper: a.upper,
-      direction: a.direction,
-      status: a.status,
-      link: a.workflowId ? uiRunLink(ui, a.workflowId, a.scanId) : uiRunLink(ui, 'anomaly-scan:all'),
-    });
+    const { scanId, workflowId, ...item } = a;
+    c.anomalies.push({ ...item, link: workflowId ? uiRunLink(ui, workflowId, scanId) : uiRunLink(ui, 'anomaly-scan:all') });
   }
   for (const f of failedSyncs) {
     const c = recipientOf.get(f.dataset);
     if (!c) continue;
-    c.failedSyncs.push({ dataset: f.dataset, startedAtMs: f.startedAtMs, error: f.error, link: uiRunLink(ui, f.workflowId, f.syncRunId) });
+    const { syncRunId, workflowId, ...item } = f;
+    c.failedSyncs.push({ ...item, link: uiRunLink(ui, workflowId, syncRunId) });
   }
   for (const [dataset, hours] of sla) {
     const last = lastSuccessMs.get(dataset) ?? null;
