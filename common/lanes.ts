@@ -1,12 +1,18 @@
 /**
  * Bounded parallelism: `work` runs on every item, at most `lanes` at once, items taken in order.
  * Pure promises, so workflows may use it as well as activities. The first failure rejects the
- * whole; lanes already running finish their current item.
+ * whole; lanes already running finish their current item. `stopWhen` (checked before each item)
+ * lets a workflow stop taking items, e.g. once continue-as-new is suggested.
  */
-export async function inLanes<T>(items: readonly T[], lanes: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function inLanes<T>(
+  items: readonly T[],
+  lanes: number,
+  work: (item: T, index: number) => Promise<void>,
+  options: { stopWhen?: () => boolean } = {},
+): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && !options.stopWhen?.()) {
       const i = next++;
       await work(items[i]!, i);
     }
