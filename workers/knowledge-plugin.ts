@@ -2,8 +2,8 @@ import { SimplePlugin } from '@temporalio/plugin';
 import type { Embedder } from '../activities/vectors/embedder.js';
 import { createVectorActivities } from '../activities/vectors/index.js';
 import { createEmbedder } from '../activities/vectors/providers.js';
-import { createClients } from './clients.js';
-import { loadConfig } from './config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
 
 /** The knowledge domain: the embedding refresh of the catalog into pgvector (Postgres), read from MySQL. */

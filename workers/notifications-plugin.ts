@@ -1,8 +1,8 @@
 import { SimplePlugin } from '@temporalio/plugin';
 import { createDigestActivities, type DigestStep } from '../activities/notify/digest.js';
 import { createSmtpSender, createWebhookSender } from '../activities/notify/senders.js';
-import { createClients } from './clients.js';
-import { loadConfig } from './config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
 
 export interface NotificationsPluginOptions extends PluginOptions {

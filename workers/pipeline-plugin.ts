@@ -2,8 +2,8 @@ import { SimplePlugin } from '@temporalio/plugin';
 import type { BundleOptions, ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
 import { createBatchActivity } from '../activities/pipeline/batch.js';
 import { createPipelineActivities } from '../activities/pipeline/builtins.js';
-import { createClients } from './clients.js';
-import { loadConfig } from './config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
 
 export interface PipelinePluginOptions extends PluginOptions {

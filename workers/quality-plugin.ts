@@ -2,8 +2,8 @@ import { SimplePlugin } from '@temporalio/plugin';
 import { createHealthActivities } from '../activities/quality/health.js';
 import { createQualityActivities } from '../activities/quality/index.js';
 import { createThreadScorer } from '../activities/quality/series-scorer.js';
-import { createClients } from './clients.js';
-import { loadConfig } from './config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
 
 /** The quality domain: anomaly scan and health scoring, against InfluxDB (run metrics, scores) and MySQL. */

@@ -2,8 +2,8 @@ import { gatherDigests } from '../../activities/notify/digest-content.js';
 import { digestMessageId } from '../../activities/notify/digest.js';
 import { renderDigest } from '../../activities/notify/render.js';
 import { DigestInput, digestObjectKey, recipientKey, resolvePeriod, type DigestSpec } from '../../common/digest.js';
-import type { Clients } from '../../workers/clients.js';
-import type { SpokeflowConfig } from '../../workers/config.js';
+import type { Clients } from '../../runtime/clients.js';
+import type { SpokeflowConfig } from '../../runtime/config.js';
 
 export interface DemoDigest {
   recipient: string;
