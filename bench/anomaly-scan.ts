@@ -7,8 +7,8 @@ import type { AnomalyMetric, AnomalyScanResult } from '../common/anomaly-scan.js
 import { chunk, inLanes } from '../common/lanes.js';
 import { migrate } from '../infra/migrations/index.js';
 import { up as migrateQuality } from '../infra/migrations/0004-quality.js';
-import { createClients } from '../workers/clients.js';
-import { loadConfig } from '../workers/config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 import { qualityPlugin } from '../workers/quality-plugin.js';
 import type { anomalyScanWorkflow } from '../workflows/anomaly-scan.js';
 import { mulberry32 as random } from '../common/seeded-random.js';

@@ -6,8 +6,8 @@ import pg from 'pg';
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
 import { backfillWorkflowId } from '../common/backfill.js';
 import { migrate } from '../infra/migrations/index.js';
-import { createClients } from '../workers/clients.js';
-import { loadConfig } from '../workers/config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 import { ingestionPlugin } from '../workers/plugins.js';
 import type { BackfillResult } from '../workflows/backfill.js';
 

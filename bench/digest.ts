@@ -9,8 +9,8 @@ import { up as migrateCatalog } from '../infra/migrations/0001-catalog.js';
 import { up as migrateQuality } from '../infra/migrations/0004-quality.js';
 import { up as migrateHealth } from '../infra/migrations/0006-health.js';
 import { up as migrateDigests } from '../infra/migrations/0008-digests.js';
-import { createClients } from '../workers/clients.js';
-import { loadConfig } from '../workers/config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 import { notificationsPlugin } from '../workers/notifications-plugin.js';
 
 /**

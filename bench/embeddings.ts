@@ -10,8 +10,8 @@ import type { EmbeddingRefreshResult } from '../common/knowledge.js';
 import { up as catalogSchema } from '../infra/migrations/0001-catalog.js';
 import { up as healthSchema } from '../infra/migrations/0006-health.js';
 import { up as vectorSchema } from '../infra/migrations/0007-vector-index.js';
-import { createClients } from '../workers/clients.js';
-import { loadConfig } from '../workers/config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 import { knowledgePlugin } from '../workers/knowledge-plugin.js';
 import { mulberry32 as random } from '../common/seeded-random.js';
 

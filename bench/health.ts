@@ -4,8 +4,8 @@ import { HealthScoringInput, resolveHealthSpec, type HealthSpec } from '../commo
 import { up as migrateCatalog } from '../infra/migrations/0001-catalog.js';
 import { up as migrateQuality } from '../infra/migrations/0004-quality.js';
 import { up as migrateHealth } from '../infra/migrations/0006-health.js';
-import { createClients } from '../workers/clients.js';
-import { loadConfig } from '../workers/config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 
 /**
  * npx tsx bench/health.ts [datasets=100000] [runsPerDataset=10] [--keep]

@@ -6,8 +6,8 @@ import mysql from 'mysql2/promise';
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
 import type { SyncResult } from '../common/sync.js';
 import { migrate } from '../infra/migrations/index.js';
-import { createClients } from '../workers/clients.js';
-import { loadConfig } from '../workers/config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 import { ingestionPlugin } from '../workers/plugins.js';
 import type { syncWorkflow } from '../workflows/sync.js';
 

@@ -3,7 +3,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PipelineFailureDetails } from '../common/pipeline/spec.js';
 import { runLink } from './run.js';
-import { loadConfig } from '../workers/config.js';
+import { loadConfig } from '../runtime/config.js';
 
 /**
  * Re-runs a failed pipeline from its failed node: reads the last run's input and failure details

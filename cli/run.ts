@@ -7,7 +7,7 @@ import { describeIssues } from '../common/errors.js';
 import { SearchAttr } from '../common/search-attributes.js';
 import { TaskQueue } from '../common/task-queues.js';
 import { WORKFLOW_TYPES, workflowEntry, type WorkflowEntry } from '../common/workflows.js';
-import { loadConfig, type SpokeflowConfig } from '../workers/config.js';
+import { loadConfig, type SpokeflowConfig } from '../runtime/config.js';
 
 /** A problem the person at the terminal can fix: printed as it is, without a stack trace. */
 export class UsageError extends Error {}

@@ -1,8 +1,8 @@
 import { createSemanticSearch } from '../activities/vectors/search.js';
 import { createEmbedder } from '../activities/vectors/providers.js';
 import type { SearchHit } from '../common/knowledge.js';
-import { createClients } from '../workers/clients.js';
-import { loadConfig } from '../workers/config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 
 /** `spokeflow search`: ranked catalog entries for a query, from the index the embedding refresh keeps. */
 export async function searchCatalog(query: string, options: { team?: string; tag?: string; limit?: number }): Promise<SearchHit[]> {

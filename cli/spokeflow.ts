@@ -9,8 +9,8 @@ import { inputJsonSchema, readInput, runWorkflow, UsageError, workflowStatus } f
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
 import { readDatasetFile } from '../infra/datasets-file.js';
 import { migrate } from '../infra/migrations/index.js';
-import { createClients } from '../workers/clients.js';
-import { loadConfig } from '../workers/config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 
 /** Opens the stores, runs `work`, and always closes them again. */
 async function withCatalog<T>(work: (catalog: ReturnType<typeof createDatasetCatalog>) => Promise<T>): Promise<T> {

@@ -1,4 +1,4 @@
-import { ConfigSchema } from '../workers/config.js';
+import { ConfigSchema } from '../runtime/config.js';
 
 // Prints the configuration reference of the README from the config schema itself.
 const rows = Object.entries(ConfigSchema.shape).map(([name, schema]) => {

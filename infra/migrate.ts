@@ -1,5 +1,5 @@
-import { createClients } from '../workers/clients.js';
-import { loadConfig } from '../workers/config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 import { migrate } from './migrations/index.js';
 
 async function run(): Promise<void> {

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig, type SpokeflowConfig } from '../workers/config.js';
+import { loadConfig, type SpokeflowConfig } from '../runtime/config.js';
 import { DEFAULT_SCHEDULE_PREFIX, applySchedules, listManagedSchedules, type ManagedSchedule, type ScheduleDiff } from './apply.js';
 import { PLATFORM_SCHEDULES } from './registry.js';
 

@@ -1,6 +1,6 @@
 import { migrate } from '../infra/migrations/index.js';
-import { createClients } from '../workers/clients.js';
-import { loadConfig } from '../workers/config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 
 /** Brings every store's schema up to date once before the suite (the stack is already up). */
 export default async function setup(): Promise<void> {

@@ -1,7 +1,7 @@
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { TaskQueue, type Domain } from '../common/task-queues.js';
-import { createClients } from './clients.js';
-import { loadConfig } from './config.js';
+import { createClients } from '../runtime/clients.js';
+import { loadConfig } from '../runtime/config.js';
 import { DOMAIN_PLUGINS } from './plugins.js';
 
 export interface BootstrapOptions {

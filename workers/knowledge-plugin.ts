@@ -1,28 +1,20 @@
-import { SimplePlugin } from '@temporalio/plugin';
 import type { Embedder } from '../activities/vectors/embedder.js';
 import { createVectorActivities } from '../activities/vectors/index.js';
 import { createEmbedder } from '../activities/vectors/providers.js';
-import { createClients } from './clients.js';
-import { loadConfig } from './config.js';
-import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
+import { definePlugin } from './define-plugin.js';
+import type { PluginOptions } from './plugin-options.js';
+
+export interface KnowledgePluginOptions extends PluginOptions {
+  /** An embedder of the caller's, which it keeps (and closes) itself. */
+  embedder?: Embedder;
+}
 
 /** The knowledge domain: the embedding refresh of the catalog into pgvector (Postgres), read from MySQL. */
-export function knowledgePlugin(options: PluginOptions & { embedder?: Embedder } = {}): SimplePlugin {
-  const config = options.config ?? loadConfig();
-  const clients = options.clients ?? createClients(config);
+export const knowledgePlugin = definePlugin<KnowledgePluginOptions>('spokeflow.knowledge', ({ config, clients, options }) => {
   // The local model runs on a thread of its own (loaded on first use); an HTTP endpoint needs none.
   const embedder = options.embedder ?? createEmbedder(config);
-  const activities = createVectorActivities({ catalog: clients.catalog, postgres: clients.postgres, schema: config.vectors.schema, embedder });
-  return new SimplePlugin({
-    name: 'spokeflow.knowledge',
-    activities,
-    ...(options.registerWorkflows === false ? {} : { workflowsPath: sharedWorkflowsPath }),
-    runContext: async (next) => {
-      try {
-        await next();
-      } finally {
-        if (!options.embedder) await embedder.close();
-      }
-    },
-  });
-}
+  return {
+    activities: createVectorActivities({ catalog: clients.catalog, postgres: clients.postgres, schema: config.vectors.schema, embedder }),
+    owns: options.embedder ? [] : [embedder],
+  };
+});

@@ -1,9 +1,7 @@
-import { SimplePlugin } from '@temporalio/plugin';
 import { createDigestActivities, type DigestStep } from '../activities/notify/digest.js';
 import { createSmtpSender, createWebhookSender } from '../activities/notify/senders.js';
-import { createClients } from './clients.js';
-import { loadConfig } from './config.js';
-import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
+import { definePlugin } from './define-plugin.js';
+import type { PluginOptions } from './plugin-options.js';
 
 export interface NotificationsPluginOptions extends PluginOptions {
   /** Test hook: called between a page's steps (the crash tests kill the worker from it). */
@@ -13,10 +11,9 @@ export interface NotificationsPluginOptions extends PluginOptions {
 }
 
 /** The notifications domain: digests, from the MySQL catalog to MinIO, SMTP and a webhook. */
-export function notificationsPlugin(options: NotificationsPluginOptions = {}): SimplePlugin {
-  const config = options.config ?? loadConfig();
-  const clients = options.clients ?? createClients(config);
+export const notificationsPlugin = definePlugin<NotificationsPluginOptions>('spokeflow.notifications', ({ config, clients, options }) => {
   const d = config.digests;
+  // The SMTP connection pool lives as long as the worker.
   const email = d.smtpUrl ? createSmtpSender(d.smtpUrl, { from: d.from, connections: d.smtpConnections }) : undefined;
   const activities = createDigestActivities({
     catalog: clients.catalog,
@@ -30,17 +27,5 @@ export function notificationsPlugin(options: NotificationsPluginOptions = {}): S
     ...(options.digestChunkSize ? { chunkSize: options.digestChunkSize } : {}),
     ...(options.onDigestStep ? { onStep: options.onDigestStep } : {}),
   });
-  return new SimplePlugin({
-    name: 'spokeflow.notifications',
-    activities,
-    ...(options.registerWorkflows === false ? {} : { workflowsPath: sharedWorkflowsPath }),
-    // The SMTP connection pool lives as long as the worker.
-    runContext: async (next) => {
-      try {
-        await next();
-      } finally {
-        email?.close();
-      }
-    },
-  });
-}
+  return { activities, owns: email ? [email] : [] };
+});

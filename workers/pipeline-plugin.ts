@@ -2,9 +2,8 @@ import { SimplePlugin } from '@temporalio/plugin';
 import type { BundleOptions, ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
 import { createBatchActivity } from '../activities/pipeline/batch.js';
 import { createPipelineActivities } from '../activities/pipeline/builtins.js';
-import { createClients } from './clients.js';
-import { loadConfig } from './config.js';
-import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
+import { closingAfter, definePlugin, resolveRuntime, type Closable } from './define-plugin.js';
+import type { PluginOptions } from './plugin-options.js';
 
 export interface PipelinePluginOptions extends PluginOptions {
   /**
@@ -34,31 +33,19 @@ export interface PipelinePluginOptions extends PluginOptions {
  *
  * and starts pipelines on its own queue (`spokeflow run pipelineWorkflow --task-queue team-x …`).
  */
-export function pipelinePlugin(options: PipelinePluginOptions = {}): SimplePlugin {
-  const config = options.config ?? loadConfig();
-  const ownClients = options.clients ? undefined : createClients(config);
-  const clients = options.clients ?? ownClients!;
+export const pipelinePlugin = definePlugin<PipelinePluginOptions>('spokeflow.pipelines', ({ clients, options }) => {
   const own = { ...createPipelineActivities({ catalog: clients.catalog }), ...options.activities } as Record<string, (input: never) => Promise<unknown>>;
-  return new SimplePlugin({
-    name: 'spokeflow.pipelines',
-    // runPipelineBatch runs chains of local nodes (batch_local) over the activities this plugin registers.
-    activities: { ...own, ...createBatchActivity(() => own) },
-    ...(options.registerWorkflows === false ? {} : { workflowsPath: sharedWorkflowsPath }),
-    runContext: async (next) => {
-      try {
-        await next();
-      } finally {
-        await ownClients?.close();
-      }
-    },
-  });
-}
+  // runPipelineBatch runs chains of local nodes (batch_local) over the activities this plugin registers.
+  return { activities: { ...own, ...createBatchActivity(() => own) } };
+});
 
 /** Two plugins as one: what DOMAIN_PLUGINS (one plugin per domain) can hold. */
 class PluginPair extends SimplePlugin {
   constructor(
     private readonly first: SimplePlugin,
     private readonly second: SimplePlugin,
+    /** What the pair opened for both (their shared clients): closed after both have stopped. */
+    private readonly opened: Closable[],
   ) {
     super({ name: `${first.name}+${second.name}` });
   }
@@ -72,16 +59,15 @@ class PluginPair extends SimplePlugin {
     return this.second.configureBundler(this.first.configureBundler(options));
   }
   override runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
-    return this.first.runWorker(worker, (w) => this.second.runWorker(w, next));
+    return closingAfter(() => this.first.runWorker(worker, (w) => this.second.runWorker(w, next)), this.opened);
   }
 }
 
 /** A domain's plugin with the pipeline runner beside it, sharing its config and clients. */
 export function withPipelines(domainPlugin: (options: PluginOptions) => SimplePlugin): (options: PluginOptions) => SimplePlugin {
   return (options = {}) => {
-    const config = options.config ?? loadConfig();
-    const clients = options.clients ?? createClients(config);
+    const { config, clients, opened } = resolveRuntime(options);
     const shared = { ...options, config, clients };
-    return new PluginPair(domainPlugin(shared), pipelinePlugin({ ...shared, registerWorkflows: options.registerWorkflows }));
+    return new PluginPair(domainPlugin(shared), pipelinePlugin(shared), opened);
   };
 }

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import type { Clients } from './clients.js';
-import type { SpokeflowConfig } from './config.js';
+import type { Clients } from '../runtime/clients.js';
+import type { SpokeflowConfig } from '../runtime/config.js';
 
 /**
  * The workflow code of the whole pack. Temporal's plugin API takes one `workflowsPath` per worker,

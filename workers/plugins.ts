@@ -1,4 +1,4 @@
-import { SimplePlugin } from '@temporalio/plugin';
+import type { SimplePlugin } from '@temporalio/plugin';
 import { createBackfillActivities } from '../activities/ingestion/backfill.js';
 import { createIngestionActivities } from '../activities/ingestion/index.js';
 import { createParquetEncoder } from '../activities/ingestion/parquet-encoder.js';
@@ -6,9 +6,9 @@ import { createSyncMetrics } from '../activities/metrics/sync-metrics.js';
 import { createBronzeStore } from '../activities/objects/bronze.js';
 import { createSourceConnections } from '../activities/sources/index.js';
 import type { Domain } from '../common/task-queues.js';
-import { createClients } from './clients.js';
-import { loadConfig, sourceUrl } from './config.js';
-import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
+import { sourceUrl } from '../runtime/config.js';
+import { definePlugin } from './define-plugin.js';
+import type { PluginOptions } from './plugin-options.js';
 import { withPipelines } from './pipeline-plugin.js';
 import { notificationsPlugin } from './notifications-plugin.js';
 import { knowledgePlugin } from './knowledge-plugin.js';
@@ -17,9 +17,8 @@ import { qualityPlugin } from './quality-plugin.js';
 export { WORKFLOWS_PATH, type PluginOptions } from './plugin-options.js';
 
 /** The ingestion domain: sync and backfill, against the source, MinIO, MySQL and InfluxDB. */
-export function ingestionPlugin(options: PluginOptions = {}): SimplePlugin {
-  const config = options.config ?? loadConfig();
-  const clients = options.clients ?? createClients(config);
+export const ingestionPlugin = definePlugin('spokeflow.ingestion', ({ config, clients }) => {
+  // Source pools and the Parquet thread live as long as the worker.
   const sources = createSourceConnections((_kind, name) => sourceUrl(config, name));
   const parquet = createParquetEncoder();
   const activities = createIngestionActivities({
@@ -32,20 +31,8 @@ export function ingestionPlugin(options: PluginOptions = {}): SimplePlugin {
     parquet,
   });
   const backfill = createBackfillActivities({ catalog: clients.catalog, sync: activities });
-  return new SimplePlugin({
-    name: 'spokeflow.ingestion',
-    activities: { ...activities, ...backfill },
-    ...(options.registerWorkflows === false ? {} : { workflowsPath: sharedWorkflowsPath }),
-    // Source pools live as long as the worker.
-    runContext: async (next) => {
-      try {
-        await next();
-      } finally {
-        await Promise.all([sources.closeAll(), parquet.close()]);
-      }
-    },
-  });
-}
+  return { activities: { ...activities, ...backfill }, owns: [{ close: () => sources.closeAll() }, parquet] };
+});
 
 /** The plugins of each domain; domains whose workflows have not landed yet have none. */
 export const DOMAIN_PLUGINS: Partial<Record<Domain, (options: PluginOptions) => SimplePlugin>> = {

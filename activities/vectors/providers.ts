@@ -1,4 +1,4 @@
-import type { SpokeflowConfig } from '../../workers/config.js';
+import type { SpokeflowConfig } from '../../runtime/config.js';
 import type { Embedder } from './embedder.js';
 import { createHttpEmbedder } from './http-embedder.js';
 import { createLocalEmbedder } from './local-model.js';

@@ -4,8 +4,8 @@ import { digestMessageId } from '../../activities/notify/digest.js';
 import { renderDigest } from '../../activities/notify/render.js';
 import { createDigestObjects } from '../../activities/objects/digest-objects.js';
 import { DigestInput, digestObjectKey, recipientKey, resolvePeriod, type DigestSpec } from '../../common/digest.js';
-import type { Clients } from '../../workers/clients.js';
-import type { SpokeflowConfig } from '../../workers/config.js';
+import type { Clients } from '../../runtime/clients.js';
+import type { SpokeflowConfig } from '../../runtime/config.js';
 
 export interface DemoDigest {
   recipient: string;

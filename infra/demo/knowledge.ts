@@ -6,8 +6,8 @@ import type { EmbeddingRefreshResult } from '../../common/knowledge.js';
 import { SearchAttr } from '../../common/search-attributes.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { WORKFLOWS } from '../../common/workflows.js';
-import type { Clients } from '../../workers/clients.js';
-import type { SpokeflowConfig } from '../../workers/config.js';
+import type { Clients } from '../../runtime/clients.js';
+import type { SpokeflowConfig } from '../../runtime/config.js';
 import { knowledgePlugin } from '../../workers/knowledge-plugin.js';
 import { formatHits } from '../../cli/search.js';
 

@@ -6,8 +6,8 @@ import type { HealthScoringResult } from '../../common/health.js';
 import { mulberry32 } from '../../common/seeded-random.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { WORKFLOWS } from '../../common/workflows.js';
-import type { Clients } from '../../workers/clients.js';
-import type { SpokeflowConfig } from '../../workers/config.js';
+import type { Clients } from '../../runtime/clients.js';
+import type { SpokeflowConfig } from '../../runtime/config.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -3,7 +3,7 @@ import type { Pool } from 'mysql2/promise';
 import type { Pool as PgPool } from 'pg';
 import { Umzug, type UmzugStorage } from 'umzug';
 import type { InfluxAdmin } from '../../activities/metrics/influx-admin.js';
-import type { SpokeflowConfig } from '../../workers/config.js';
+import type { SpokeflowConfig } from '../../runtime/config.js';
 import * as catalog from './0001-catalog.js';
 import * as objectBuckets from './0002-object-buckets.js';
 import * as metricsBucket from './0003-metrics-bucket.js';

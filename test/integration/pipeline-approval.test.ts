@@ -7,8 +7,8 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import type { ApprovalDecision, PipelineProgress, PipelineResult, PipelineSpecInput } from '../../common/pipeline/spec.js';
-import { createClients, type Clients } from '../../workers/clients.js';
-import { loadConfig } from '../../workers/config.js';
+import { createClients, type Clients } from '../../runtime/clients.js';
+import { loadConfig } from '../../runtime/config.js';
 import { pipelinePlugin } from '../../workers/pipeline-plugin.js';
 import { createTestActivities, pipelineTestBundle } from '../support/pipeline-worker.js';
 

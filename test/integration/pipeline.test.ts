@@ -7,9 +7,9 @@ import { resumeInput, type PipelineFailureDetails, type PipelineProgress, type P
 import { rerunFailedPipeline } from '../../cli/pipeline-rerun.js';
 import { readInput, runWorkflow } from '../../cli/run.js';
 import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
-import { createClients, type Clients } from '../../workers/clients.js';
+import { createClients, type Clients } from '../../runtime/clients.js';
 import { DOMAIN_PLUGINS } from '../../workers/plugins.js';
-import { loadConfig, type SpokeflowConfig } from '../../workers/config.js';
+import { loadConfig, type SpokeflowConfig } from '../../runtime/config.js';
 import { pipelinePlugin } from '../../workers/pipeline-plugin.js';
 import { createTestActivities, pipelineTestBundle } from '../support/pipeline-worker.js';
 import { SearchAttr } from '../../common/search-attributes.js';

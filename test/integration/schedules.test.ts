@@ -6,7 +6,7 @@ import { SearchAttr } from '../../common/search-attributes.js';
 import { applySchedules, listManagedSchedules } from '../../schedules/apply.js';
 import { syncSchedules } from '../../schedules/registry.js';
 import type { ScheduleDeclarationInput } from '../../schedules/schema.js';
-import { loadConfig } from '../../workers/config.js';
+import { loadConfig } from '../../runtime/config.js';
 
 // A prefix of this run's own: prune is limited to it, so the demo's schedules are never touched.
 const prefix = `test-${randomUUID().slice(0, 8)}:`;

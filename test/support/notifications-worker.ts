@@ -1,6 +1,6 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { DigestStep } from '../../activities/notify/digest.js';
-import { loadConfig } from '../../workers/config.js';
+import { loadConfig } from '../../runtime/config.js';
 import { notificationsPlugin } from '../../workers/notifications-plugin.js';
 
 // A real notifications worker process on a test's own task queue that kills itself (SIGKILL: no

@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { PipelineProgress } from '../../common/pipeline/spec.js';
-import { createClients } from '../../workers/clients.js';
-import { loadConfig } from '../../workers/config.js';
+import { createClients } from '../../runtime/clients.js';
+import { loadConfig } from '../../runtime/config.js';
 import { pipelinePlugin } from '../../workers/pipeline-plugin.js';
 import { createTestActivities, everyKindSpec, pipelineTestBundle } from './pipeline-worker.js';
 
