@@ -163,5 +163,3 @@ export interface AnomalyScanResume {
   totals: ScanTotals;
 }
 
-// The scan workflow imports its grouping from here.
-export { chunk } from './lanes.js';

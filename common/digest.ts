@@ -153,12 +153,6 @@ export function digestScopeLabel(scope: DigestInput['scope']): string {
   return 'all';
 }
 
-/** One run per audience, period and scope at a time. */
-export function digestWorkflowId(input: DigestInput, period: string): string {
-  const scope = 'team' in input.scope ? `team=${input.scope.team}` : 'owners' in input.scope ? `owners=${[...input.scope.owners].sort().join(',')}` : 'all';
-  return `digest:${input.audience}:${period}:${scope}`.slice(0, 800);
-}
-
 /** The period key a workflow id can be built from before the run starts (the CLI, schedules). */
 export function periodKeyOf(input: DigestInput, nowMs: number): string {
   const p = resolvePeriod(input.period, nowMs);

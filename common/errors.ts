@@ -3,7 +3,7 @@ import type { z } from 'zod';
 
 /**
  * Every error type of the pack (the `type` of an ApplicationFailure), in one table. All but
- * `digestSendFailed` are non-retryable: a retry cannot fix them.
+ * `digestSendFailed` and `digestClaimHeld` are non-retryable: a retry cannot fix them.
  */
 export const ErrorType = {
   invalidInput: 'InvalidInput',
@@ -11,8 +11,12 @@ export const ErrorType = {
   sourceSchema: 'SourceSchemaError',
   missingSecret: 'MissingConnectionSecret',
   embeddingModelMissing: 'EmbeddingModelMissing',
+  /** A worker with another model joined a refresh mid-way: its vectors would be mislabelled. */
+  embeddingModelChanged: 'EmbeddingModelChanged',
   /** Retryable: some recipients' servers refused for now; the next attempt sends only those. */
   digestSendFailed: 'DigestSendFailed',
+  /** Retryable: another run holds the claim on some deliveries; retried once it ends. */
+  digestClaimHeld: 'DigestClaimHeld',
   pipelineNodeFailed: 'PipelineNodeFailed',
   pipelineApprovalRejected: 'PipelineApprovalRejected',
   pipelineOutputTooLarge: 'PipelineOutputTooLarge',

@@ -17,8 +17,3 @@ export function quarantinePartKey(runPrefix: string, seq: number): string {
 export function manifestKey(runPrefix: string): string {
   return `${runPrefix}/_manifest.json`;
 }
-
-/** Workflow ids make a second sync of one dataset attach instead of racing the first. */
-export function syncWorkflowId(dataset: string): string {
-  return `sync:${dataset}`;
-}

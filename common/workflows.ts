@@ -1,13 +1,20 @@
 import type { z } from 'zod';
 import { AnomalyScanInput } from './anomaly-scan.js';
 import { BackfillInput, backfillWorkflowId } from './backfill.js';
-import { DigestInput, digestScopeLabel, digestWorkflowId, periodKeyOf } from './digest.js';
+import { DigestInput, digestScopeLabel, periodKeyOf } from './digest.js';
 import { HealthScoringInput } from './health.js';
-import { PipelineSpec, pipelineWorkflowId, unregisteredWorkflows } from './pipeline/spec.js';
+import { PipelineSpec, unregisteredWorkflows } from './pipeline/spec.js';
 import { EmbeddingRefreshInput } from './knowledge.js';
-import { syncWorkflowId } from './keys.js';
 import { SyncInput } from './sync.js';
 import type { Domain } from './task-queues.js';
+import {
+  EMBEDDING_REFRESH_WORKFLOW_ID,
+  anomalyScanWorkflowId,
+  digestWorkflowId,
+  healthScoringWorkflowId,
+  pipelineWorkflowId,
+  syncWorkflowId,
+} from './workflow-ids.js';
 
 /** Temporal's overlap policies, by the names the SDK and the `temporal` CLI use. */
 export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const;
@@ -99,7 +106,7 @@ export const WORKFLOWS: Readonly<Record<string, WorkflowEntry>> = {
     schedulable: true,
     overlap: 'BUFFER_ONE',
     progressOf: (p) => ({ done: count(p, 'groupsDone'), total: count(p, 'groups'), unit: 'dataset groups' }),
-    workflowIdOf: (input) => `anomaly-scan:${input.team ?? (input.datasets ? input.datasets.join(',').slice(0, 200) : 'all')}`,
+    workflowIdOf: anomalyScanWorkflowId,
     datasetOf: (input) => (input.datasets?.length === 1 ? input.datasets[0] : undefined),
     summaryOf: (input) => `anomaly scan of ${input.team ? `team ${input.team}` : input.datasets ? `${input.datasets.length} datasets` : 'every dataset'}`,
   }),
@@ -110,7 +117,7 @@ export const WORKFLOWS: Readonly<Record<string, WorkflowEntry>> = {
     schedulable: true,
     overlap: 'BUFFER_ONE',
     progressOf: (p) => ({ done: count(p, 'scored'), total: count(p, 'datasets'), unit: 'datasets' }),
-    workflowIdOf: (input) => `health-scoring:${input.team ?? 'all'}`,
+    workflowIdOf: healthScoringWorkflowId,
     datasetOf: () => undefined,
     summaryOf: (input) => `health scores of ${input.team ? `team ${input.team}` : 'every dataset'}${input.day ? ` for ${input.day}` : ''}`,
   }),
@@ -122,7 +129,7 @@ export const WORKFLOWS: Readonly<Record<string, WorkflowEntry>> = {
     // One refresh of the index at a time; a tick that finds one running waits for it.
     overlap: 'BUFFER_ONE',
     progressOf: (p) => ({ done: count(p, 'scanned'), total: Math.max(count(p, 'entries'), count(p, 'scanned')), unit: 'catalog entries' }),
-    workflowIdOf: () => 'embedding-refresh',
+    workflowIdOf: () => EMBEDDING_REFRESH_WORKFLOW_ID,
     datasetOf: () => undefined,
     summaryOf: (input) => `${input.reembed ? 're-embed' : 'refresh the semantic index of'} the catalog`,
   }),

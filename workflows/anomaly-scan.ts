@@ -3,7 +3,6 @@ import type { createQualityActivities } from '../activities/quality/index.js';
 import {
   AnomalyScanInput,
   addTotals,
-  chunk,
   emptyTotals,
   resolveWindow,
   totalsOf,
@@ -13,6 +12,7 @@ import {
   type ScanPlan,
 } from '../common/anomaly-scan.js';
 import { parseInput } from '../common/errors.js';
+import { chunk, inLanes } from '../common/lanes.js';
 import { bulk, short } from './support/activity-options.js';
 import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 
@@ -67,20 +67,20 @@ export async function anomalyScanWorkflow(raw: unknown, resume?: AnomalyScanResu
 
     const done = new Set(resume?.groupsDone ?? []);
     const pending = groups.map((_, i) => i).filter((i) => !done.has(i));
-    let continueLater = false;
-    const lane = async (): Promise<void> => {
-      while (!continueLater) {
-        const group = pending.shift();
-        if (group === undefined) return;
+    // `parallelism` groups at once; once Temporal suggests it, no new group starts in this run.
+    const suggested = () => workflowInfo().continueAsNewSuggested;
+    await inLanes(
+      pending,
+      input.parallelism,
+      async (group) => {
         const found = await scanGroup({ spec, group, datasets: groups[group]! });
         done.add(group);
         addTotals(progress, found);
         progress.groupsDone = done.size;
         report(progress, scope);
-        if (workflowInfo().continueAsNewSuggested) continueLater = true;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(input.parallelism, pending.length) }, lane));
+      },
+      { stopWhen: suggested },
+    );
     if (done.size < groups.length) {
       await continueAsNew<typeof anomalyScanWorkflow>(raw, { plan, groupsDone: [...done], totals: totalsOf(progress) });
     }

@@ -3,6 +3,7 @@ import type { createDigestActivities } from '../activities/notify/digest.js';
 import {
   DigestInput,
   addDigestTotals,
+  digestTotalsOf,
   digestScopeLabel,
   emptyDigestTotals,
   resolvePeriod,
@@ -10,9 +11,9 @@ import {
   type DigestProgress,
   type DigestResult,
   type DigestResume,
-  type DigestTotals,
 } from '../common/digest.js';
 import { ErrorType, parseInput } from '../common/errors.js';
+import { inLanes } from '../common/lanes.js';
 import { bulk, short } from './support/activity-options.js';
 import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 
@@ -74,35 +75,30 @@ export async function digestWorkflow(raw: unknown, resume?: DigestResume): Promi
 
     const done = new Set(resume?.pagesDone ?? []);
     const pending = plan.bounds.map((_, i) => i).filter((i) => !done.has(i));
+    // `parallelism` pages at once, at most `pagesPerRun` of them in this run (and none once Temporal
+    // suggests continuing as new): what is left goes to the next run.
     let startedThisRun = 0;
-    let continueLater = false;
-    const lane = async (): Promise<void> => {
-      while (!continueLater) {
-        const index = pending.shift();
-        if (index === undefined) return;
-        if (startedThisRun >= input.pagesPerRun) {
-          pending.unshift(index);
-          continueLater = true;
-          return;
-        }
+    await inLanes(
+      pending,
+      input.parallelism,
+      async (index) => {
         startedThisRun++;
         const totals = await deliverDigestPage({ spec: plan.spec, index, from: plan.bounds[index]!, to: plan.bounds[index + 1] ?? null });
         done.add(index);
         addDigestTotals(progress, totals);
         progress.pagesDone = done.size;
         report(progress, scope, input.channels);
-        if (workflowInfo().continueAsNewSuggested) continueLater = true;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(input.parallelism, pending.length) }, lane));
+      },
+      { stopWhen: () => startedThisRun >= input.pagesPerRun || workflowInfo().continueAsNewSuggested },
+    );
     if (done.size < plan.bounds.length) {
-      await continueAsNew<typeof digestWorkflow>(raw, { plan, pagesDone: [...done], totals: totalsOf(progress) });
+      await continueAsNew<typeof digestWorkflow>(raw, { plan, pagesDone: [...done], totals: digestTotalsOf(progress) });
     }
 
     progress.phase = 'done';
     report(progress, scope, input.channels);
     markOutcome(progress.failed > 0 ? 'partial' : 'succeeded', progress.sent);
-    return { period: period.key, pages: plan.bounds.length, ...totalsOf(progress) };
+    return { period: period.key, pages: plan.bounds.length, ...digestTotalsOf(progress) };
   } catch (err) {
     return failRun(err, {
       what: 'digest',
@@ -114,11 +110,6 @@ export async function digestWorkflow(raw: unknown, resume?: DigestResume): Promi
       },
     });
   }
-}
-
-function totalsOf(p: DigestProgress): DigestTotals {
-  const { recipients, sent, resent, alreadyDone, empty, failed, objects } = p;
-  return { recipients, sent, resent, alreadyDone, empty, failed, objects };
 }
 
 /** The Web UI's current details: what an operator sees on the run's page while it works. */

@@ -1,5 +1,5 @@
 import { recipientKey, type DigestSpec } from '../../common/digest.js';
-import { syncWorkflowId } from '../../common/keys.js';
+import { anomalyScanWorkflowId, syncWorkflowId } from '../../common/workflow-ids.js';
 import { HOUR_MS, utcDay } from '../../common/time.js';
 import type { DigestReads } from '../catalog/digest-reads.js';
 
@@ -131,7 +131,7 @@ export async function gatherDigests(
     const c = recipientOf.get(a.dataset);
     if (!c) continue;
     const { scanId, workflowId, ...item } = a;
-    c.anomalies.push({ ...item, link: workflowId ? uiRunLink(ui, workflowId, scanId) : uiRunLink(ui, 'anomaly-scan:all') });
+    c.anomalies.push({ ...item, link: workflowId ? uiRunLink(ui, workflowId, scanId) : uiRunLink(ui, anomalyScanWorkflowId({})) });
   }
   for (const f of failedSyncs) {
     const c = recipientOf.get(f.dataset);

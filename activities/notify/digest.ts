@@ -225,11 +225,11 @@ export function createDigestActivities(deps: DigestDeps) {
         clearInterval(beat);
       }
       // Retryable: the retry skips what is done and sends only what is left.
-      if (transient) throw ApplicationFailure.retryable(`some digests could not be sent yet: ${transient}`, 'DigestSendFailed');
+      if (transient) throw ApplicationFailure.retryable(`some digests could not be sent yet: ${transient}`, ErrorType.digestSendFailed);
       if (heldElsewhere.length) {
         throw ApplicationFailure.retryable(
           `${heldElsewhere.length} deliveries (e.g. ${heldElsewhere[0]!.recipient}) are claimed by another run; retrying once its claim ends`,
-          'DigestClaimHeld',
+          ErrorType.digestClaimHeld,
         );
       }
       return totals;

@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
 import type { Pool as PgPool } from 'pg';
 import { addRefreshTotals, refreshTotalsOf, type RefreshPageInput, type RefreshPageResult, type RefreshPlan, type RefreshTotals } from '../../common/knowledge.js';
+import { ErrorType } from '../../common/errors.js';
 import { createCatalogEntries } from '../catalog/catalog-entries.js';
 import { EmbeddingInputError, type Embedder } from './embedder.js';
 import { buildEntryText, contentHash, type CatalogEntry } from './entry-text.js';
@@ -64,7 +65,7 @@ export function createVectorActivities(deps: VectorDeps) {
       try {
         modelVersion = embedder.modelVersion;
       } catch (err) {
-        throw ApplicationFailure.nonRetryable((err as Error).message, 'EmbeddingModelMissing');
+        throw ApplicationFailure.nonRetryable((err as Error).message, ErrorType.embeddingModelMissing);
       }
       const plan: RefreshPlan = { refreshId: args.refreshId, model: embedder.model, modelVersion, entries: await catalog.count() };
       await store.startRefresh({ ...plan, workflowId: args.workflowId });
@@ -85,7 +86,7 @@ export function createVectorActivities(deps: VectorDeps) {
         // A worker with another model joined mid-refresh: its vectors would be recorded under the plan's model.
         throw ApplicationFailure.nonRetryable(
           `this worker embeds with ${embedder.model} ${embedder.modelVersion}, the refresh started with ${plan.model} ${plan.modelVersion}: start a new refresh`,
-          'EmbeddingModelChanged',
+          ErrorType.embeddingModelChanged,
         );
       }
       heartbeat({ after, phase: 'reading' });

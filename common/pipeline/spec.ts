@@ -635,7 +635,3 @@ export interface ApprovalDecision {
 export function resumeInput(spec: PipelineSpecInput, failure: PipelineFailureDetails): PipelineSpecInput {
   return { ...spec, resume_from: { outputs: failure.outputs, run_id: failure.runId } };
 }
-
-export function pipelineWorkflowId(spec: { id: string }): string {
-  return `pipeline:${spec.id}`;
-}

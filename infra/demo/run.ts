@@ -4,7 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import pg from 'pg';
 import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
 import { backfillWorkflowId } from '../../common/backfill.js';
-import { syncWorkflowId } from '../../common/keys.js';
+import { syncWorkflowId } from '../../common/workflow-ids.js';
 import type { SyncResult } from '../../common/sync.js';
 import { TaskQueue } from '../../common/task-queues.js';
 import { createClients } from '../../runtime/clients.js';

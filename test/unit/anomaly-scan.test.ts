@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createSeriesReader, parseFluxTime, scoreLine, seriesQueries, type MetricSeries } from '../../activities/metrics/metric-series.js';
 import { scanSeries, SCORE_STRIDE, type Exclusion } from '../../activities/quality/scan-series.js';
 import { createThreadScorer, inlineScorer } from '../../activities/quality/series-scorer.js';
-import { AnomalyScanInput, addTotals, chunk, emptyTotals, resolveWindow, type AnomalyScanProgress, type ScanWindow } from '../../common/anomaly-scan.js';
+import { AnomalyScanInput, addTotals, emptyTotals, resolveWindow, type AnomalyScanProgress, type ScanWindow } from '../../common/anomaly-scan.js';
+import { chunk } from '../../common/lanes.js';
 import { parseInput } from '../../common/errors.js';
 import { mulberry32 as random } from '../../common/seeded-random.js';
 

@@ -7,7 +7,6 @@ import {
   isCancellation,
   log,
   setHandler,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { describeIssues, ErrorType } from '../../common/errors.js';
 import {
@@ -20,8 +19,8 @@ import {
   type PipelineProgress,
   type PipelineResult,
 } from '../../common/pipeline/spec.js';
-import { SearchAttr } from '../../common/search-attributes.js';
 import { workflowEntry } from '../../common/workflows.js';
+import { markOutcome, tagRun } from '../support/run-lifecycle.js';
 import { NodeFailed } from './failures.js';
 import { runList } from './graph.js';
 import { checkDecision, decide } from './nodes/suspend.js';
@@ -52,7 +51,7 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
   const run = startRun(spec, carry); // every node pending, or as the previous run left it
   setHandler(pipelineProgressQuery, () => run.progress);
   setHandler(approvePipelineNode, (request) => decide(run, request), { validator: (request) => checkDecision(run, request) });
-  upsertSearchAttributes([{ key: SearchAttr.kind, value: 'pipeline' }]);
+  tagRun({ kind: 'pipeline' });
   report(run);
   try {
     const top = await runList(run, spec.modules, { input: spec.input, nodes: {} }, true);
@@ -63,7 +62,7 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
     }
     run.progress.status = 'succeeded';
     report(run);
-    upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'succeeded' }]);
+    markOutcome('succeeded');
     return { pipeline: spec.id, status: 'succeeded', outputs: run.outputs, nodes: run.progress.nodes };
   } catch (err) {
     if (err instanceof ContinueAsNew || isCancellation(err)) throw err;
@@ -101,7 +100,7 @@ async function failed(run: PipelineRun, err: unknown): Promise<ApplicationFailur
   }
   progress.status = 'failed';
   report(run);
-  upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'failed' }]);
+  markOutcome('failed');
   const details: PipelineFailureDetails = { failedNode, message, outputs, runId: run.firstRunId };
   const type = err instanceof NodeFailed && err.original instanceof ApplicationFailure && err.original.type ? err.original.type : ErrorType.pipelineNodeFailed;
   return ApplicationFailure.create({ message: `node ${failedNode} failed: ${message}`, type, nonRetryable: true, details: [details] });
