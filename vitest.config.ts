@@ -12,6 +12,11 @@ export default defineConfig({
         extends: true,
         test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] },
       },
+      {
+        extends: true,
+        // Time-skipping test server and stub activities: no stack needed, one workflow bundle for all files.
+        test: { name: 'workflows', include: ['test/workflows/**/*.test.ts'], globalSetup: ['test/workflows/global-setup.ts'], testTimeout: 30_000 },
+      },
     ],
   },
 });
