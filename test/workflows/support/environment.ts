@@ -1,21 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
-import { ALL_SEARCH_ATTRIBUTES } from '../../../common/search-attributes.js';
 import { SUGGEST_CONTINUE_AS_NEW_AT } from './suggest-continue-as-new.js';
 
-const TEST_SERVER = fileURLToPath(new URL('../../../.stack/bin/temporal-test-server', import.meta.url));
-
 type StubFn = (...args: never[]) => Promise<unknown>;
+let runtimeInstalled = false;
 
 /**
- * A time-skipping test server and one worker of the shared bundle for the test file (hooks
- * registered here). The worker's activities call the stubs the current test gave to `use`, so each
+ * What `createTimeSkipping` does, minus starting a server: the global setup started the one all
+ * files share (a JVM per file costs seconds, and may not come up within the SDK's 5 s when
+ * files start side by side). The SDK's public factory for an existing server turns time
+ * skipping off, hence its inner one.
+ */
+function connectToTestServer(address: string): Promise<TestWorkflowEnvironment> {
+  const factory = TestWorkflowEnvironment as unknown as { create(options: object): Promise<TestWorkflowEnvironment> };
+  return factory.create({ server: { type: 'existing' }, address, supportsTimeSkipping: true });
+}
+
+/**
+ * A connection to the shared time-skipping test server and one worker of the shared bundle for
+ * the test file (hooks registered here). The worker's activities call the stubs the current test gave to `use`, so each
  * test states its own activities without paying for a worker of its own.
  */
 export function useStubWorker(activityNames: readonly string[]) {
@@ -36,13 +44,8 @@ export function useStubWorker(activityNames: readonly string[]) {
   );
 
   beforeAll(async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER } } });
-    // The test server knows no custom search attributes until told (IndexedValueType KEYWORD = 2, INT = 3).
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: 'default',
-      searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, k.type === SearchAttributeType.INT ? 3 : 2])),
-    });
+    runtimeInstalled ||= (Runtime.install({ logger: new DefaultLogger('ERROR') }), true); // once per process: files may share one
+    env = await connectToTestServer(inject('testServerAddress'));
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
