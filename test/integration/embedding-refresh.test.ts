@@ -164,6 +164,7 @@ describe('embedding refresh on the real stack', () => {
     await workerConnection?.close();
     await local?.close();
     if (!h) return;
+    await h.cleanup(); // while its catalog database is still there
     await h.clients.postgres.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await h.clients.catalog.query(`DROP DATABASE IF EXISTS \`${database}\``);
     await h.close();

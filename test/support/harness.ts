@@ -4,6 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
+import { trackDatasets } from './cleanup.js';
 import type { SyncResult } from '../../common/sync.js';
 import { createClients, type Clients } from '../../runtime/clients.js';
 import { loadConfig, type SpokeflowConfig } from '../../runtime/config.js';
@@ -53,7 +54,11 @@ export async function openHarness(options: { inProcessWorker?: boolean; domain?:
     charset: 'utf8mb4',
     connectionLimit: 2,
   });
-  const datasets = createDatasetCatalog(clients.catalog);
+  // What the file declares, it removes: `close()` cleans up, or `cleanup()` earlier when the
+  // file drops stores of its own first.
+  const tracked = trackDatasets({ catalog: clients.catalog, silverDatabase: config.mysql.silverDatabase, minio: clients.minio, bronzeBucket: config.minio.bronzeBucket });
+  const catalog = createDatasetCatalog(clients.catalog);
+  const datasets = { ...catalog, upsert: tracked.track(catalog.upsert) };
 
   return {
     config,
@@ -71,9 +76,12 @@ export async function openHarness(options: { inProcessWorker?: boolean; domain?:
         args: [input],
       });
     },
+    /** Removes the datasets this harness declared (and only those it created), with everything the catalog holds of them. */
+    cleanup: () => tracked.cleanup(),
     async close() {
       worker?.shutdown();
       await running;
+      await tracked.cleanup();
       await workerConnection?.close();
       await postgres.end();
       await warehouse.end();

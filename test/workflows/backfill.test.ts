@@ -1,0 +1,172 @@
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { describe, expect, it } from 'vitest';
+import type { BackfillActivities } from '../../activities/ingestion/backfill.js';
+import type { BackfillProgress, PartitionOutcome, PartitionTask } from '../../common/backfill.js';
+import { failureOf, gate, eventually, pause, searchAttributesOf, untilCancelled, useStubWorker } from './support/environment.js';
+
+type Stubs = Pick<BackfillActivities, 'planBackfill' | 'nextPartitions' | 'syncPartition' | 'recordPartitionFailure' | 'finishBackfill'>;
+type Result = BackfillProgress & { status: 'completed' | 'cancelled' };
+
+/** Daily partitions from 2024-03-01: `2024-03-01` … */
+const dayKey = (i: number) => new Date(Date.UTC(2024, 2, 1 + i)).toISOString().slice(0, 10);
+
+/** Stubs over `days` daily partitions from 2024-03-01; each synced partition has 10 rows; `meter` counts partitions in flight. */
+function stubs(days: number, over: Partial<Stubs> = {}, meter = { running: 0, max: 0 }): Stubs {
+  const keys = Array.from({ length: days }, (_, i) => dayKey(i));
+  return {
+    planBackfill: async () => ({ partitions: days, toRun: days, team: 'commerce' }),
+    nextPartitions: async ({ afterKey, limit }) => {
+      const rest = keys.filter((k) => afterKey === null || k > afterKey).slice(0, limit);
+      const last = rest[rest.length - 1] ?? afterKey;
+      return { partitions: rest.map((key) => ({ key, from: `${key} 00:00:00`, to: `${key} 23:59:59` })), afterKey: last, exhausted: last === keys[keys.length - 1] };
+    },
+    syncPartition: async (task): Promise<PartitionOutcome> => {
+      meter.max = Math.max(meter.max, ++meter.running);
+      try {
+        await pause(20);
+        return { key: task.key, status: 'succeeded', rows: 10, syncRunId: `run-${task.key}` };
+      } finally {
+        meter.running--;
+      }
+    },
+    recordPartitionFailure: async () => undefined,
+    finishBackfill: async () => undefined,
+    ...over,
+  };
+}
+
+describe('backfillWorkflow with stub activities', () => {
+  const t = useStubWorker(['planBackfill', 'nextPartitions', 'syncPartition', 'recordPartitionFailure', 'finishBackfill'] satisfies (keyof Stubs)[]);
+  const input = (more: object = {}) => ({ dataset: 'shop.orders', from: '2024-03-01', to: '2024-03-06', ...more });
+  const start = (args: object) => t.client.workflow.start('backfillWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('backfill:test'), args: [args] });
+  const progressOf = (handle: Awaited<ReturnType<typeof start>>) => handle.query<BackfillProgress>('progress');
+  // Partitions start in order; with several in flight their activities may reach the worker in another.
+  const keysSynced = (rec: ReturnType<typeof t.use>) => rec.argsOf('syncPartition').map(([task]) => (task as PartitionTask).key).sort();
+
+  it('syncs each partition of the range in order, at most `concurrency` at once, and finishes completed', async () => {
+    const meter = { running: 0, max: 0 };
+    const rec = t.use(stubs(5, {}, meter));
+    const handle = await start(input({ concurrency: 2, pageRows: 500 }));
+    const result = (await handle.result()) as Result;
+
+    expect(rec.names()[0]).toBe('planBackfill');
+    expect(rec.argsOf('planBackfill')[0]).toEqual([
+      { dataset: 'shop.orders', from: '2024-03-01', to: '2024-03-06', granularity: 'daily', mode: 'missing', concurrency: 2, pageRows: 500, partitionsPerRun: 1000 },
+      { backfillId: handle.firstExecutionRunId },
+    ]);
+    expect(keysSynced(rec)).toEqual(['2024-03-01', '2024-03-02', '2024-03-03', '2024-03-04', '2024-03-05']);
+    expect(rec.argsOf('syncPartition').map(([task]) => task as PartitionTask).find((task) => task.key === '2024-03-01')).toMatchObject({
+      backfillId: handle.firstExecutionRunId,
+      dataset: 'shop.orders',
+      granularity: 'daily',
+      key: '2024-03-01',
+      from: '2024-03-01 00:00:00',
+      to: '2024-03-01 23:59:59',
+      pageRows: 500,
+    });
+    expect(meter.max).toBe(2);
+    expect(rec.names()[rec.names().length - 1]).toBe('finishBackfill');
+    expect(rec.argsOf('finishBackfill')[0]![0]).toMatchObject({ status: 'completed', progress: { succeeded: 5, failed: 0, rows: 50 } });
+    expect(result).toMatchObject({ status: 'completed', partitions: 5, toRun: 5, succeeded: 5, failed: 0, running: 0, rows: 50, backfillId: handle.firstExecutionRunId });
+    expect(await searchAttributesOf(handle)).toEqual({ kind: 'backfill', dataset: 'shop.orders', team: 'commerce', partition: '2024-03-01/2024-03-06' });
+  });
+
+  it('goes on past a failing partition and records its failure with the activity’s message', async () => {
+    const s = stubs(4);
+    const rec = t.use({
+      ...s,
+      syncPartition: async (task: PartitionTask) => {
+        if (task.key === '2024-03-02') throw ApplicationFailure.nonRetryable('source rows of 2024-03-02 are unreadable', 'SourceSchemaError');
+        return s.syncPartition(task);
+      },
+    });
+    const handle = await start(input({ to: '2024-03-05', concurrency: 1 }));
+    const result = (await handle.result()) as Result;
+    expect(keysSynced(rec)).toEqual(['2024-03-01', '2024-03-02', '2024-03-03', '2024-03-04']);
+    expect(rec.argsOf('recordPartitionFailure')).toHaveLength(1);
+    expect(rec.argsOf('recordPartitionFailure')[0]![0]).toMatchObject({ task: { key: '2024-03-02' }, status: 'failed', error: 'source rows of 2024-03-02 are unreadable' });
+    expect(result).toMatchObject({ status: 'completed', succeeded: 3, failed: 1, rows: 30 });
+  });
+
+  it('pauses (no new partition starts) and resumes through updates', async () => {
+    const first = gate();
+    const s = stubs(3);
+    const rec = t.use({
+      ...s,
+      syncPartition: async (task: PartitionTask) => {
+        if (task.key === '2024-03-01') await first.opened;
+        return s.syncPartition(task);
+      },
+    });
+    const handle = await start(input({ to: '2024-03-04', concurrency: 1 }));
+    await eventually(() => progressOf(handle), (p) => p.running === 1, 'the first partition running');
+    const paused = await handle.executeUpdate<BackfillProgress, []>('pause');
+    expect(paused).toMatchObject({ paused: true, running: 1, succeeded: 0 });
+    first.open();
+    await eventually(() => progressOf(handle), (p) => p.succeeded === 1 && p.running === 0, 'the running partition done');
+    await pause(300);
+    expect(keysSynced(rec)).toEqual(['2024-03-01']); // none started while paused
+    expect(await handle.executeUpdate<BackfillProgress, []>('resume')).toMatchObject({ paused: false });
+    expect(await handle.result()).toMatchObject({ status: 'completed', succeeded: 3 });
+  });
+
+  it('changes concurrency while running, refusing a value out of range', async () => {
+    const hold = gate();
+    const s = stubs(4);
+    t.use({
+      ...s,
+      syncPartition: async (task: PartitionTask) => {
+        await hold.opened;
+        return s.syncPartition(task);
+      },
+    });
+    const handle = await start(input({ to: '2024-03-05', concurrency: 1 }));
+    await eventually(() => progressOf(handle), (p) => p.running === 1, 'one partition running');
+    const refused = await handle.executeUpdate('setConcurrency', { args: [0] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toContain('concurrency must be a whole number from 1 to 200, not 0');
+    expect(await handle.executeUpdate<BackfillProgress, [number]>('setConcurrency', { args: [3] })).toMatchObject({ concurrency: 3 });
+    const widened = await eventually(() => progressOf(handle), (p) => p.running === 3, 'three partitions running');
+    expect(widened).toMatchObject({ concurrency: 3, partitions: 4, toRun: 4, succeeded: 0 });
+    hold.open();
+    expect(await handle.result()).toMatchObject({ status: 'completed', succeeded: 4, concurrency: 3 });
+  });
+
+  it('cancels through an update: running partitions are cancelled and recorded, nothing new starts, the backfill ends cancelled', async () => {
+    const rec = t.use({ ...stubs(5), syncPartition: untilCancelled });
+    const handle = await start(input({ concurrency: 2 }));
+    await eventually(() => progressOf(handle), (p) => p.running === 2, 'two partitions running');
+    expect(await handle.executeUpdate<BackfillProgress, []>('cancel')).toMatchObject({ cancelled: true });
+    const result = (await handle.result()) as Result;
+    expect(result).toMatchObject({ status: 'cancelled', cancelled: true, succeeded: 0, failed: 0, running: 0 });
+    expect(keysSynced(rec)).toEqual(['2024-03-01', '2024-03-02']);
+    expect(rec.argsOf('recordPartitionFailure').map(([a]) => (a as { status: string }).status)).toEqual(['cancelled', 'cancelled']);
+    expect(rec.argsOf('finishBackfill')[0]![0]).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('continues as new every partitionsPerRun partitions, carrying the last key and the counts', async () => {
+    const rec = t.use(stubs(25));
+    const handle = await start(input({ to: '2024-03-26', concurrency: 4, partitionsPerRun: 10 }));
+    const result = (await handle.result()) as Result;
+
+    expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+    expect(rec.names().filter((n) => n === 'planBackfill')).toHaveLength(1);
+    expect(keysSynced(rec)).toEqual(Array.from({ length: 25 }, (_, i) => dayKey(i))); // each once, in order
+    const afterKeys = rec.argsOf('nextPartitions').map(([a]) => (a as { afterKey: string | null }).afterKey);
+    expect(afterKeys).toContain('2024-03-10'); // the second run starts after the first run's last partition
+    expect(afterKeys).toContain('2024-03-20');
+    expect(rec.argsOf('finishBackfill')).toHaveLength(1);
+    expect(result).toMatchObject({ status: 'completed', backfillId: handle.firstExecutionRunId, partitions: 25, succeeded: 25, rows: 250 });
+  });
+
+  it('fails at once on bad input, naming the field', async () => {
+    const rec = t.use(stubs(1));
+    const handle = await start(input({ from: '2024-03-06', to: '2024-03-01', concurrency: 0 }));
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('InvalidInput');
+    expect(failure.message).toMatch(/^invalid backfill input: /);
+    expect(failure.message).toContain('concurrency: ');
+    expect(rec.calls).toEqual([]);
+  });
+});
