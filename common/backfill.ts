@@ -55,24 +55,17 @@ export interface BackfillCarry {
   startedAtMs: number;
 }
 
-export interface PartitionTask {
+/** Which partition of which backfill: what its sync's plan and finish record in the backfill ledger. */
+export interface PartitionRef {
   backfillId: string;
   dataset: string;
   granularity: BackfillInput['granularity'];
   key: string;
-  from: string;
-  to: string;
-  pageRows: number;
-  /** Workflow time the partition was started: fixes its sync run's keys across retries. */
-  startedAtMs: number;
 }
 
-export interface PartitionOutcome {
-  key: string;
-  status: 'succeeded' | 'failed';
-  rows: number;
-  syncRunId: string;
-  error?: string;
+/** A partition's sync run: fixed by backfill and partition, so a retry resumes from its committed pages. */
+export function partitionSyncRunId(p: Pick<PartitionRef, 'backfillId' | 'key'>): string {
+  return `${p.backfillId}:${p.key}`;
 }
 
 export function backfillWorkflowId(dataset: string): string {

@@ -1,7 +1,6 @@
 import {
   ActivityCancellationType,
   ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
@@ -12,37 +11,43 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { BackfillActivities } from '../activities/ingestion/backfill.js';
 import {
   BackfillInput,
+  partitionSyncRunId,
   type BackfillCarry,
   type BackfillProgress,
-  type PartitionOutcome,
-  type PartitionTask,
+  type PartitionRef,
 } from '../common/backfill.js';
 import { parseInput } from '../common/errors.js';
 import type { Partition } from '../common/partitions.js';
-import { SearchAttr } from '../common/search-attributes.js';
+import { SyncInput } from '../common/sync.js';
+import { copy, short } from './support/activity-options.js';
+import { causeOf, failRun, markOutcome, messageOf, tagRun } from './support/run-lifecycle.js';
+import { proxySyncSteps, runSync, syncState, type SyncSteps } from './support/sync-steps.js';
 
-const backfill = proxyActivities<BackfillActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
+// Counting a long range's partitions takes longer than a quick catalog step.
+const backfill = proxyActivities<Pick<BackfillActivities, 'planBackfill' | 'nextPartitions' | 'finishBackfill'>>({ ...short, startToCloseTimeout: '5 minutes' });
 
-/** A partition's sync: long copies heartbeat; a retry resumes from the pages already committed. */
-function partitionSync(key: string) {
-  return proxyActivities<BackfillActivities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '30 seconds',
-    retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 3 },
-    // On cancel, wait for the partition to stop (after its current page) or finish, so that
-    // the backfill's counts are what happened.
+/** A partition tries each step three times, then is recorded as failed and the backfill moves on. */
+const partitionAttempts = (preset: ActivityOptions): ActivityOptions => ({ ...preset, retry: { ...preset.retry, maximumAttempts: 3 } });
+
+/** A partition's sync runs the sync's own steps, each named by its partition in the Web UI. */
+function partitionSteps(key: string): SyncSteps {
+  const each: ActivityOptions = {
+    // On cancel, wait for the step to stop (a copy after its current page) or finish, so that the
+    // backfill's counts are what happened.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     summary: `partition ${key}`,
-  }).syncPartition;
+  };
+  return proxySyncSteps({ short: { ...partitionAttempts(short), ...each }, copy: { ...partitionAttempts(copy), ...each } });
+}
+
+function recordPartitionFailure(key: string) {
+  return proxyActivities<Pick<BackfillActivities, 'recordPartitionFailure'>>({ ...short, summary: `partition ${key}` }).recordPartitionFailure;
 }
 
 export const backfillProgressQuery = defineQuery<BackfillProgress>('progress');
@@ -112,79 +117,85 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
     },
   );
 
-  if (!carry) {
-    const plan = await backfill.planBackfill(input, { backfillId: progress.backfillId });
-    progress.partitions = plan.partitions;
-    progress.toRun = plan.toRun;
-    upsertSearchAttributes([
-      { key: SearchAttr.dataset, value: input.dataset },
-      { key: SearchAttr.team, value: plan.team },
-      { key: SearchAttr.kind, value: 'backfill' },
-      { key: SearchAttr.partition, value: `${input.from}/${input.to}` }, // the range, as an ISO 8601 interval
-    ]);
-  }
-  report();
-
-  // Run the partitions the mode selects, in order, never more than `concurrency` at once.
-  let queued: Partition[] = [];
-  let fetchedUpTo = carry?.afterKey ?? null;
-  let lastStarted = carry?.afterKey ?? null;
-  let exhausted = false;
-  let startedThisRun = 0;
-  for (;;) {
-    await condition(() => progress.cancelled || (!progress.paused && running.size < progress.concurrency));
-    if (progress.cancelled || startedThisRun >= input.partitionsPerRun) break;
-    if (queued.length === 0 && !exhausted) {
-      const next = await backfill.nextPartitions({ input, afterKey: fetchedUpTo, limit: 200 });
-      queued = next.partitions;
-      fetchedUpTo = next.afterKey;
-      exhausted = next.exhausted;
+  let planned = carry !== undefined;
+  try {
+    if (!carry) {
+      const plan = await backfill.planBackfill(input, { backfillId: progress.backfillId });
+      planned = true;
+      progress.partitions = plan.partitions;
+      progress.toRun = plan.toRun;
+      tagRun({ kind: 'backfill', dataset: input.dataset, team: plan.team, partition: `${input.from}/${input.to}` }); // the range, as an ISO 8601 interval
     }
-    const partition = queued.shift();
-    if (!partition) break;
-    start(partition);
-    lastStarted = partition.key;
-    startedThisRun++;
-  }
-  await condition(() => running.size === 0);
-  await condition(allHandlersFinished);
+    report();
 
-  const more = !progress.cancelled && (queued.length > 0 || !exhausted);
-  if (more) {
-    // Keep the history bounded: the next run picks up after the last partition started here.
-    await continueAsNew<typeof backfillWorkflow>(raw, { backfillId: progress.backfillId, afterKey: lastStarted, progress, startedAtMs });
-  }
-  const status = progress.cancelled ? 'cancelled' : 'completed';
-  await backfill.finishBackfill({ progress, status });
-  report();
-  return { ...progress, status };
+    // Run the partitions the mode selects, in order, never more than `concurrency` at once.
+    let queued: Partition[] = [];
+    let fetchedUpTo = carry?.afterKey ?? null;
+    let lastStarted = carry?.afterKey ?? null;
+    let exhausted = false;
+    let startedThisRun = 0;
+    for (;;) {
+      await condition(() => progress.cancelled || (!progress.paused && running.size < progress.concurrency));
+      if (progress.cancelled || startedThisRun >= input.partitionsPerRun || workflowInfo().continueAsNewSuggested) break;
+      if (queued.length === 0 && !exhausted) {
+        const next = await backfill.nextPartitions({ input, afterKey: fetchedUpTo, limit: 200 });
+        queued = next.partitions;
+        fetchedUpTo = next.afterKey;
+        exhausted = next.exhausted;
+      }
+      const partition = queued.shift();
+      if (!partition) break;
+      start(partition);
+      lastStarted = partition.key;
+      startedThisRun++;
+    }
+    await condition(() => running.size === 0);
+    await condition(allHandlersFinished);
 
+    const more = !progress.cancelled && (queued.length > 0 || !exhausted);
+    if (more) {
+      // Keep the history bounded: the next run picks up after the last partition started here.
+      await continueAsNew<typeof backfillWorkflow>(raw, { backfillId: progress.backfillId, afterKey: lastStarted, progress, startedAtMs });
+    }
+    const status = progress.cancelled ? 'cancelled' : 'completed';
+    await backfill.finishBackfill({ progress, status });
+    report();
+    markOutcome(progress.cancelled ? 'cancelled' : progress.failed > 0 ? 'partial' : 'succeeded', progress.rows);
+    return { ...progress, status };
+  } catch (err) {
+    return failRun(err, { what: 'backfill', started: planned, context: { dataset: input.dataset, backfillId: progress.backfillId } });
+  }
+
+  /** One partition: the sync of its window, under a run id fixed by backfill and partition. */
   function start(partition: Partition): void {
-    const task: PartitionTask = {
-      backfillId: progress.backfillId,
-      dataset: input.dataset,
-      granularity: input.granularity,
-      key: partition.key,
-      from: partition.from,
-      to: partition.to,
-      pageRows: input.pageRows,
-      startedAtMs: Date.now(),
-    };
+    const ref: PartitionRef = { backfillId: progress.backfillId, dataset: input.dataset, granularity: input.granularity, key: partition.key };
+    const state = syncState();
     progress.running++;
     const done = partitions
-      .run(() => partitionSync(partition.key)(task))
-      .then((outcome: PartitionOutcome) => {
+      .run(() =>
+        runSync(partitionSteps(partition.key), {
+          input: parseInput(SyncInput, { dataset: input.dataset, window: { from: partition.from, to: partition.to }, pageRows: input.pageRows }, 'partition sync input'),
+          syncRunId: partitionSyncRunId(ref),
+          startedAtMs: Date.now(),
+          partition: ref,
+          state,
+        }),
+      )
+      .then((result) => {
         progress.succeeded++;
-        progress.rows += outcome.rows;
+        progress.rows += result.rows;
       })
       .catch(async (err: unknown) => {
         const cancelled = isCancellation(err);
         if (!cancelled) progress.failed++;
-        const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
-        const error = cause instanceof Error ? cause.message : String(cause);
         // Recorded even while the backfill is being cancelled.
         await CancellationScope.nonCancellable(() =>
-          backfill.recordPartitionFailure({ task, status: cancelled ? 'cancelled' : 'failed', error }),
+          recordPartitionFailure(partition.key)({
+            task: ref,
+            status: cancelled ? 'cancelled' : 'failed',
+            error: partitionError(err),
+            ...(state.plan ? { plan: state.plan, totals: state.totals } : {}),
+          }),
         );
       })
       .finally(() => {
@@ -210,4 +221,10 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
     );
     return { ...progress };
   }
+}
+
+/** What an operator reads on a failed partition: the step's own error, or how it timed out. */
+function partitionError(err: unknown): string {
+  const cause = causeOf(err);
+  return cause instanceof ActivityFailure && cause.cause ? cause.cause.message : messageOf(cause);
 }

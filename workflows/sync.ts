@@ -1,20 +1,13 @@
 import { continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { IngestionActivities } from '../activities/ingestion/index.js';
 import { parseInput } from '../common/errors.js';
-import {
-  SyncInput,
-  type KeysetPosition,
-  type SyncPlan,
-  type SyncProgress,
-  type SyncResult,
-  type SyncResumeState,
-  type SyncTotals,
-} from '../common/sync.js';
+import { SyncInput, type SyncProgress, type SyncResult, type SyncResumeState } from '../common/sync.js';
 import { copy, short } from './support/activity-options.js';
 import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
+import { proxySyncSteps, runSync, syncState } from './support/sync-steps.js';
 
-const { planSync, finishSync, failSync } = proxyActivities<Pick<IngestionActivities, 'planSync' | 'finishSync' | 'failSync'>>(short);
-const { copyChunk } = proxyActivities<Pick<IngestionActivities, 'copyChunk'>>(copy);
+const steps = proxySyncSteps({ short, copy });
+const { failSync } = proxyActivities<Pick<IngestionActivities, 'failSync'>>(short);
 
 export const syncProgressQuery = defineQuery<SyncProgress>('progress');
 
@@ -35,37 +28,35 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
   };
   setHandler(syncProgressQuery, () => progress);
 
-  let plan: SyncPlan | undefined = resume?.plan;
+  const state = syncState(resume);
   try {
-    plan ??= await planSync(input, { syncRunId: progress.syncRunId, startedAtMs: info.startTime.getTime() });
-    // A windowed sync is a partition: its window as an ISO 8601 interval.
-    tagRun({ kind: 'sync', dataset: plan.dataset, team: plan.team, ...(input.window ? { partition: `${input.window.from}/${input.window.to}` } : {}) });
-    progress.estimatedRows = plan.estimatedRows;
-    progress.phase = 'copying';
-    report(progress);
-
-    let after: KeysetPosition | null = resume?.after ?? plan.startAfter;
-    let nextSeq = resume?.nextSeq ?? 1;
-    for (;;) {
-      const chunk = await copyChunk({ plan, after, firstSeq: nextSeq });
-      after = chunk.after;
-      nextSeq = chunk.nextSeq;
-      add(progress, { rows: chunk.rows, quarantined: chunk.quarantined, bytes: chunk.bytes, objects: chunk.objects });
-      report(progress);
-      if (chunk.done) break;
-      if (workflowInfo().continueAsNewSuggested) {
-        await continueAsNew<typeof syncWorkflow>(raw, { plan, after, nextSeq, totals: totalsOf(progress) });
-      }
-    }
-
-    progress.phase = 'finishing';
-    const result = await finishSync({ plan, totals: totalsOf(progress), after });
+    const result = await runSync(steps, {
+      input,
+      syncRunId: progress.syncRunId,
+      startedAtMs: info.startTime.getTime(),
+      state,
+      planned: (plan) => {
+        // A windowed sync is a partition: its window as an ISO 8601 interval.
+        tagRun({ kind: 'sync', dataset: plan.dataset, team: plan.team, ...(input.window ? { partition: `${input.window.from}/${input.window.to}` } : {}) });
+        progress.estimatedRows = plan.estimatedRows;
+        progress.phase = 'copying';
+        report(progress);
+      },
+      copied: () => {
+        Object.assign(progress, state.totals);
+        report(progress);
+      },
+      finishing: () => {
+        progress.phase = 'finishing';
+      },
+      continueAsNew: (carry) => continueAsNew<typeof syncWorkflow>(raw, carry),
+    });
     progress.phase = 'done';
     report(progress);
     markOutcome('succeeded', result.rows);
     return result;
   } catch (err) {
-    const failed = plan;
+    const failed = state.plan;
     return failRun(err, {
       what: 'sync',
       started: failed !== undefined, // before the plan, the input or the dataset was wrong: nothing was started
@@ -74,20 +65,9 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
         progress.phase = 'failed';
         report(progress);
       },
-      record: (outcome, error) => failSync({ plan: failed!, totals: totalsOf(progress), outcome, error }),
+      record: (outcome, error) => failSync({ plan: failed!, totals: { ...state.totals }, outcome, error }),
     });
   }
-}
-
-function add(totals: SyncTotals, more: SyncTotals): void {
-  totals.rows += more.rows;
-  totals.quarantined += more.quarantined;
-  totals.bytes += more.bytes;
-  totals.objects += more.objects;
-}
-
-function totalsOf(p: SyncProgress): SyncTotals {
-  return { rows: p.rows, quarantined: p.quarantined, bytes: p.bytes, objects: p.objects };
 }
 
 /** The Web UI's current details: what an operator sees on the run's page while it works. */

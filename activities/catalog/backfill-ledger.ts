@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import type { BackfillInput, BackfillProgress, PartitionTask } from '../../common/backfill.js';
+import type { BackfillInput, BackfillProgress, PartitionRef } from '../../common/backfill.js';
 import { ErrorType } from '../../common/errors.js';
 
 export type PartitionStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -48,7 +48,7 @@ export function createBackfillLedger(mysql: Pool) {
       return new Map(rows.map((r) => [r.partition_key as string, r.status as PartitionStatus]));
     },
 
-    async markRunning(task: PartitionTask, syncRunId: string): Promise<void> {
+    async markRunning(task: PartitionRef, syncRunId: string): Promise<void> {
       await mysql.query(
         `INSERT INTO backfill_partitions (dataset, granularity, partition_key, status, attempts, backfill_id, sync_run_id)
          VALUES (?, ?, ?, 'running', 1, ?, ?)
@@ -58,7 +58,7 @@ export function createBackfillLedger(mysql: Pool) {
       );
     },
 
-    async markDone(task: PartitionTask, outcome: { status: Exclude<PartitionStatus, 'running'>; rows: number; error?: string }): Promise<void> {
+    async markDone(task: PartitionRef, outcome: { status: Exclude<PartitionStatus, 'running'>; rows: number; error?: string }): Promise<void> {
       await mysql.query(
         `UPDATE backfill_partitions SET status = ?, rows_copied = ?, error = ?, updated_at = CURRENT_TIMESTAMP(6)
          WHERE dataset = ? AND granularity = ? AND partition_key = ?`,

@@ -1,10 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
-import type { BackfillInput, BackfillProgress, PartitionOutcome, PartitionTask } from '../../common/backfill.js';
+import type { BackfillInput, BackfillProgress, PartitionRef } from '../../common/backfill.js';
 import { ErrorType } from '../../common/errors.js';
 import { countPartitions, partitionsBetween, type Partition } from '../../common/partitions.js';
-import type { KeysetPosition, SyncTotals } from '../../common/sync.js';
+import type { SyncPlan, SyncTotals } from '../../common/sync.js';
 import { createBackfillLedger } from '../catalog/backfill-ledger.js';
 import { createDatasetCatalog } from '../catalog/datasets.js';
 import type { IngestionActivities } from './index.js';
@@ -26,10 +26,18 @@ function wanted(mode: BackfillInput['mode'], status: string | undefined): boolea
   return status !== 'succeeded'; // missing: never synced, failed, cancelled or cut short
 }
 
+export interface PartitionFailure {
+  task: PartitionRef;
+  status: 'failed' | 'cancelled';
+  error: string;
+  /** The partition's sync plan and what it copied, once it had one. */
+  plan?: SyncPlan;
+  totals?: SyncTotals;
+}
+
 /**
- * The backfill's activities. A partition is one activity that runs the whole windowed sync
- * (plan, copy, finish) under a sync run id fixed by backfill and partition, so a retry resumes
- * from the pages already committed.
+ * The backfill's own activities: which partitions to run, and the backfill's record. A
+ * partition itself runs the sync's activities (workflows/support/sync-steps.ts).
  */
 export function createBackfillActivities(deps: { catalog: Pool; sync: IngestionActivities }) {
   const ledger = createBackfillLedger(deps.catalog);
@@ -76,37 +84,12 @@ export function createBackfillActivities(deps: { catalog: Pool; sync: IngestionA
       return partitionsToRun(input, afterKey, limit);
     },
 
-    /** Syncs one partition's window into silver and bronze, and records its outcome. */
-    async syncPartition(task: PartitionTask): Promise<PartitionOutcome> {
-      const syncRunId = `${task.backfillId}:${task.key}`;
-      await ledger.markRunning(task, syncRunId);
-      const plan = await deps.sync.planSync(
-        { dataset: task.dataset, mode: 'incremental', window: { from: task.from, to: task.to }, pageRows: task.pageRows, pagesPerChunk: 1_000 },
-        { syncRunId, startedAtMs: task.startedAtMs },
-      );
-      const totals: SyncTotals = { rows: 0, quarantined: 0, bytes: 0, objects: 0 };
-      let after: KeysetPosition | null = plan.startAfter;
-      let nextSeq = 1;
-      // The plan counted the window's rows exactly: an empty partition has nothing to copy.
-      for (let chunkDone = plan.estimatedRows === 0; !chunkDone; ) {
-        const chunk = await deps.sync.copyChunk({ plan, after, firstSeq: nextSeq });
-        // A chunk reports everything committed from firstSeq on, resumed pages included.
-        totals.rows += chunk.rows;
-        totals.quarantined += chunk.quarantined;
-        totals.bytes += chunk.bytes;
-        totals.objects += chunk.objects;
-        after = chunk.after;
-        nextSeq = chunk.nextSeq;
-        chunkDone = chunk.done;
-      }
-      const result = await deps.sync.finishSync({ plan, totals, after });
-      const outcome: PartitionOutcome = { key: task.key, status: 'succeeded', rows: result.rows, syncRunId };
-      await ledger.markDone(task, outcome);
-      return outcome;
-    },
-
-    /** Records a partition whose sync failed for good (or was cancelled). */
-    async recordPartitionFailure({ task, status, error }: { task: PartitionTask; status: 'failed' | 'cancelled'; error: string }): Promise<void> {
+    /**
+     * Records a partition whose sync failed for good (or was cancelled): its sync run ends as a
+     * failed sync's does, when it got as far as a plan, and the partition with the error.
+     */
+    async recordPartitionFailure({ task, status, error, plan, totals }: PartitionFailure): Promise<void> {
+      if (plan) await deps.sync.failSync({ plan, totals: totals ?? { rows: 0, quarantined: 0, bytes: 0, objects: 0 }, outcome: status, error });
       await ledger.markDone(task, { status, rows: 0, error });
     },
 

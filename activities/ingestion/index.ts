@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Pool, PoolConnection } from 'mysql2/promise';
+import type { PartitionRef } from '../../common/backfill.js';
 import { ErrorType } from '../../common/errors.js';
 import { bronzePartKey, bronzeRunPrefix, manifestKey, quarantinePartKey } from '../../common/keys.js';
 import type {
@@ -12,6 +13,7 @@ import type {
   SyncResult,
   SyncTotals,
 } from '../../common/sync.js';
+import { createBackfillLedger } from '../catalog/backfill-ledger.js';
 import { createDatasetCatalog } from '../catalog/datasets.js';
 import { deleteRowsNotFromRun, evolveSilverTable, loadSilverPage, type SilverTable } from '../catalog/silver.js';
 import { createSyncLedger } from '../catalog/sync-ledger.js';
@@ -36,6 +38,7 @@ export interface IngestionDeps {
 export function createIngestionActivities(deps: IngestionDeps) {
   const datasets = createDatasetCatalog(deps.catalog);
   const ledger = createSyncLedger(deps.catalog);
+  const backfills = createBackfillLedger(deps.catalog);
   const silverOf = (plan: SyncPlan): SilverTable => ({ database: deps.silverDatabase, table: plan.targetTable });
 
   function readPage(plan: SyncPlan, after: KeysetPosition | null): Promise<Buffer> {
@@ -115,8 +118,13 @@ export function createIngestionActivities(deps: IngestionDeps) {
   }
 
   return {
-    /** Reads the declaration and the source's shape, evolves silver, and fixes the run's bounds. */
-    async planSync(input: SyncInput, run: { syncRunId: string; startedAtMs: number }): Promise<SyncPlan> {
+    /**
+     * Reads the declaration and the source's shape, evolves silver, and fixes the run's bounds.
+     * A backfill partition's sync is first marked running in the backfill ledger, so even a
+     * plan that fails leaves the partition on record.
+     */
+    async planSync(input: SyncInput, run: { syncRunId: string; startedAtMs: number; partition?: PartitionRef }): Promise<SyncPlan> {
+      if (run.partition) await backfills.markRunning(run.partition, run.syncRunId);
       const d = await datasets.get(input.dataset);
       const cursor = d.source.cursor;
       if (!cursor && (input.mode === 'incremental' || input.window)) {
@@ -248,8 +256,11 @@ export function createIngestionActivities(deps: IngestionDeps) {
       return { rows: done.rows, quarantined: done.quarantined, bytes: done.bytes, objects: done.objects, after, nextSeq: seq, done: finished };
     },
 
-    /** Deletes what a full refresh no longer saw, records the manifest, run and metrics. */
-    async finishSync({ plan, totals, after }: { plan: SyncPlan; totals: SyncTotals; after: KeysetPosition | null }): Promise<SyncResult> {
+    /**
+     * Deletes what a full refresh no longer saw, records the manifest, run and metrics, and, for a
+     * backfill partition, the partition as succeeded once its run is.
+     */
+    async finishSync({ plan, totals, after, partition }: { plan: SyncPlan; totals: SyncTotals; after: KeysetPosition | null; partition?: PartitionRef }): Promise<SyncResult> {
       const deleted = plan.mode === 'full' ? await deleteRowsNotFromRun(deps.catalog, silverOf(plan), plan.syncRunId) : 0;
       let watermark: KeysetPosition | null = null;
       if (!plan.windowed) {
@@ -308,6 +319,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
         nullCounts,
       });
       await ledger.finishRun(plan.syncRunId, 'succeeded', totals, { deleted, watermarkTo: watermark, manifestKey: key });
+      if (partition) await backfills.markDone(partition, { status: 'succeeded', rows: totals.rows });
       return { dataset: plan.dataset, syncRunId: plan.syncRunId, mode: plan.mode, ...totals, deletedRows: deleted, watermark, manifestKey: key };
     },
 

@@ -1,0 +1,84 @@
+import { proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import type { IngestionActivities } from '../../activities/ingestion/index.js';
+import type { PartitionRef } from '../../common/backfill.js';
+import type { ChunkResult, KeysetPosition, SyncInput, SyncPlan, SyncResult, SyncResumeState, SyncTotals } from '../../common/sync.js';
+
+/**
+ * The steps of one sync — plan, copy chunk after chunk, finish — as both a sync and each
+ * partition of a backfill run them, so that the two cannot drift apart.
+ */
+
+export type SyncSteps = Pick<IngestionActivities, 'planSync' | 'copyChunk' | 'finishSync'>;
+
+/** The sync's activities, planning and finishing under `short` and the copy under `copy`. */
+export function proxySyncSteps(options: { short: ActivityOptions; copy: ActivityOptions }): SyncSteps {
+  const { planSync, finishSync } = proxyActivities<Pick<IngestionActivities, 'planSync' | 'finishSync'>>(options.short);
+  const { copyChunk } = proxyActivities<Pick<IngestionActivities, 'copyChunk'>>(options.copy);
+  return { planSync, copyChunk, finishSync };
+}
+
+/** How far a sync got: after a failure, the caller records the run from it. */
+export interface SyncState {
+  plan?: SyncPlan;
+  after: KeysetPosition | null;
+  nextSeq: number;
+  totals: SyncTotals;
+}
+
+export function syncState(resume?: SyncResumeState): SyncState {
+  return resume
+    ? { plan: resume.plan, after: resume.after, nextSeq: resume.nextSeq, totals: { ...resume.totals } }
+    : { after: null, nextSeq: 1, totals: { rows: 0, quarantined: 0, bytes: 0, objects: 0 } };
+}
+
+export interface SyncRun {
+  input: SyncInput;
+  syncRunId: string;
+  startedAtMs: number;
+  /** A backfill partition: its plan and finish also record it in the backfill ledger. */
+  partition?: PartitionRef;
+  /** Filled in as the sync goes (and carried over a continue-as-new). */
+  state: SyncState;
+  planned?(plan: SyncPlan): void;
+  copied?(chunk: ChunkResult): void;
+  finishing?(): void;
+  /** Given, the sync continues as new between chunks when Temporal suggests it, carrying its state. */
+  continueAsNew?(resume: SyncResumeState): Promise<never>;
+}
+
+export async function runSync(steps: SyncSteps, run: SyncRun): Promise<SyncResult> {
+  const { state } = run;
+  const partition = run.partition ? { partition: run.partition } : {};
+  let done = false;
+  if (!state.plan) {
+    state.plan = await steps.planSync(run.input, { syncRunId: run.syncRunId, startedAtMs: run.startedAtMs, ...partition });
+    state.after = state.plan.startAfter;
+    // A window's rows are counted exactly: an empty window has nothing to copy.
+    done = state.plan.windowed && state.plan.estimatedRows === 0;
+  }
+  const plan = state.plan;
+  run.planned?.(plan);
+
+  while (!done) {
+    const chunk = await steps.copyChunk({ plan, after: state.after, firstSeq: state.nextSeq });
+    // A chunk reports everything committed from firstSeq on, pages a retry resumed included.
+    add(state.totals, chunk);
+    state.after = chunk.after;
+    state.nextSeq = chunk.nextSeq;
+    run.copied?.(chunk);
+    done = chunk.done;
+    if (!done && run.continueAsNew && workflowInfo().continueAsNewSuggested) {
+      await run.continueAsNew({ plan, after: state.after, nextSeq: state.nextSeq, totals: { ...state.totals } });
+    }
+  }
+
+  run.finishing?.();
+  return steps.finishSync({ plan, totals: { ...state.totals }, after: state.after, ...partition });
+}
+
+function add(totals: SyncTotals, more: SyncTotals): void {
+  totals.rows += more.rows;
+  totals.quarantined += more.quarantined;
+  totals.bytes += more.bytes;
+  totals.objects += more.objects;
+}
