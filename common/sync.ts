@@ -51,6 +51,8 @@ export interface SyncPlan {
   pagesPerChunk: number;
   runPrefix: string;
   startedAtMs: number;
+  /** Set when the window held no rows: the plan finished the run at once. */
+  finished?: SyncResult;
 }
 
 export interface ChunkInput {

@@ -34,6 +34,13 @@ export interface IngestionDeps {
   parquet: ParquetEncoder;
 }
 
+interface FinishInput {
+  plan: SyncPlan;
+  totals: SyncTotals;
+  after: KeysetPosition | null;
+  partition?: PartitionRef;
+}
+
 /** The sync's activities: each moves data between stores and returns only keys and counts. */
 export function createIngestionActivities(deps: IngestionDeps) {
   const datasets = createDatasetCatalog(deps.catalog);
@@ -117,11 +124,78 @@ export function createIngestionActivities(deps: IngestionDeps) {
     }
   }
 
+  /**
+   * Deletes what a full refresh no longer saw, records the manifest, run and metrics, and, for a
+   * backfill partition, the partition as succeeded once its run is.
+   */
+  async function finishSync({ plan, totals, after, partition }: FinishInput): Promise<SyncResult> {
+    const deleted = plan.mode === 'full' ? await deleteRowsNotFromRun(deps.catalog, silverOf(plan), plan.syncRunId) : 0;
+    let watermark: KeysetPosition | null = null;
+    if (!plan.windowed) {
+      if (plan.mode === 'incremental') watermark = after ?? plan.startAfter;
+      else if (plan.source.cursor && plan.cursorUpperBound !== null) {
+        watermark = [plan.cursorUpperBound, ...plan.source.primaryKey.map(() => null)];
+        const conn = await deps.catalog.getConnection();
+        try {
+          await ledger.commitWatermark(conn, plan.dataset, watermark, plan.syncRunId);
+        } finally {
+          conn.release();
+        }
+      }
+    }
+    const entries = await ledger.manifest(plan.syncRunId);
+    const key = manifestKey(plan.runPrefix);
+    await deps.bronze.put(
+      key,
+      Buffer.from(
+        JSON.stringify(
+          {
+            dataset: plan.dataset,
+            syncRunId: plan.syncRunId,
+            mode: plan.mode,
+            source: { kind: plan.source.kind, connection: plan.source.connection, table: plan.source.table, query: plan.source.query },
+            target: { database: deps.silverDatabase, table: plan.targetTable },
+            columns: plan.columns,
+            totals: { ...totals, deleted },
+            watermark,
+            objects: entries,
+          },
+          null,
+          2,
+        ),
+      ),
+      'application/json',
+    );
+    const nullCounts: Record<string, number> = {};
+    for (const e of entries) for (const [c, n] of Object.entries(e.nullCounts)) nullCounts[c] = (nullCounts[c] ?? 0) + n;
+    const cursorColumn = plan.columns.find((c) => c.name === plan.source.cursor);
+    const newest = watermark?.[0] ?? null;
+    const now = Date.now();
+    await deps.metrics.write({
+      dataset: plan.dataset,
+      team: plan.team,
+      mode: plan.mode,
+      status: 'succeeded',
+      startedAtMs: plan.startedAtMs,
+      durationMs: now - plan.startedAtMs,
+      rows: totals.rows,
+      bytes: totals.bytes,
+      objects: totals.objects,
+      quarantined: totals.quarantined,
+      deleted,
+      lagSeconds: cursorColumn?.type.kind === 'timestamp' && newest ? (now - Date.parse(`${newest.replace(' ', 'T')}Z`)) / 1000 : null,
+      nullCounts,
+    });
+    await ledger.finishRun(plan.syncRunId, 'succeeded', totals, { deleted, watermarkTo: watermark, manifestKey: key });
+    if (partition) await backfills.markDone(partition, { status: 'succeeded', rows: totals.rows });
+    return { dataset: plan.dataset, syncRunId: plan.syncRunId, mode: plan.mode, ...totals, deletedRows: deleted, watermark, manifestKey: key };
+  }
+
   return {
     /**
      * Reads the declaration and the source's shape, evolves silver, and fixes the run's bounds.
      * A backfill partition's sync is first marked running in the backfill ledger, so even a
-     * plan that fails leaves the partition on record.
+     * plan that fails leaves the partition on record; an empty window is finished at once.
      */
     async planSync(input: SyncInput, run: { syncRunId: string; startedAtMs: number; partition?: PartitionRef }): Promise<SyncPlan> {
       if (run.partition) await backfills.markRunning(run.partition, run.syncRunId);
@@ -186,6 +260,10 @@ export function createIngestionActivities(deps: IngestionDeps) {
       // An incremental run with no cursor yet and an empty source has nothing to bound by.
       if (plan.mode === 'incremental' && plan.cursorUpperBound === null) plan.estimatedRows = 0;
       await ledger.startRun(plan, Context.current().info.workflowExecution?.workflowId ?? '', watermark, input.window);
+      // A window's rows are counted exactly: an empty one has nothing to copy, so its run ends here.
+      if (plan.windowed && plan.estimatedRows === 0) {
+        return { ...plan, finished: await finishSync({ plan, totals: { rows: 0, quarantined: 0, bytes: 0, objects: 0 }, after: plan.startAfter, partition: run.partition }) };
+      }
       return plan;
     },
 
@@ -256,72 +334,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
       return { rows: done.rows, quarantined: done.quarantined, bytes: done.bytes, objects: done.objects, after, nextSeq: seq, done: finished };
     },
 
-    /**
-     * Deletes what a full refresh no longer saw, records the manifest, run and metrics, and, for a
-     * backfill partition, the partition as succeeded once its run is.
-     */
-    async finishSync({ plan, totals, after, partition }: { plan: SyncPlan; totals: SyncTotals; after: KeysetPosition | null; partition?: PartitionRef }): Promise<SyncResult> {
-      const deleted = plan.mode === 'full' ? await deleteRowsNotFromRun(deps.catalog, silverOf(plan), plan.syncRunId) : 0;
-      let watermark: KeysetPosition | null = null;
-      if (!plan.windowed) {
-        if (plan.mode === 'incremental') watermark = after ?? plan.startAfter;
-        else if (plan.source.cursor && plan.cursorUpperBound !== null) {
-          watermark = [plan.cursorUpperBound, ...plan.source.primaryKey.map(() => null)];
-          const conn = await deps.catalog.getConnection();
-          try {
-            await ledger.commitWatermark(conn, plan.dataset, watermark, plan.syncRunId);
-          } finally {
-            conn.release();
-          }
-        }
-      }
-      const entries = await ledger.manifest(plan.syncRunId);
-      const key = manifestKey(plan.runPrefix);
-      await deps.bronze.put(
-        key,
-        Buffer.from(
-          JSON.stringify(
-            {
-              dataset: plan.dataset,
-              syncRunId: plan.syncRunId,
-              mode: plan.mode,
-              source: { kind: plan.source.kind, connection: plan.source.connection, table: plan.source.table, query: plan.source.query },
-              target: { database: deps.silverDatabase, table: plan.targetTable },
-              columns: plan.columns,
-              totals: { ...totals, deleted },
-              watermark,
-              objects: entries,
-            },
-            null,
-            2,
-          ),
-        ),
-        'application/json',
-      );
-      const nullCounts: Record<string, number> = {};
-      for (const e of entries) for (const [c, n] of Object.entries(e.nullCounts)) nullCounts[c] = (nullCounts[c] ?? 0) + n;
-      const cursorColumn = plan.columns.find((c) => c.name === plan.source.cursor);
-      const newest = watermark?.[0] ?? null;
-      const now = Date.now();
-      await deps.metrics.write({
-        dataset: plan.dataset,
-        team: plan.team,
-        mode: plan.mode,
-        status: 'succeeded',
-        startedAtMs: plan.startedAtMs,
-        durationMs: now - plan.startedAtMs,
-        rows: totals.rows,
-        bytes: totals.bytes,
-        objects: totals.objects,
-        quarantined: totals.quarantined,
-        deleted,
-        lagSeconds: cursorColumn?.type.kind === 'timestamp' && newest ? (now - Date.parse(`${newest.replace(' ', 'T')}Z`)) / 1000 : null,
-        nullCounts,
-      });
-      await ledger.finishRun(plan.syncRunId, 'succeeded', totals, { deleted, watermarkTo: watermark, manifestKey: key });
-      if (partition) await backfills.markDone(partition, { status: 'succeeded', rows: totals.rows });
-      return { dataset: plan.dataset, syncRunId: plan.syncRunId, mode: plan.mode, ...totals, deletedRows: deleted, watermark, manifestKey: key };
-    },
+    finishSync,
 
     async failSync({ plan, totals, outcome, error }: { plan: SyncPlan; totals: SyncTotals; outcome: 'failed' | 'cancelled'; error: string }): Promise<void> {
       await ledger.finishRun(plan.syncRunId, outcome, totals, { error });

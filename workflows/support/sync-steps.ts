@@ -49,25 +49,24 @@ export interface SyncRun {
 export async function runSync(steps: SyncSteps, run: SyncRun): Promise<SyncResult> {
   const { state } = run;
   const partition = run.partition ? { partition: run.partition } : {};
-  let done = false;
   if (!state.plan) {
     state.plan = await steps.planSync(run.input, { syncRunId: run.syncRunId, startedAtMs: run.startedAtMs, ...partition });
     state.after = state.plan.startAfter;
-    // A window's rows are counted exactly: an empty window has nothing to copy.
-    done = state.plan.windowed && state.plan.estimatedRows === 0;
   }
   const plan = state.plan;
   run.planned?.(plan);
+  // An empty window has nothing to copy: its plan already finished the run.
+  if (plan.finished) return plan.finished;
 
-  while (!done) {
+  for (;;) {
     const chunk = await steps.copyChunk({ plan, after: state.after, firstSeq: state.nextSeq });
     // A chunk reports everything committed from firstSeq on, pages a retry resumed included.
     add(state.totals, chunk);
     state.after = chunk.after;
     state.nextSeq = chunk.nextSeq;
     run.copied?.(chunk);
-    done = chunk.done;
-    if (!done && run.continueAsNew && workflowInfo().continueAsNewSuggested) {
+    if (chunk.done) break;
+    if (run.continueAsNew && workflowInfo().continueAsNewSuggested) {
       await run.continueAsNew({ plan, after: state.after, nextSeq: state.nextSeq, totals: { ...state.totals } });
     }
   }
