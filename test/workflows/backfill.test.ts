@@ -2,16 +2,46 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import type { BackfillActivities } from '../../activities/ingestion/backfill.js';
-import type { BackfillProgress, PartitionOutcome, PartitionTask } from '../../common/backfill.js';
+import type { IngestionActivities } from '../../activities/ingestion/index.js';
+import type { BackfillProgress } from '../../common/backfill.js';
+import type { ChunkInput, SyncInput, SyncPlan, SyncResult } from '../../common/sync.js';
 import { failureOf, gate, eventually, pause, searchAttributesOf, untilCancelled, useStubWorker } from './support/environment.js';
 
-type Stubs = Pick<BackfillActivities, 'planBackfill' | 'nextPartitions' | 'syncPartition' | 'recordPartitionFailure' | 'finishBackfill'>;
+type Stubs = Pick<BackfillActivities, 'planBackfill' | 'nextPartitions' | 'recordPartitionFailure' | 'finishBackfill'> &
+  Pick<IngestionActivities, 'planSync' | 'copyChunk' | 'finishSync'>;
+type PlanRun = Parameters<Stubs['planSync']>[1];
 type Result = BackfillProgress & { status: 'completed' | 'cancelled' };
 
 /** Daily partitions from 2024-03-01: `2024-03-01` … */
 const dayKey = (i: number) => new Date(Date.UTC(2024, 2, 1 + i)).toISOString().slice(0, 10);
 
-/** Stubs over `days` daily partitions from 2024-03-01; each synced partition has 10 rows; `meter` counts partitions in flight. */
+/** A partition's plan: its window, 10 rows to copy. */
+const plan = (input: SyncInput, run: PlanRun): SyncPlan => ({
+  syncRunId: run.syncRunId,
+  dataset: input.dataset,
+  team: 'commerce',
+  mode: 'incremental',
+  source: { kind: 'postgres', connection: 'local-postgres', table: 'orders', primaryKey: ['id'], cursor: 'updated_at' },
+  targetTable: 'shop_orders',
+  columns: [],
+  keyset: ['updated_at', 'id'],
+  upperInclusive: false,
+  startAfter: null,
+  cursorUpperBound: input.window!.to,
+  cursorLowerBound: input.window!.from,
+  windowed: true,
+  estimatedRows: 10,
+  rowsWithoutCursor: 0,
+  pageRows: input.pageRows,
+  pagesPerChunk: input.pagesPerChunk,
+  runPrefix: `shop.orders/2024-03-01/${run.syncRunId}`,
+  startedAtMs: run.startedAtMs,
+});
+
+/** The partition a copy is for: its sync run id ends with the partition key. */
+const keyOf = (c: ChunkInput) => c.plan.syncRunId.split(':').at(-1)!;
+
+/** Stubs over `days` daily partitions from 2024-03-01; each partition copies 10 rows; `meter` counts partitions in flight. */
 function stubs(days: number, over: Partial<Stubs> = {}, meter = { running: 0, max: 0 }): Stubs {
   const keys = Array.from({ length: days }, (_, i) => dayKey(i));
   return {
@@ -21,14 +51,17 @@ function stubs(days: number, over: Partial<Stubs> = {}, meter = { running: 0, ma
       const last = rest[rest.length - 1] ?? afterKey;
       return { partitions: rest.map((key) => ({ key, from: `${key} 00:00:00`, to: `${key} 23:59:59` })), afterKey: last, exhausted: last === keys[keys.length - 1] };
     },
-    syncPartition: async (task): Promise<PartitionOutcome> => {
+    planSync: async (input, run) => {
       meter.max = Math.max(meter.max, ++meter.running);
-      try {
-        await pause(20);
-        return { key: task.key, status: 'succeeded', rows: 10, syncRunId: `run-${task.key}` };
-      } finally {
-        meter.running--;
-      }
+      return plan(input, run);
+    },
+    copyChunk: async () => {
+      await pause(20);
+      return { rows: 10, quarantined: 0, bytes: 100, objects: 1, after: null, nextSeq: 2, done: true };
+    },
+    finishSync: async ({ plan: p, totals }): Promise<SyncResult> => {
+      meter.running--;
+      return { ...totals, dataset: p.dataset, syncRunId: p.syncRunId, mode: p.mode, deletedRows: 0, watermark: null, manifestKey: `${p.runPrefix}/_manifest.json` };
     },
     recordPartitionFailure: async () => undefined,
     finishBackfill: async () => undefined,
@@ -37,12 +70,12 @@ function stubs(days: number, over: Partial<Stubs> = {}, meter = { running: 0, ma
 }
 
 describe('backfillWorkflow with stub activities', () => {
-  const t = useStubWorker(['planBackfill', 'nextPartitions', 'syncPartition', 'recordPartitionFailure', 'finishBackfill'] satisfies (keyof Stubs)[]);
+  const t = useStubWorker(['planBackfill', 'nextPartitions', 'planSync', 'copyChunk', 'finishSync', 'recordPartitionFailure', 'finishBackfill'] satisfies (keyof Stubs)[]);
   const input = (more: object = {}) => ({ dataset: 'shop.orders', from: '2024-03-01', to: '2024-03-06', ...more });
   const start = (args: object) => t.client.workflow.start('backfillWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('backfill:test'), args: [args] });
   const progressOf = (handle: Awaited<ReturnType<typeof start>>) => handle.query<BackfillProgress>('progress');
   // Partitions start in order; with several in flight their activities may reach the worker in another.
-  const keysSynced = (rec: ReturnType<typeof t.use>) => rec.argsOf('syncPartition').map(([task]) => (task as PartitionTask).key).sort();
+  const keysSynced = (rec: ReturnType<typeof t.use>) => rec.argsOf('planSync').map(([, run]) => (run as PlanRun).partition!.key).sort();
 
   it('syncs each partition of the range in order, at most `concurrency` at once, and finishes completed', async () => {
     const meter = { running: 0, max: 0 };
@@ -56,29 +89,28 @@ describe('backfillWorkflow with stub activities', () => {
       { backfillId: handle.firstExecutionRunId },
     ]);
     expect(keysSynced(rec)).toEqual(['2024-03-01', '2024-03-02', '2024-03-03', '2024-03-04', '2024-03-05']);
-    expect(rec.argsOf('syncPartition').map(([task]) => task as PartitionTask).find((task) => task.key === '2024-03-01')).toMatchObject({
-      backfillId: handle.firstExecutionRunId,
-      dataset: 'shop.orders',
-      granularity: 'daily',
-      key: '2024-03-01',
-      from: '2024-03-01 00:00:00',
-      to: '2024-03-01 23:59:59',
-      pageRows: 500,
+    // Each partition is the sync of its window, under a sync run fixed by backfill and partition.
+    const [partitionInput, run] = rec.argsOf('planSync').find(([, r]) => (r as PlanRun).partition?.key === '2024-03-01') as [SyncInput, PlanRun];
+    expect(partitionInput).toMatchObject({ dataset: 'shop.orders', mode: 'incremental', window: { from: '2024-03-01 00:00:00', to: '2024-03-01 23:59:59' }, pageRows: 500 });
+    expect(run).toMatchObject({
+      syncRunId: `${handle.firstExecutionRunId}:2024-03-01`,
+      partition: { backfillId: handle.firstExecutionRunId, dataset: 'shop.orders', granularity: 'daily', key: '2024-03-01' },
     });
+    expect(rec.argsOf('finishSync').map(([f]) => (f as { partition: { key: string } }).partition.key).sort()).toEqual(keysSynced(rec));
     expect(meter.max).toBe(2);
     expect(rec.names()[rec.names().length - 1]).toBe('finishBackfill');
     expect(rec.argsOf('finishBackfill')[0]![0]).toMatchObject({ status: 'completed', progress: { succeeded: 5, failed: 0, rows: 50 } });
     expect(result).toMatchObject({ status: 'completed', partitions: 5, toRun: 5, succeeded: 5, failed: 0, running: 0, rows: 50, backfillId: handle.firstExecutionRunId });
-    expect(await searchAttributesOf(handle)).toEqual({ kind: 'backfill', dataset: 'shop.orders', team: 'commerce', partition: '2024-03-01/2024-03-06' });
+    expect(await searchAttributesOf(handle)).toEqual({ kind: 'backfill', dataset: 'shop.orders', team: 'commerce', partition: '2024-03-01/2024-03-06', outcome: 'succeeded', rows: 50 });
   });
 
   it('goes on past a failing partition and records its failure with the activity’s message', async () => {
     const s = stubs(4);
     const rec = t.use({
       ...s,
-      syncPartition: async (task: PartitionTask) => {
-        if (task.key === '2024-03-02') throw ApplicationFailure.nonRetryable('source rows of 2024-03-02 are unreadable', 'SourceSchemaError');
-        return s.syncPartition(task);
+      copyChunk: async (c: ChunkInput) => {
+        if (keyOf(c) === '2024-03-02') throw ApplicationFailure.nonRetryable('source rows of 2024-03-02 are unreadable', 'SourceSchemaError');
+        return s.copyChunk(c);
       },
     });
     const handle = await start(input({ to: '2024-03-05', concurrency: 1 }));
@@ -87,6 +119,9 @@ describe('backfillWorkflow with stub activities', () => {
     expect(rec.argsOf('recordPartitionFailure')).toHaveLength(1);
     expect(rec.argsOf('recordPartitionFailure')[0]![0]).toMatchObject({ task: { key: '2024-03-02' }, status: 'failed', error: 'source rows of 2024-03-02 are unreadable' });
     expect(result).toMatchObject({ status: 'completed', succeeded: 3, failed: 1, rows: 30 });
+    // The partition's sync run is ended as a failed sync's, and the backfill as partial.
+    expect(rec.argsOf('recordPartitionFailure')[0]![0]).toMatchObject({ plan: { syncRunId: `${handle.firstExecutionRunId}:2024-03-02` } });
+    expect(await searchAttributesOf(handle)).toMatchObject({ outcome: 'partial', rows: 30 });
   });
 
   it('pauses (no new partition starts) and resumes through updates', async () => {
@@ -94,9 +129,9 @@ describe('backfillWorkflow with stub activities', () => {
     const s = stubs(3);
     const rec = t.use({
       ...s,
-      syncPartition: async (task: PartitionTask) => {
-        if (task.key === '2024-03-01') await first.opened;
-        return s.syncPartition(task);
+      copyChunk: async (c: ChunkInput) => {
+        if (keyOf(c) === '2024-03-01') await first.opened;
+        return s.copyChunk(c);
       },
     });
     const handle = await start(input({ to: '2024-03-04', concurrency: 1 }));
@@ -116,9 +151,9 @@ describe('backfillWorkflow with stub activities', () => {
     const s = stubs(4);
     t.use({
       ...s,
-      syncPartition: async (task: PartitionTask) => {
+      copyChunk: async (c: ChunkInput) => {
         await hold.opened;
-        return s.syncPartition(task);
+        return s.copyChunk(c);
       },
     });
     const handle = await start(input({ to: '2024-03-05', concurrency: 1 }));
@@ -134,7 +169,7 @@ describe('backfillWorkflow with stub activities', () => {
   });
 
   it('cancels through an update: running partitions are cancelled and recorded, nothing new starts, the backfill ends cancelled', async () => {
-    const rec = t.use({ ...stubs(5), syncPartition: untilCancelled });
+    const rec = t.use({ ...stubs(5), copyChunk: untilCancelled });
     const handle = await start(input({ concurrency: 2 }));
     await eventually(() => progressOf(handle), (p) => p.running === 2, 'two partitions running');
     expect(await handle.executeUpdate<BackfillProgress, []>('cancel')).toMatchObject({ cancelled: true });
@@ -143,6 +178,7 @@ describe('backfillWorkflow with stub activities', () => {
     expect(keysSynced(rec)).toEqual(['2024-03-01', '2024-03-02']);
     expect(rec.argsOf('recordPartitionFailure').map(([a]) => (a as { status: string }).status)).toEqual(['cancelled', 'cancelled']);
     expect(rec.argsOf('finishBackfill')[0]![0]).toMatchObject({ status: 'cancelled' });
+    expect(await searchAttributesOf(handle)).toMatchObject({ outcome: 'cancelled' });
   });
 
   it('continues as new every partitionsPerRun partitions, carrying the last key and the counts', async () => {
