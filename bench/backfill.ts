@@ -54,8 +54,9 @@ async function run(): Promise<void> {
     maxConcurrentActivityTaskExecutions: 200,
   });
 
+  const workers = Promise.all([worker.run(), fanoutWorker.run()]);
   await Promise.race([
-    Promise.all([worker.run(), fanoutWorker.run()]),
+    workers,
     (async () => {
       const hours = PARTITIONS;
       const to = new Date(Date.UTC(2024, 0, 1) + hours * 3_600_000).toISOString().slice(0, 13);
@@ -87,6 +88,7 @@ async function run(): Promise<void> {
       fanoutWorker.shutdown();
     })(),
   ]);
+  await workers; // drained before their connection closes
 
   await source.query(`DROP TABLE IF EXISTS public.${table}`);
   await source.end();
