@@ -1,6 +1,5 @@
 import {
   ActivityCancellationType,
-  ActivityFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
@@ -26,7 +25,7 @@ import { parseInput } from '../common/errors.js';
 import type { Partition } from '../common/partitions.js';
 import { SyncInput } from '../common/sync.js';
 import { copy, short } from './support/activity-options.js';
-import { causeOf, failRun, markOutcome, messageOf, tagRun } from './support/run-lifecycle.js';
+import { failRun, markOutcome, messageOf, tagRun } from './support/run-lifecycle.js';
 import { proxySyncSteps, runSync, syncState, type SyncSteps } from './support/sync-steps.js';
 
 // Counting a long range's partitions takes longer than a quick catalog step.
@@ -193,7 +192,7 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
           recordPartitionFailure(partition.key)({
             task: ref,
             status: cancelled ? 'cancelled' : 'failed',
-            error: partitionError(err),
+            error: messageOf(err),
             ...(state.plan ? { plan: state.plan, totals: state.totals } : {}),
           }),
         );
@@ -223,8 +222,3 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
   }
 }
 
-/** What an operator reads on a failed partition: the step's own error, or how it timed out. */
-function partitionError(err: unknown): string {
-  const cause = causeOf(err);
-  return cause instanceof ActivityFailure && cause.cause ? cause.cause.message : messageOf(cause);
-}

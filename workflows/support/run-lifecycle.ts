@@ -42,9 +42,11 @@ export function causeOf(err: unknown): unknown {
   return e instanceof ApplicationFailure ? e : err;
 }
 
+/** What went wrong, in the innermost failure's words ("Activity task timed out", not "Activity task failed"). */
 export function messageOf(err: unknown): string {
-  const cause = causeOf(err);
-  return cause instanceof Error ? cause.message : String(cause);
+  let e = err;
+  while ((e instanceof ActivityFailure || e instanceof ChildWorkflowFailure) && e.cause) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
 }
 
 export interface FailedRun {
