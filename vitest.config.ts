@@ -16,7 +16,13 @@ export default defineConfig({
         extends: true,
         // Stub activities on one time-skipping test server and one workflow bundle for all files: no stack needed.
         // Files run one at a time (time skipping is global to the server) in one process (the SDK loads once).
-        test: { name: 'workflows', include: ['test/workflows/**/*.test.ts'], globalSetup: ['test/workflows/global-setup.ts'], isolate: false, testTimeout: 30_000 },
+        test: {
+          name: 'workflows',
+          include: ['test/workflows/**/*.test.ts'],
+          globalSetup: ['test/workflows/global-setup.ts'],
+          isolate: false,
+          testTimeout: 30_000,
+        },
       },
     ],
   },

@@ -31,7 +31,8 @@ const DAYS = 30;
 const END = Date.UTC(2025, 5, 1);
 const START = END - DAYS * 24 * HOUR;
 const METRICS: AnomalyMetric[] = ['volume', 'freshness', 'duration', 'null_rate'];
-const flag = (name: string, fallback: number): number => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const flag = (name: string, fallback: number): number =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const DATASETS_PER_ACTIVITY = flag('per-activity', 250);
 const PARALLELISM = flag('parallelism', 2);
 
@@ -87,7 +88,9 @@ async function run(): Promise<void> {
       }
     }
     await write.close();
-    console.log(`generated ${DATASETS} datasets × 5 series × ${DAYS * 24} hourly points (${lines.toLocaleString('en-US')} lines) in ${seconds(performance.now() - t0)} s`);
+    console.log(
+      `generated ${DATASETS} datasets × 5 series × ${DAYS * 24} hourly points (${lines.toLocaleString('en-US')} lines) in ${seconds(performance.now() - t0)} s`,
+    );
   }
 
   const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
@@ -116,7 +119,16 @@ async function run(): Promise<void> {
     const result: AnomalyScanResult = await client.workflow.execute<typeof anomalyScanWorkflow>('anomalyScanWorkflow', {
       taskQueue,
       workflowId: `bench-anomaly-scan-${Date.now()}`,
-      args: [{ datasets, metrics: METRICS, window, trainingDays: DAYS - WINDOW_HOURS / 24, datasetsPerActivity: DATASETS_PER_ACTIVITY, parallelism: PARALLELISM }],
+      args: [
+        {
+          datasets,
+          metrics: METRICS,
+          window,
+          trainingDays: DAYS - WINDOW_HOURS / 24,
+          datasetsPerActivity: DATASETS_PER_ACTIVITY,
+          parallelism: PARALLELISM,
+        },
+      ],
     });
     const scanMs = performance.now() - t0;
 
@@ -134,10 +146,17 @@ async function run(): Promise<void> {
     });
     const readMs = performance.now() - t1;
 
-    const [rows] = await clients.catalog.query('SELECT dataset, at FROM anomalies WHERE scan_id = ? AND metric = ?', [result.scanId, 'volume']);
-    const caught = (rows as { dataset: string; at: string }[]).filter((r) => injected.get(r.dataset) === Date.parse(`${r.at.replace(' ', 'T')}Z`)).length;
+    const [rows] = await clients.catalog.query('SELECT dataset, at FROM anomalies WHERE scan_id = ? AND metric = ?', [
+      result.scanId,
+      'volume',
+    ]);
+    const caught = (rows as { dataset: string; at: string }[]).filter(
+      (r) => injected.get(r.dataset) === Date.parse(`${r.at.replace(' ', 'T')}Z`),
+    ).length;
     const points = result.series * DAYS * 24;
-    console.log(`scan: ${result.datasets} datasets, ${result.series} series, ${points.toLocaleString('en-US')} points read (${result.points.toLocaleString('en-US')} in the ${WINDOW_HOURS} h window, scores written), ${result.groups} activities × ≤${DATASETS_PER_ACTIVITY} datasets, ${PARALLELISM} in flight`);
+    console.log(
+      `scan: ${result.datasets} datasets, ${result.series} series, ${points.toLocaleString('en-US')} points read (${result.points.toLocaleString('en-US')} in the ${WINDOW_HOURS} h window, scores written), ${result.groups} activities × ≤${DATASETS_PER_ACTIVITY} datasets, ${PARALLELISM} in flight`,
+    );
     console.log(`  anomalies ${result.anomalies}; injected volume spikes caught ${caught} of ${injected.size}`);
     console.log(`scan time        ${seconds(scanMs)} s  (${Math.round(points / (scanMs / 1000)).toLocaleString('en-US')} points/s)`);
     console.log(`bare read time   ${seconds(readMs)} s  (${(bytes / 1e6).toFixed(0)} MB of CSV, same queries)`);

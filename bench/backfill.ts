@@ -73,7 +73,11 @@ async function run(): Promise<void> {
       )) as unknown as [{ n: number }[]];
 
       t = performance.now();
-      await client.workflow.execute('childFanOut', { taskQueue: `${taskQueue}-fanout`, workflowId: `bench-fanout-${tag}`, args: [PARTITIONS, WIDTH] });
+      await client.workflow.execute('childFanOut', {
+        taskQueue: `${taskQueue}-fanout`,
+        workflowId: `bench-fanout-${tag}`,
+        args: [PARTITIONS, WIDTH],
+      });
       const fanoutSeconds = (performance.now() - t) / 1000;
 
       const backfillRate = result.succeeded / backfillSeconds;

@@ -48,7 +48,9 @@ function wide(local: boolean): PipelineSpecInput {
           iterator: { type: 'expr', expr: 'input.items' },
           parallel: true,
           parallelism: CAP,
-          modules: [{ id: 'one', value: { type: 'activity', name: 'work', local, input_transforms: { ms: { type: 'static', value: STEP_MS } } } }],
+          modules: [
+            { id: 'one', value: { type: 'activity', name: 'work', local, input_transforms: { ms: { type: 'static', value: STEP_MS } } } },
+          ],
         },
       },
     ],
@@ -81,9 +83,14 @@ async function run(): Promise<void> {
     return (performance.now() - t) / 1000;
   };
   const pipeline = (spec: PipelineSpecInput) => () =>
-    client.workflow.execute('pipelineWorkflow', { taskQueue, workflowId: `bench-dag-${tag}-${++n}`, args: [spec] }) as Promise<PipelineResult>;
+    client.workflow.execute('pipelineWorkflow', {
+      taskQueue,
+      workflowId: `bench-dag-${tag}-${++n}`,
+      args: [spec],
+    }) as Promise<PipelineResult>;
   const plain = () => client.workflow.execute('plainChain', { taskQueue, workflowId: `bench-chain-${tag}-${++n}`, args: [CHAIN, STEP_MS] });
-  const plainLocal = () => client.workflow.execute('plainLocalChain', { taskQueue, workflowId: `bench-chain-${tag}-${++n}`, args: [CHAIN, STEP_MS] });
+  const plainLocal = () =>
+    client.workflow.execute('plainLocalChain', { taskQueue, workflowId: `bench-chain-${tag}-${++n}`, args: [CHAIN, STEP_MS] });
 
   const cases: [string, () => Promise<unknown>][] = [
     [`pipeline: ${CHAIN} sequential nodes of ${STEP_MS} ms, local activities`, pipeline(sequential(true))],
@@ -111,7 +118,9 @@ async function run(): Promise<void> {
         for (const [name, what] of cases) times.get(name)!.push(await time(what));
       }
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-      console.log(`bench:dag on ${config.temporal.address}, ${ROUNDS} rounds (median, then every round), compute floor of ${CHAIN} × ${STEP_MS} ms = ${((CHAIN * STEP_MS) / 1000).toFixed(2)} s`);
+      console.log(
+        `bench:dag on ${config.temporal.address}, ${ROUNDS} rounds (median, then every round), compute floor of ${CHAIN} × ${STEP_MS} ms = ${((CHAIN * STEP_MS) / 1000).toFixed(2)} s`,
+      );
       for (const [name] of cases) {
         const xs = times.get(name)!;
         console.log(`  ${name.padEnd(86)} ${median(xs).toFixed(2)} s  [${xs.map((x) => x.toFixed(2)).join(', ')}]`);

@@ -31,7 +31,8 @@ const DAY = '2025-06-01';
 const BENCH_DB = 'spokeflow_bench_digest';
 const BENCH_BUCKET = 'spokeflow-bench-digests';
 const TEAM = 'bench-digest';
-const option = (name: string, fallback: number): number => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const option = (name: string, fallback: number): number =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const PAGE = option('pages', 500);
 const PARALLELISM = option('parallelism', 4);
 const SMTP_CONNECTIONS = option('smtp-connections', 16);
@@ -43,7 +44,10 @@ interface SinkStats {
 
 /** Starts the SMTP server process; resolves with its URL and a way to ask it what it received. */
 async function startSinkProcess(): Promise<{ url: string; stats(): Promise<SinkStats>; child: ChildProcess }> {
-  const child = fork(fileURLToPath(new URL('./support/smtp-sink-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./support/smtp-sink-process.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { url: string }).url));
     child.once('exit', (code) => reject(new Error(`SMTP sink exited with ${code}`)));
@@ -84,7 +88,8 @@ async function run(): Promise<void> {
     await migrateHealth(ctx);
     await migrateDigests(ctx);
     const db = clients.catalog;
-    for (const table of ['datasets', 'sync_runs', 'anomalies', 'anomaly_scans', 'health_scores', 'digest_deliveries']) await db.query(`TRUNCATE TABLE ${table}`);
+    for (const table of ['datasets', 'sync_runs', 'anomalies', 'anomaly_scans', 'health_scores', 'digest_deliveries'])
+      await db.query(`TRUNCATE TABLE ${table}`);
 
     const t0 = performance.now();
     for (let i = 0; i < OWNERS; i += 5_000) {
@@ -102,9 +107,22 @@ async function run(): Promise<void> {
           tags: ['bench'],
           freshnessSlaHours: 24,
         };
-        rows.push([name, JSON.stringify(declaration), 'postgres', `ds${d}`, owner, TEAM, declaration.description, '["bench"]', '0'.repeat(64)]);
+        rows.push([
+          name,
+          JSON.stringify(declaration),
+          'postgres',
+          `ds${d}`,
+          owner,
+          TEAM,
+          declaration.description,
+          '["bench"]',
+          '0'.repeat(64),
+        ]);
       }
-      await db.query('INSERT INTO datasets (name, declaration, source_kind, target_table, owner, team, description, tags, declaration_sha256) VALUES ?', [rows]);
+      await db.query(
+        'INSERT INTO datasets (name, declaration, source_kind, target_table, owner, team, description, tags, declaration_sha256) VALUES ?',
+        [rows],
+      );
     }
     const days = Array.from({ length: 14 }, (_, k) => `SELECT ${k} AS k`).join(' UNION ALL ');
     await db.query(
@@ -123,7 +141,9 @@ async function run(): Promise<void> {
        SELECT d.name, 'volume', 'incremental', TIMESTAMP('${DAY} 10:00:00'), 5000, 1000, 800, 1200, 0.99, 'up', 'open', 'bench-scan'
        FROM datasets d WHERE MOD(CRC32(d.name), 4) = 0`,
     );
-    console.log(`generated ${n(OWNERS)} owners with a dataset each (14 days of scores, a failed sync, 1 in 4 an anomaly) in ${seconds(performance.now() - t0)} s`);
+    console.log(
+      `generated ${n(OWNERS)} owners with a dataset each (14 days of scores, a failed sync, 1 in 4 an anomaly) in ${seconds(performance.now() - t0)} s`,
+    );
 
     const taskQueue = `bench-digest-${randomUUID().slice(0, 8)}`;
     const worker = await Worker.create({
@@ -132,13 +152,23 @@ async function run(): Promise<void> {
       taskQueue,
       plugins: [notificationsPlugin({ config, clients })],
     });
-    const input = { period: { kind: 'daily', date: DAY }, scope: { team: TEAM }, channels: ['email'], recipientsPerActivity: PAGE, parallelism: PARALLELISM };
+    const input = {
+      period: { kind: 'daily', date: DAY },
+      scope: { team: TEAM },
+      channels: ['email'],
+      recipientsPerActivity: PAGE,
+      parallelism: PARALLELISM,
+    };
     console.log(`pages of ${PAGE} recipients, ${PARALLELISM} in flight, ${SMTP_CONNECTIONS} SMTP connections`);
     const digest = async (label: string): Promise<DigestResult> => {
       const before = (await smtp.stats()).received;
       const t = performance.now();
       const cpu = process.cpuUsage();
-      const result: DigestResult = await client.workflow.execute('digestWorkflow', { taskQueue, workflowId: `bench-digest-${randomUUID().slice(0, 8)}`, args: [input] });
+      const result: DigestResult = await client.workflow.execute('digestWorkflow', {
+        taskQueue,
+        workflowId: `bench-digest-${randomUUID().slice(0, 8)}`,
+        args: [input],
+      });
       const ms = performance.now() - t;
       const used = process.cpuUsage(cpu);
       const received = (await smtp.stats()).received - before;

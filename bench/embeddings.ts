@@ -34,7 +34,24 @@ const DATABASE = 'spokeflow_bench_knowledge';
 const SCHEMA = 'bench_knowledge';
 
 const DOMAINS = ['sales', 'crm', 'finance', 'hr', 'ops', 'marketing', 'logistics', 'support', 'product', 'security'];
-const SUBJECTS = ['orders', 'customers', 'invoices', 'payments', 'shipments', 'tickets', 'employees', 'campaigns', 'sessions', 'refunds', 'suppliers', 'contracts', 'servers', 'alerts', 'subscriptions', 'reviews'];
+const SUBJECTS = [
+  'orders',
+  'customers',
+  'invoices',
+  'payments',
+  'shipments',
+  'tickets',
+  'employees',
+  'campaigns',
+  'sessions',
+  'refunds',
+  'suppliers',
+  'contracts',
+  'servers',
+  'alerts',
+  'subscriptions',
+  'reviews',
+];
 const QUALIFIERS = ['daily', 'raw', 'cleaned', 'monthly', 'european', 'archived', 'realtime', 'aggregated', 'enriched', 'deduplicated'];
 const PHRASES = [
   'with customer e-mail addresses and phone numbers',
@@ -50,7 +67,24 @@ const PHRASES = [
   'includes salaries and bank account numbers',
   'response times and satisfaction ratings of support agents',
 ];
-const COLUMNS = ['id', 'customer_id', 'email', 'phone', 'amount', 'currency', 'status', 'created_at', 'updated_at', 'country', 'channel', 'score', 'carrier', 'sku', 'quantity', 'iban'];
+const COLUMNS = [
+  'id',
+  'customer_id',
+  'email',
+  'phone',
+  'amount',
+  'currency',
+  'status',
+  'created_at',
+  'updated_at',
+  'country',
+  'channel',
+  'score',
+  'carrier',
+  'sku',
+  'quantity',
+  'iban',
+];
 const TEAMS = ['commerce', 'growth', 'finance', 'people', 'platform', 'logistics'];
 
 function generate(n: number): CatalogEntry[] {
@@ -67,7 +101,10 @@ function generate(n: number): CatalogEntry[] {
       owner: `${pick(['ana', 'leo', 'mia', 'zoe', 'ida', 'bo'])}@example.com`,
       team: pick(TEAMS),
       tags: [...new Set([domain, pick(['pii', 'finance', 'internal', 'public', 'gold', 'silver'])])],
-      columns: columns.map((c) => ({ name: c, type: c.endsWith('_at') ? 'timestamp' : c === 'amount' || c === 'score' ? 'decimal' : 'string' })),
+      columns: columns.map((c) => ({
+        name: c,
+        type: c.endsWith('_at') ? 'timestamp' : c === 'amount' || c === 'score' ? 'decimal' : 'string',
+      })),
     };
   });
 }
@@ -80,7 +117,12 @@ async function run(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const base = loadConfig();
   const config = { ...base, mysql: { ...base.mysql, database: DATABASE }, vectors: { schema: SCHEMA } };
-  const admin = await mysql.createConnection({ host: base.mysql.host, port: base.mysql.port, user: base.mysql.user, password: base.mysql.password });
+  const admin = await mysql.createConnection({
+    host: base.mysql.host,
+    port: base.mysql.port,
+    user: base.mysql.user,
+    password: base.mysql.password,
+  });
   await admin.query(`DROP DATABASE IF EXISTS \`${DATABASE}\``);
   await admin.query(`CREATE DATABASE \`${DATABASE}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   await admin.end();
@@ -112,11 +154,24 @@ async function run(): Promise<void> {
       const chunk = entries.slice(i, i + 2_000);
       await clients.catalog.query(
         'INSERT INTO datasets (name, declaration, source_kind, target_table, owner, team, description, tags, declaration_sha256) VALUES ?',
-        [chunk.map((e, k) => [e.dataset, '{}', 'postgres', `bench_kb_${i + k}`, e.owner, e.team, e.description, JSON.stringify(e.tags), '-'])],
+        [
+          chunk.map((e, k) => [
+            e.dataset,
+            '{}',
+            'postgres',
+            `bench_kb_${i + k}`,
+            e.owner,
+            e.team,
+            e.description,
+            JSON.stringify(e.tags),
+            '-',
+          ]),
+        ],
       );
-      await clients.catalog.query('INSERT INTO dataset_columns (dataset, name, ordinal, source_type, canonical_type, mysql_type) VALUES ?', [
-        chunk.flatMap((e) => e.columns.map((c, ordinal) => [e.dataset, c.name, ordinal, c.type, c.type, 'TEXT'])),
-      ]);
+      await clients.catalog.query(
+        'INSERT INTO dataset_columns (dataset, name, ordinal, source_type, canonical_type, mysql_type) VALUES ?',
+        [chunk.flatMap((e) => e.columns.map((c, ordinal) => [e.dataset, c.name, ordinal, c.type, c.type, 'TEXT']))],
+      );
     }
     console.log(`catalog      ${ENTRIES.toLocaleString('en-US')} generated datasets in MySQL database ${DATABASE} (${s1(ms(t0))} s)`);
 
@@ -131,7 +186,9 @@ async function run(): Promise<void> {
     };
     const bareShort = await bare(short);
     const bareEntries = await bare(texts);
-    console.log(`model alone  ${bareShort.toFixed(0)} short texts/s; ${bareEntries.toFixed(0)} catalog entry texts/s (about ${Math.round(texts.reduce((n, x) => n + x.length, 0) / texts.length)} characters each), batches of 64`);
+    console.log(
+      `model alone  ${bareShort.toFixed(0)} short texts/s; ${bareEntries.toFixed(0)} catalog entry texts/s (about ${Math.round(texts.reduce((n, x) => n + x.length, 0) / texts.length)} characters each), batches of 64`,
+    );
 
     // --- full and incremental refresh ---------------------------------------------------------
     const refresh = async (label: string): Promise<{ result: EmbeddingRefreshResult; seconds: number }> => {
@@ -152,19 +209,24 @@ async function run(): Promise<void> {
 
     const changed = entries.filter((_, i) => i % 100 === 17);
     t0 = performance.now();
-    await clients.catalog.query("UPDATE datasets SET description = CONCAT(description, ' Revised.') WHERE name IN (?)", [changed.map((e) => e.dataset)]);
+    await clients.catalog.query("UPDATE datasets SET description = CONCAT(description, ' Revised.') WHERE name IN (?)", [
+      changed.map((e) => e.dataset),
+    ]);
     const incremental = await refresh('incremental');
     console.log(
       `incremental  ${changed.length} changed (1 %): ${incremental.result.embedded} embedded, ${incremental.result.unchanged.toLocaleString('en-US')} unchanged in ` +
         `${incremental.seconds.toFixed(1)} s = ${((incremental.seconds / full.seconds) * 100).toFixed(1)} % of the full refresh (target <= 5 %)`,
     );
-    if (incremental.result.embedded !== changed.length) throw new Error(`incremental refresh embedded ${incremental.result.embedded}, expected ${changed.length}`);
+    if (incremental.result.embedded !== changed.length)
+      throw new Error(`incremental refresh embedded ${incremental.result.embedded}, expected ${changed.length}`);
     const noop = await refresh('unchanged');
     console.log(`unchanged    nothing changed: ${noop.result.embedded} embedded in ${noop.seconds.toFixed(1)} s`);
 
     // --- search at SEARCH_ENTRIES --------------------------------------------------------------
     const synthetic = Math.max(0, SEARCH_ENTRIES - ENTRIES);
-    const { rows: seeds } = await pgq.query<{ embedding: string; team: string; tags: string[] }>(`SELECT embedding::text, team, tags FROM "${SCHEMA}".vector_entries ORDER BY dataset_key LIMIT 2000`);
+    const { rows: seeds } = await pgq.query<{ embedding: string; team: string; tags: string[] }>(
+      `SELECT embedding::text, team, tags FROM "${SCHEMA}".vector_entries ORDER BY dataset_key LIMIT 2000`,
+    );
     const seedVectors = seeds.map((r) => Float32Array.from(JSON.parse(r.embedding) as number[]));
     t0 = performance.now();
     await pgq.query(`DROP INDEX "${SCHEMA}".vector_entries_hnsw`);

@@ -11,13 +11,15 @@ const columns: SourceColumn[] = [
   { name: 'quantity', type: { kind: 'int', bits: 32 }, sourceType: 'integer' },
 ];
 const PAGE = 50_000;
-const text = rowsToText(Array.from({ length: PAGE }, (_, i) => [
-  String(i + 1),
-  `2025-01-01 00:${String(Math.floor(i / 60000) % 60).padStart(2, '0')}:${String(Math.floor(i / 1000) % 60).padStart(2, '0')}.${String(i % 1000).padStart(3, '0')}`,
-  `customer-${i % 50000}`,
-  `${(i % 100000) / 100}`,
-  String(i % 17),
-]));
+const text = rowsToText(
+  Array.from({ length: PAGE }, (_, i) => [
+    String(i + 1),
+    `2025-01-01 00:${String(Math.floor(i / 60000) % 60).padStart(2, '0')}:${String(Math.floor(i / 1000) % 60).padStart(2, '0')}.${String(i % 1000).padStart(3, '0')}`,
+    `customer-${i % 50000}`,
+    `${(i % 100000) / 100}`,
+    String(i % 17),
+  ]),
+);
 for (let round = 0; round < 12; round++) {
   const t = performance.now();
   const silver = inspectPage(columns, text, [0]);

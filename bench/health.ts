@@ -60,13 +60,27 @@ async function run(): Promise<void> {
           target: { table: `ds${d}` },
           owner: d % 17 === 0 ? 'unknown' : `owner${d % 500}@example.com`,
           team: `team${d % 200}`,
-          description: d % 7 === 0 ? '' : d % 5 === 0 ? 'orders' : `Dataset ${d}: one row per business event, loaded from the operational database.`,
+          description:
+            d % 7 === 0 ? '' : d % 5 === 0 ? 'orders' : `Dataset ${d}: one row per business event, loaded from the operational database.`,
           tags: d % 3 === 0 ? [] : ['bench'],
           ...(d % 3 === 2 ? {} : { freshnessSlaHours: d % 2 === 0 ? 24 : 72 }),
         };
-        rows.push([name, JSON.stringify(declaration), 'postgres', `ds${d}`, declaration.owner, declaration.team, declaration.description, JSON.stringify(declaration.tags), '0'.repeat(64)]);
+        rows.push([
+          name,
+          JSON.stringify(declaration),
+          'postgres',
+          `ds${d}`,
+          declaration.owner,
+          declaration.team,
+          declaration.description,
+          JSON.stringify(declaration.tags),
+          '0'.repeat(64),
+        ]);
       }
-      await db.query('INSERT INTO datasets (name, declaration, source_kind, target_table, owner, team, description, tags, declaration_sha256) VALUES ?', [rows]);
+      await db.query(
+        'INSERT INTO datasets (name, declaration, source_kind, target_table, owner, team, description, tags, declaration_sha256) VALUES ?',
+        [rows],
+      );
     }
     // Runs every 3 days or so going back from the day's end, about one in ten failed.
     const n = Array.from({ length: RUNS }, (_, k) => `SELECT ${k} AS n`).join(' UNION ALL ');
@@ -84,11 +98,13 @@ async function run(): Promise<void> {
          IF(k.n = 0, 'open', 'confirmed'), 'bench'
        FROM datasets d CROSS JOIN (SELECT 0 AS n UNION ALL SELECT 1) k WHERE MOD(CRC32(d.name), 20) = 0`,
     );
-    const [[counts]] = (await db.query('SELECT (SELECT COUNT(*) FROM sync_runs) AS runs, (SELECT COUNT(*) FROM anomalies) AS anomalies')) as unknown as [
-      { runs: string; anomalies: string }[],
-    ];
-    console.log(`generated ${DATASETS.toLocaleString('en-US')} datasets, ${Number(counts!.runs).toLocaleString('en-US')} sync runs, ` +
-      `${Number(counts!.anomalies).toLocaleString('en-US')} anomalies in ${seconds(performance.now() - t0)} s`);
+    const [[counts]] = (await db.query(
+      'SELECT (SELECT COUNT(*) FROM sync_runs) AS runs, (SELECT COUNT(*) FROM anomalies) AS anomalies',
+    )) as unknown as [{ runs: string; anomalies: string }[]];
+    console.log(
+      `generated ${DATASETS.toLocaleString('en-US')} datasets, ${Number(counts!.runs).toLocaleString('en-US')} sync runs, ` +
+        `${Number(counts!.anomalies).toLocaleString('en-US')} anomalies in ${seconds(performance.now() - t0)} s`,
+    );
 
     const acts = createHealthActivities({ catalog: db, influx: clients.influx, influxOrg: config.influx.org, influxBucket: bucket });
     const spec = resolveHealthSpec(HealthScoringInput.parse({ day: DAY }), Date.now()) as HealthSpec;

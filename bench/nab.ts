@@ -69,7 +69,9 @@ async function run(): Promise<void> {
   for (const profile of Object.keys(PROFILES) as ProfileName[]) {
     const cost = PROFILES[profile];
     const result = scoreCorpus(scored, cost);
-    console.log(`\n${profile}: ${result.normalised.toFixed(1)}  (threshold ${result.threshold}, raw ${result.raw.toFixed(3)}, null ${result.nullRaw}, perfect ${result.perfectRaw})`);
+    console.log(
+      `\n${profile}: ${result.normalised.toFixed(1)}  (threshold ${result.threshold}, raw ${result.raw.toFixed(3)}, null ${result.nullRaw}, perfect ${result.perfectRaw})`,
+    );
     if (profile !== 'standard') continue;
     for (const category of categories) {
       const series = result.series.filter((s) => s.name.startsWith(`${category}/`));
@@ -78,10 +80,14 @@ async function run(): Promise<void> {
       const detected = series.reduce((sum, s) => sum + s.detectedWindows, 0);
       const falsePositives = series.reduce((sum, s) => sum + s.falsePositives, 0);
       const figure = Number.isNaN(normalised) ? 'n/a (no windows)' : normalised.toFixed(1);
-      console.log(`  ${category.padEnd(24)} ${figure.padStart(16)}   raw ${raw.toFixed(3).padStart(8)}   windows ${detected}/${windows}   false-positive rows ${falsePositives}`);
+      console.log(
+        `  ${category.padEnd(24)} ${figure.padStart(16)}   raw ${raw.toFixed(3).padStart(8)}   windows ${detected}/${windows}   false-positive rows ${falsePositives}`,
+      );
     }
   }
-  console.log(`\nspeed: ${((points / bestMs) * 1000).toLocaleString('en-US', { maximumFractionDigits: 0 })} points/s (core scoring, single thread)`);
+  console.log(
+    `\nspeed: ${((points / bestMs) * 1000).toLocaleString('en-US', { maximumFractionDigits: 0 })} points/s (core scoring, single thread)`,
+  );
 
   if (args.resultsDir) {
     for (let i = 0; i < corpus.length; i++) await writeNabResults(args.resultsDir, args.detector, corpus[i]!, scores[i]!);

@@ -82,7 +82,10 @@ async function run(): Promise<void> {
   await running;
 
   // The ceiling: the same rows, as one bare LOAD DATA into an empty copy of the silver table.
-  const rows = await source.query({ text: `SELECT id, (updated_at AT TIME ZONE 'UTC')::text, name, amount::text, quantity FROM public.${TABLE} ORDER BY id`, rowMode: 'array' });
+  const rows = await source.query({
+    text: `SELECT id, (updated_at AT TIME ZONE 'UTC')::text, name, amount::text, quantity FROM public.${TABLE} ORDER BY id`,
+    rowMode: 'array',
+  });
   const tsv = Buffer.from(rows.rows.map((r: unknown[]) => r.join('\t')).join('\n') + '\n');
   await silver.query(`CREATE TABLE ${TABLE}_ceiling LIKE ${TABLE}`);
   const loadStarted = performance.now();
@@ -96,12 +99,16 @@ async function run(): Promise<void> {
   const syncRate = result.rows / syncSeconds;
   const ceilingRate = ROWS / loadSeconds;
   console.log('');
-  console.log(`sync (Postgres → MinIO Parquet + MySQL upsert + InfluxDB), ${result.rows.toLocaleString('en-US')} rows in ${result.objects} objects`);
+  console.log(
+    `sync (Postgres → MinIO Parquet + MySQL upsert + InfluxDB), ${result.rows.toLocaleString('en-US')} rows in ${result.objects} objects`,
+  );
   console.log(`  wall time           ${syncSeconds.toFixed(2)} s`);
   console.log(`  throughput          ${Math.round(syncRate).toLocaleString('en-US')} rows/s`);
   console.log(`  bronze              ${(result.bytes / 1e6).toFixed(1)} MB of Parquet`);
   console.log(`  silver rows         ${Number(count.n).toLocaleString('en-US')}`);
-  console.log(`  worker peak RSS     ${(peakRss / 2 ** 20).toFixed(0)} MiB (process RSS before the sync ${(rssBefore / 2 ** 20).toFixed(0)} MiB)`);
+  console.log(
+    `  worker peak RSS     ${(peakRss / 2 ** 20).toFixed(0)} MiB (process RSS before the sync ${(rssBefore / 2 ** 20).toFixed(0)} MiB)`,
+  );
   console.log(`ceiling: bare LOAD DATA LOCAL INFILE of the same rows into MariaDB`);
   console.log(`  wall time           ${loadSeconds.toFixed(2)} s`);
   console.log(`  throughput          ${Math.round(ceilingRate).toLocaleString('en-US')} rows/s`);

@@ -13,7 +13,8 @@ import { loadConfig } from '../runtime/config.js';
 export async function rerunFailedPipeline(client: Client, workflowId: string, options: { taskQueue?: string } = {}) {
   const handle = client.workflow.getHandle(workflowId);
   const description = await handle.describe();
-  if (description.status.name !== 'FAILED') throw new Error(`${workflowId} is ${description.status.name}: only a failed pipeline can be re-run from its failed node`);
+  if (description.status.name !== 'FAILED')
+    throw new Error(`${workflowId} is ${description.status.name}: only a failed pipeline can be re-run from its failed node`);
   const failure = await handle.result().then(
     () => undefined,
     (err: unknown) => (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure ? err.cause : undefined),
@@ -21,7 +22,11 @@ export async function rerunFailedPipeline(client: Client, workflowId: string, op
   const details = failure?.details?.[0] as PipelineFailureDetails | undefined;
   if (!details?.outputs) throw new Error(`${workflowId} failed without pipeline failure details (${failure?.message ?? 'no failure'})`);
   const started = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
-  const [spec] = await Promise.all((started?.input?.payloads ?? []).map((p) => client.options.loadedDataConverter.payloadConverter.fromPayload<Record<string, unknown>>(p)));
+  const [spec] = await Promise.all(
+    (started?.input?.payloads ?? []).map((p) =>
+      client.options.loadedDataConverter.payloadConverter.fromPayload<Record<string, unknown>>(p),
+    ),
+  );
   if (!spec) throw new Error(`${workflowId}: no input in its first event`);
   const next = await client.workflow.start('pipelineWorkflow', {
     taskQueue: options.taskQueue ?? description.taskQueue,
@@ -41,7 +46,9 @@ async function main(): Promise<void> {
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const { handle, failedNode, reused } = await rerunFailedPipeline(client, workflowId);
-    console.log(`re-running ${workflowId} from ${failedNode}, reusing ${reused.join(', ') || 'nothing'}\n  ${runLink(config, workflowId, handle.firstExecutionRunId)}`);
+    console.log(
+      `re-running ${workflowId} from ${failedNode}, reusing ${reused.join(', ') || 'nothing'}\n  ${runLink(config, workflowId, handle.firstExecutionRunId)}`,
+    );
   } finally {
     await connection.close();
   }

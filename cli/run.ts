@@ -65,7 +65,10 @@ async function follow(entry: WorkflowEntry, handle: WorkflowHandle): Promise<unk
     await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
   }
   if (started) {
-    await result.then(() => bar.update(bar.getTotal()), () => undefined); // a run that succeeded ends full
+    await result.then(
+      () => bar.update(bar.getTotal()),
+      () => undefined,
+    ); // a run that succeeded ends full
     bar.stop();
   }
   return result;
@@ -102,7 +105,9 @@ export async function runWorkflow(
       })
       .catch((err: unknown) => {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          throw new UsageError(`${workflowId} is already running: follow it with \`spokeflow status ${workflowId}\` or in ${runLink(config, workflowId)}`);
+          throw new UsageError(
+            `${workflowId} is already running: follow it with \`spokeflow status ${workflowId}\` or in ${runLink(config, workflowId)}`,
+          );
         }
         throw err;
       });

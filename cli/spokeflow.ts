@@ -46,14 +46,22 @@ datasets
   .action(async () => {
     await withCatalog(async (catalog) => {
       const all = await catalog.list();
-      console.table(all.map((d) => ({ name: d.name, source: `${d.source.kind}:${d.source.table ?? '(query)'}`, target: d.target.table, team: d.team, owner: d.owner })));
+      console.table(
+        all.map((d) => ({
+          name: d.name,
+          source: `${d.source.kind}:${d.source.table ?? '(query)'}`,
+          target: d.target.table,
+          team: d.team,
+          owner: d.owner,
+        })),
+      );
     });
   });
 
 const schedules = program.command('schedules').description('Temporal schedules declared in schedules/registry.ts');
 schedules
   .command('apply')
-  .description('make Temporal\'s schedules match the declarations (idempotent)')
+  .description("make Temporal's schedules match the declarations (idempotent)")
   .option('--dry-run', 'print the diff, change nothing')
   .option('--prune', 'delete managed schedules that are no longer declared')
   .action(async (o: { dryRun?: boolean; prune?: boolean }) => {
@@ -97,7 +105,7 @@ program
 
 program
   .command('schema')
-  .description('JSON Schema of a workflow\'s input (or of every workflow), from the same zod schemas that validate it')
+  .description("JSON Schema of a workflow's input (or of every workflow), from the same zod schemas that validate it")
   .argument('[workflow]', 'workflow type; all when left out')
   .action((workflowType?: string) => {
     console.log(JSON.stringify(inputJsonSchema(workflowType), null, 2));

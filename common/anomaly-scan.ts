@@ -21,14 +21,22 @@ export const AnomalyScanInput = z
       .max(10_000)
       .optional()
       .describe('catalog names of the datasets to scan; without it and without team, every dataset with metrics in the window'),
-    team: TeamSlug.optional()
-      .describe("scan only this team's datasets"),
-    metrics: z.array(AnomalyMetric).min(1).default([...ANOMALY_METRICS]).describe('which series to scan'),
+    team: TeamSlug.optional().describe("scan only this team's datasets"),
+    metrics: z
+      .array(AnomalyMetric)
+      .min(1)
+      .default([...ANOMALY_METRICS])
+      .describe('which series to scan'),
     window: z
       .object({
         from: IsoTime.optional(),
         to: IsoTime.optional(),
-        lastHours: z.number().int().min(1).max(24 * 366).optional(),
+        lastHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 366)
+          .optional(),
       })
       .strict()
       .superRefine((w, ctx) => {
@@ -162,4 +170,3 @@ export interface AnomalyScanResume {
   groupsDone: number[];
   totals: ScanTotals;
 }
-

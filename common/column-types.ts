@@ -53,9 +53,7 @@ export function mysqlTypeFor(t: ColumnType, isKey: boolean): string {
       return t.bits === 32 ? 'FLOAT' : 'DOUBLE';
     case 'decimal':
       // An unconstrained numeric keeps up to 35 integer and 30 fractional digits.
-      return t.precision === undefined || t.precision > 65
-        ? 'DECIMAL(65,30)'
-        : `DECIMAL(${t.precision},${Math.min(t.scale ?? 0, 30)})`;
+      return t.precision === undefined || t.precision > 65 ? 'DECIMAL(65,30)' : `DECIMAL(${t.precision},${Math.min(t.scale ?? 0, 30)})`;
     case 'bool':
       return 'BOOLEAN';
     case 'string':

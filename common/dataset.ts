@@ -8,14 +8,20 @@ export const SqlIdentifier = z
 /** `table` or `schema.table`. */
 export const QualifiedTableName = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63})?$/, 'must be `table` or `schema.table` made of plain SQL identifiers');
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63})?$/,
+    'must be `table` or `schema.table` made of plain SQL identifiers',
+  );
 
 /** An owning team: the SpokeflowTeam search attribute, the team of datasets, scans, digests and schedules. */
 export const TeamSlug = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a team slug of lower-case letters, digits and -');
 
 export const DatasetName = z
   .string()
-  .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,3}$/, 'must be lower-case words of letters, digits and _ joined by dots, like `shop.orders`')
+  .regex(
+    /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,3}$/,
+    'must be lower-case words of letters, digits and _ joined by dots, like `shop.orders`',
+  )
   .max(120);
 
 /**
@@ -25,7 +31,10 @@ export const DatasetName = z
  */
 export const ConnectionName = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a connection name of lower-case letters, digits and - (its URL comes from SPOKEFLOW_SOURCE_<NAME>_URL)');
+  .regex(
+    /^[a-z][a-z0-9-]{0,62}$/,
+    'must be a connection name of lower-case letters, digits and - (its URL comes from SPOKEFLOW_SOURCE_<NAME>_URL)',
+  );
 
 export const SourceDeclaration = z
   .object({

@@ -11,7 +11,9 @@ export const DigestInput = z
     period: z
       .object({
         kind: z.enum(['daily', 'weekly']).default('daily'),
-        date: IsoDay.optional().describe('a day of the period (for weekly: any day of its ISO week, Monday to Sunday); yesterday by default'),
+        date: IsoDay.optional().describe(
+          'a day of the period (for weekly: any day of its ISO week, Monday to Sunday); yesterday by default',
+        ),
       })
       .strict()
       .default({ kind: 'daily' })
@@ -119,7 +121,15 @@ export interface DigestTotals {
   objects: number;
 }
 
-export const emptyDigestTotals = (): DigestTotals => ({ recipients: 0, sent: 0, resent: 0, alreadyDone: 0, empty: 0, failed: 0, objects: 0 });
+export const emptyDigestTotals = (): DigestTotals => ({
+  recipients: 0,
+  sent: 0,
+  resent: 0,
+  alreadyDone: 0,
+  empty: 0,
+  failed: 0,
+  objects: 0,
+});
 
 const DIGEST_TOTAL_KEYS = Object.keys(emptyDigestTotals()) as (keyof DigestTotals)[];
 

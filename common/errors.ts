@@ -26,9 +26,7 @@ export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
 /** `dataset: must match …; window.to: Required` — every issue, each named by its field path. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(input)'}: ${issue.message}`)
-    .join('; ');
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(input)'}: ${issue.message}`).join('; ');
 }
 
 export function invalidInput(what: string, error: z.ZodError): ApplicationFailure {

@@ -11,8 +11,7 @@ const Weight = z.number().min(0).max(100);
 export const HealthScoringInput = z
   .object({
     day: IsoDay.optional().describe('the UTC day scored (its rows are replaced by a re-run); today by default'),
-    team: TeamSlug.optional()
-      .describe("score only this team's datasets"),
+    team: TeamSlug.optional().describe("score only this team's datasets"),
     weights: z
       .object({
         documentation: Weight.default(DEFAULT_HEALTH_WEIGHTS.documentation),

@@ -5,7 +5,13 @@ export const EmbeddingRefreshInput = z
   .object({
     pageSize: z.number().int().min(1).max(5_000).default(500).describe('catalog entries read, compared and embedded per activity'),
     batchSize: z.number().int().min(1).max(512).default(64).describe('texts per call to the embedding model'),
-    pagesPerRun: z.number().int().min(1).max(100_000).default(200).describe('pages before the run continues as new (its history stays small)'),
+    pagesPerRun: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(200)
+      .describe('pages before the run continues as new (its history stays small)'),
     maxEntryAttempts: z
       .number()
       .int()

@@ -10,7 +10,13 @@ export const SyncInput = z
       .default('incremental')
       .describe('incremental: rows past the watermark; full: every row, then rows gone from the source leave silver'),
     pageRows: z.number().int().min(1).max(500_000).default(50_000).describe('rows per bronze object and silver load'),
-    pagesPerChunk: z.number().int().min(1).max(1_000).default(20).describe('pages copied by one activity (progress is reported after each)'),
+    pagesPerChunk: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000)
+      .default(20)
+      .describe('pages copied by one activity (progress is reported after each)'),
     window: z
       .object({ from: z.string().min(1), to: z.string().min(1) })
       .strict()

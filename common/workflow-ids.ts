@@ -24,7 +24,12 @@ export const EMBEDDING_REFRESH_WORKFLOW_ID = 'embedding-refresh';
 
 /** One run per audience, period and scope at a time. */
 export function digestWorkflowId(input: Pick<DigestInput, 'audience' | 'scope'>, period: string): string {
-  const scope = 'team' in input.scope ? `team=${input.scope.team}` : 'owners' in input.scope ? `owners=${[...input.scope.owners].sort().join(',')}` : 'all';
+  const scope =
+    'team' in input.scope
+      ? `team=${input.scope.team}`
+      : 'owners' in input.scope
+        ? `owners=${[...input.scope.owners].sort().join(',')}`
+        : 'all';
   return `digest:${input.audience}:${period}:${scope}`.slice(0, 800);
 }
 

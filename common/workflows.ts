@@ -83,7 +83,11 @@ export const WORKFLOWS: Readonly<Record<string, WorkflowEntry>> = {
     schedulable: true,
     // SKIP would silently drop a tick whenever a sync overruns; BUFFER_ONE runs it right after, queueing at most one.
     overlap: 'BUFFER_ONE',
-    progressOf: (p) => ({ done: count(p, 'rows') + count(p, 'quarantined'), total: Math.max(count(p, 'estimatedRows'), count(p, 'rows') + count(p, 'quarantined')), unit: 'rows' }),
+    progressOf: (p) => ({
+      done: count(p, 'rows') + count(p, 'quarantined'),
+      total: Math.max(count(p, 'estimatedRows'), count(p, 'rows') + count(p, 'quarantined')),
+      unit: 'rows',
+    }),
     workflowIdOf: (input) => syncWorkflowId(input.dataset),
     datasetOf: (input) => input.dataset,
     summaryOf: (input) => `${input.mode === 'full' ? 'full sync' : 'sync'} ${input.dataset}`,
@@ -108,7 +112,8 @@ export const WORKFLOWS: Readonly<Record<string, WorkflowEntry>> = {
     progressOf: (p) => ({ done: count(p, 'groupsDone'), total: count(p, 'groups'), unit: 'dataset groups' }),
     workflowIdOf: anomalyScanWorkflowId,
     datasetOf: (input) => (input.datasets?.length === 1 ? input.datasets[0] : undefined),
-    summaryOf: (input) => `anomaly scan of ${input.team ? `team ${input.team}` : input.datasets ? `${input.datasets.length} datasets` : 'every dataset'}`,
+    summaryOf: (input) =>
+      `anomaly scan of ${input.team ? `team ${input.team}` : input.datasets ? `${input.datasets.length} datasets` : 'every dataset'}`,
   }),
   healthScoringWorkflow: entry({
     domain: 'quality',
@@ -143,7 +148,8 @@ export const WORKFLOWS: Readonly<Record<string, WorkflowEntry>> = {
     // Without a date (a schedule's "yesterday") the id names the kind only: one such run at a time.
     workflowIdOf: (input) => digestWorkflowId(input, input.period.date ? periodKeyOf(input, Date.now()) : input.period.kind),
     datasetOf: () => undefined,
-    summaryOf: (input) => `${input.period.kind} digest${input.period.date ? ` of ${input.period.date}` : ''} to ${input.audience} of ${digestScopeLabel(input.scope)} by ${input.channels.join(' + ')}`,
+    summaryOf: (input) =>
+      `${input.period.kind} digest${input.period.date ? ` of ${input.period.date}` : ''} to ${input.audience} of ${digestScopeLabel(input.scope)} by ${input.channels.join(' + ')}`,
   }),
   pipelineWorkflow: entry({
     // Runs on the ingestion queue: see workers/pipeline-plugin.ts for why.

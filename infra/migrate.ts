@@ -6,7 +6,13 @@ async function run(): Promise<void> {
   const config = loadConfig();
   const clients = createClients(config);
   try {
-    const applied = await migrate({ mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, postgres: clients.postgres, config });
+    const applied = await migrate({
+      mysql: clients.catalog,
+      minio: clients.minio,
+      influxAdmin: clients.influxAdmin,
+      postgres: clients.postgres,
+      config,
+    });
     console.log(applied.length ? `applied ${applied.join(', ')}` : 'schema is up to date');
   } finally {
     await clients.close();

@@ -16,8 +16,16 @@ export const ConfigSchema = z.object({
   MYSQL_PORT: port.default(3306).describe('MySQL/MariaDB port'),
   MYSQL_USER: z.string().default('spokeflow').describe('MySQL user (needs CREATE/ALTER on both databases)'),
   MYSQL_PASSWORD: z.string().default('spokeflow').describe('MySQL password'),
-  MYSQL_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('spokeflow').describe('catalog database'),
-  MYSQL_SILVER_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('spokeflow_silver').describe('database of the silver tables'),
+  MYSQL_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .default('spokeflow')
+    .describe('catalog database'),
+  MYSQL_SILVER_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .default('spokeflow_silver')
+    .describe('database of the silver tables'),
   PGHOST: z.string().default('127.0.0.1').describe('Postgres host (local source and the pgvector index)'),
   PGPORT: port.default(5432).describe('Postgres port'),
   PGUSER: z.string().default('spokeflow').describe('Postgres user'),
@@ -35,20 +43,60 @@ export const ConfigSchema = z.object({
   INFLUX_BUCKET: z.string().default('spokeflow/autogen').describe('on InfluxDB 1.8 `database/retention-policy`'),
   INFLUX_FLAVOR: z.enum(['v1', 'v2']).default('v1').describe('v1: InfluxDB 1.8 with the v2 API (local stack); v2: InfluxDB 2.x'),
   SPOKEFLOW_SHUTDOWN_GRACE: z.string().default('30s').describe('how long a stopping worker lets in-flight work finish'),
-  SPOKEFLOW_EMBEDDING_PROVIDER: z.enum(['local', 'http']).default('local').describe('local: all-MiniLM-L6-v2 in-process (offline); http: an OpenAI-compatible /v1/embeddings endpoint'),
-  SPOKEFLOW_MODELS_DIR: z.string().default('').describe('folder of the local models (stack.sh installs all-MiniLM-L6-v2 there); default .stack/models'),
-  SPOKEFLOW_EMBEDDING_URL: z.string().url().optional().describe('base URL of the OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1'),
-  SPOKEFLOW_EMBEDDING_MODEL: z.string().default('all-minilm').describe('model name sent to the endpoint (it must return 384-dimension vectors)'),
-  SPOKEFLOW_EMBEDDING_MODEL_VERSION: z.string().default('').describe("the endpoint model's version, recorded with each vector: change it to re-embed everything"),
+  SPOKEFLOW_EMBEDDING_PROVIDER: z
+    .enum(['local', 'http'])
+    .default('local')
+    .describe('local: all-MiniLM-L6-v2 in-process (offline); http: an OpenAI-compatible /v1/embeddings endpoint'),
+  SPOKEFLOW_MODELS_DIR: z
+    .string()
+    .default('')
+    .describe('folder of the local models (stack.sh installs all-MiniLM-L6-v2 there); default .stack/models'),
+  SPOKEFLOW_EMBEDDING_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('base URL of the OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1'),
+  SPOKEFLOW_EMBEDDING_MODEL: z
+    .string()
+    .default('all-minilm')
+    .describe('model name sent to the endpoint (it must return 384-dimension vectors)'),
+  SPOKEFLOW_EMBEDDING_MODEL_VERSION: z
+    .string()
+    .default('')
+    .describe("the endpoint model's version, recorded with each vector: change it to re-embed everything"),
   SPOKEFLOW_EMBEDDING_API_KEY: z.string().default('').describe('bearer token of the endpoint (empty: none)'),
-  SPOKEFLOW_EMBEDDING_SEND_DIMENSIONS: z.enum(['true', 'false']).default('false').describe('send dimensions: 384 (OpenAI text-embedding-3 models shorten their vectors)'),
-  SPOKEFLOW_VECTOR_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('knowledge').describe('Postgres schema of the vector index (pgvector)'),
-  SPOKEFLOW_DIGEST_BUCKET: z.string().default('spokeflow-digests').describe('bucket of the rendered digests (one HTML object per recipient and period)'),
-  SPOKEFLOW_SMTP_URL: z.string().optional().describe('SMTP server of the email digests, e.g. smtp://user:pass@mail:587 or smtps://…; unset: no email channel'),
+  SPOKEFLOW_EMBEDDING_SEND_DIMENSIONS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .describe('send dimensions: 384 (OpenAI text-embedding-3 models shorten their vectors)'),
+  SPOKEFLOW_VECTOR_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('knowledge')
+    .describe('Postgres schema of the vector index (pgvector)'),
+  SPOKEFLOW_DIGEST_BUCKET: z
+    .string()
+    .default('spokeflow-digests')
+    .describe('bucket of the rendered digests (one HTML object per recipient and period)'),
+  SPOKEFLOW_SMTP_URL: z
+    .string()
+    .optional()
+    .describe('SMTP server of the email digests, e.g. smtp://user:pass@mail:587 or smtps://…; unset: no email channel'),
   SPOKEFLOW_SMTP_CONNECTIONS: z.coerce.number().int().min(1).max(64).default(8).describe('pooled SMTP connections per worker'),
-  SPOKEFLOW_DIGEST_FROM: z.string().default('spokeflow <digests@spokeflow.localhost>').describe('From of the email digests; its domain ends every Message-ID'),
-  SPOKEFLOW_DIGEST_TEAM_EMAIL: z.string().includes('{team}').default('{team}@teams.localhost').describe('address of a team digest; {team} is the team slug'),
-  SPOKEFLOW_DIGEST_WEBHOOK_URL: z.string().url().optional().describe('Slack-compatible incoming webhook of the digests; unset: no webhook channel'),
+  SPOKEFLOW_DIGEST_FROM: z
+    .string()
+    .default('spokeflow <digests@spokeflow.localhost>')
+    .describe('From of the email digests; its domain ends every Message-ID'),
+  SPOKEFLOW_DIGEST_TEAM_EMAIL: z
+    .string()
+    .includes('{team}')
+    .default('{team}@teams.localhost')
+    .describe('address of a team digest; {team} is the team slug'),
+  SPOKEFLOW_DIGEST_WEBHOOK_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('Slack-compatible incoming webhook of the digests; unset: no webhook channel'),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {

@@ -101,9 +101,7 @@ export function liveRecordOf(live: LiveSchedule): Partial<ScheduleRecord> {
  */
 export function changedFields(desired: ScheduleRecord, applied: unknown, live: Partial<ScheduleRecord>): ScheduleField[] {
   const previous = (isObject(applied) ? applied : {}) as Partial<Record<string, unknown>>;
-  return SCHEDULE_FIELDS.filter(
-    (field) => !same(previous[field], desired[field]) || (field in live && !same(live[field], desired[field])),
-  );
+  return SCHEDULE_FIELDS.filter((field) => !same(previous[field], desired[field]) || (field in live && !same(live[field], desired[field])));
 }
 
 export function appliedRecordOf(live: LiveSchedule): unknown {

@@ -26,7 +26,7 @@ const CronExpression = z
   .string()
   .transform((text) => text.trim().split(/\s+/).join(' '))
   .refine(
-    (text) => CRON_SHORTHANDS.has(text) || (/^[0-9A-Za-z*/,?-]+( [0-9A-Za-z*/,?-]+){4,6}$/.test(text)),
+    (text) => CRON_SHORTHANDS.has(text) || /^[0-9A-Za-z*/,?-]+( [0-9A-Za-z*/,?-]+){4,6}$/.test(text),
     'must be a cron expression of 5 to 7 fields (like `0 3 * * MON-FRI`) or @hourly, @daily, @weekly, @monthly, @yearly; ' +
       'put the time zone in spec.timezone and intervals in spec.every',
   );
@@ -90,7 +90,7 @@ export const ScheduleDeclaration = z
     pauseOnFailure: z.boolean().default(false).describe('pause the schedule when a run fails'),
     paused: z.boolean().default(false).describe('created or set paused; an operator may still unpause it'),
     note: z.string().min(1).max(1000).optional().describe('why the schedule is paused; required with paused'),
-    summary: z.string().min(1).max(400).optional().describe("one line on each run in the Web UI; defaults to what the workflow does"),
+    summary: z.string().min(1).max(400).optional().describe('one line on each run in the Web UI; defaults to what the workflow does'),
   })
   .strict()
   .superRefine((declaration, ctx) => {

@@ -34,7 +34,10 @@ export interface PipelinePluginOptions extends PluginOptions {
  * and starts pipelines on its own queue (`spokeflow run pipelineWorkflow --task-queue team-x …`).
  */
 export const pipelinePlugin = definePlugin<PipelinePluginOptions>('spokeflow.pipelines', ({ clients, options }) => {
-  const own = { ...createPipelineActivities({ catalog: clients.catalog }), ...options.activities } as Record<string, (input: never) => Promise<unknown>>;
+  const own = { ...createPipelineActivities({ catalog: clients.catalog }), ...options.activities } as Record<
+    string,
+    (input: never) => Promise<unknown>
+  >;
   // runPipelineBatch runs chains of local nodes (batch_local) over the activities this plugin registers.
   return { activities: { ...own, ...createBatchActivity(() => own) } };
 });

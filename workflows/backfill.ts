@@ -14,13 +14,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { BackfillActivities } from '../activities/ingestion/backfill.js';
-import {
-  BackfillInput,
-  partitionSyncRunId,
-  type BackfillCarry,
-  type BackfillProgress,
-  type PartitionRef,
-} from '../common/backfill.js';
+import { BackfillInput, partitionSyncRunId, type BackfillCarry, type BackfillProgress, type PartitionRef } from '../common/backfill.js';
 import { parseInput } from '../common/errors.js';
 import type { Partition } from '../common/partitions.js';
 import { SyncInput } from '../common/sync.js';
@@ -29,7 +23,10 @@ import { failRun, markOutcome, messageOf, tagRun } from './support/run-lifecycle
 import { proxySyncSteps, runSync, syncState, type SyncSteps } from './support/sync-steps.js';
 
 // Counting a long range's partitions takes longer than a quick catalog step.
-const backfill = proxyActivities<Pick<BackfillActivities, 'planBackfill' | 'nextPartitions' | 'finishBackfill'>>({ ...short, startToCloseTimeout: '5 minutes' });
+const backfill = proxyActivities<Pick<BackfillActivities, 'planBackfill' | 'nextPartitions' | 'finishBackfill'>>({
+  ...short,
+  startToCloseTimeout: '5 minutes',
+});
 
 /** A partition tries each step three times, then is recorded as failed and the backfill moves on. */
 const partitionAttempts = (preset: ActivityOptions): ActivityOptions => ({ ...preset, retry: { ...preset.retry, maximumAttempts: 3 } });
@@ -46,7 +43,8 @@ function partitionSteps(key: string): SyncSteps {
 }
 
 function recordPartitionFailure(key: string) {
-  return proxyActivities<Pick<BackfillActivities, 'recordPartitionFailure'>>({ ...short, summary: `partition ${key}` }).recordPartitionFailure;
+  return proxyActivities<Pick<BackfillActivities, 'recordPartitionFailure'>>({ ...short, summary: `partition ${key}` })
+    .recordPartitionFailure;
 }
 
 export const backfillProgressQuery = defineQuery<BackfillProgress>('progress');
@@ -167,13 +165,22 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
 
   /** One partition: the sync of its window, under a run id fixed by backfill and partition. */
   function start(partition: Partition): void {
-    const ref: PartitionRef = { backfillId: progress.backfillId, dataset: input.dataset, granularity: input.granularity, key: partition.key };
+    const ref: PartitionRef = {
+      backfillId: progress.backfillId,
+      dataset: input.dataset,
+      granularity: input.granularity,
+      key: partition.key,
+    };
     const state = syncState();
     progress.running++;
     const done = partitions
       .run(() =>
         runSync(partitionSteps(partition.key), {
-          input: parseInput(SyncInput, { dataset: input.dataset, window: { from: partition.from, to: partition.to }, pageRows: input.pageRows }, 'partition sync input'),
+          input: parseInput(
+            SyncInput,
+            { dataset: input.dataset, window: { from: partition.from, to: partition.to }, pageRows: input.pageRows },
+            'partition sync input',
+          ),
           syncRunId: partitionSyncRunId(ref),
           startedAtMs: Date.now(),
           partition: ref,
@@ -221,4 +228,3 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
     return { ...progress };
   }
 }
-

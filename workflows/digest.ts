@@ -1,4 +1,12 @@
-import { ApplicationFailure, continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  continueAsNew,
+  defineQuery,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { createDigestActivities } from '../activities/notify/digest.js';
 import {
   DigestInput,
@@ -23,7 +31,9 @@ const { planDigest } = proxyActivities<Pick<Notify, 'planDigest'>>(short);
 
 // A page renders, stores and sends a few hundred digests, heartbeating after every chunk of sends;
 // a retry (after a crash: the heartbeat timeout) skips the deliveries the ledger has as done.
-const { deliverDigestPage } = proxyActivities<Pick<Notify, 'deliverDigestPage'>>(bulk({ timeout: '15 minutes', heartbeat: '20 seconds', attempts: 20 }));
+const { deliverDigestPage } = proxyActivities<Pick<Notify, 'deliverDigestPage'>>(
+  bulk({ timeout: '15 minutes', heartbeat: '20 seconds', attempts: 20 }),
+);
 
 export const digestProgressQuery = defineQuery<DigestProgress>('progress');
 

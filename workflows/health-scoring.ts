@@ -11,9 +11,9 @@ const { planHealth } = proxyActivities<Pick<Health, 'planHealth'>>(short);
 
 // Scoring and publishing read and write the whole catalog's day in one go; every write is an
 // upsert (or a point overwritten at the same time), so a retry simply does the step again.
-const { scoreHealth, summariseTeams, publishHealthSeries } = proxyActivities<Pick<Health, 'scoreHealth' | 'summariseTeams' | 'publishHealthSeries'>>(
-  bulk({ timeout: '15 minutes', heartbeat: '1 minute', attempts: 10 }),
-);
+const { scoreHealth, summariseTeams, publishHealthSeries } = proxyActivities<
+  Pick<Health, 'scoreHealth' | 'summariseTeams' | 'publishHealthSeries'>
+>(bulk({ timeout: '15 minutes', heartbeat: '1 minute', attempts: 10 }));
 
 export const healthScoringProgressQuery = defineQuery<HealthScoringProgress>('progress');
 

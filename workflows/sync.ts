@@ -37,7 +37,12 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
       state,
       planned: (plan) => {
         // A windowed sync is a partition: its window as an ISO 8601 interval.
-        tagRun({ kind: 'sync', dataset: plan.dataset, team: plan.team, ...(input.window ? { partition: `${input.window.from}/${input.window.to}` } : {}) });
+        tagRun({
+          kind: 'sync',
+          dataset: plan.dataset,
+          team: plan.team,
+          ...(input.window ? { partition: `${input.window.from}/${input.window.to}` } : {}),
+        });
         progress.estimatedRows = plan.estimatedRows;
         progress.phase = 'copying';
         report(progress);

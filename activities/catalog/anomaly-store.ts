@@ -32,7 +32,18 @@ export function createAnomalyStore(mysql: Pool) {
         `UPDATE anomaly_scans SET status = ?, finished_at = CURRENT_TIMESTAMP(6), datasets = ?, series = ?, points = ?,
            anomalies = ?, confirmed = ?, suppressed = ?, excluded_points = ?, error = ?
          WHERE scan_id = ?`,
-        [status, totals.datasets, totals.series, totals.points, totals.anomalies, totals.confirmed, totals.suppressed, totals.excludedPoints, error ?? null, scanId],
+        [
+          status,
+          totals.datasets,
+          totals.series,
+          totals.points,
+          totals.anomalies,
+          totals.confirmed,
+          totals.suppressed,
+          totals.excludedPoints,
+          error ?? null,
+          scanId,
+        ],
       );
     },
 
@@ -105,7 +116,13 @@ export function createAnomalyStore(mysql: Pool) {
      * Brings rows found by earlier scans in line with today's exclusions and feedback: open rows
      * inside an exclusion become 'excluded'; rows feedback calls normal become 'dismissed'.
      */
-    async applyExclusionsAndFeedback(scanId: string, datasets: string[], metrics: AnomalyMetric[], fromMs: number, toMs: number): Promise<void> {
+    async applyExclusionsAndFeedback(
+      scanId: string,
+      datasets: string[],
+      metrics: AnomalyMetric[],
+      fromMs: number,
+      toMs: number,
+    ): Promise<void> {
       if (datasets.length === 0) return;
       const scope = [datasets, metrics, sqlTime(fromMs), sqlTime(toMs)];
       await mysql.query(

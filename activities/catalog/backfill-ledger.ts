@@ -58,7 +58,10 @@ export function createBackfillLedger(mysql: Pool) {
       );
     },
 
-    async markDone(task: PartitionRef, outcome: { status: Exclude<PartitionStatus, 'running'>; rows: number; error?: string }): Promise<void> {
+    async markDone(
+      task: PartitionRef,
+      outcome: { status: Exclude<PartitionStatus, 'running'>; rows: number; error?: string },
+    ): Promise<void> {
       await mysql.query(
         `UPDATE backfill_partitions SET status = ?, rows_copied = ?, error = ?, updated_at = CURRENT_TIMESTAMP(6)
          WHERE dataset = ? AND granularity = ? AND partition_key = ?`,

@@ -120,7 +120,12 @@ export function createDeliveryLedger(mysql: Pool, leaseSeconds = DEFAULT_LEASE_S
     },
 
     /** After the server accepted the message. */
-    async complete(period: string, list: (DeliveryKey & { objectKey: string | null })[], token: string, status: 'sent' | 'empty' = 'sent'): Promise<number> {
+    async complete(
+      period: string,
+      list: (DeliveryKey & { objectKey: string | null })[],
+      token: string,
+      status: 'sent' | 'empty' = 'sent',
+    ): Promise<number> {
       if (list.length === 0) return 0;
       // The object key is the recipient's; the statement picks each row's from a CASE.
       const keyOf = new Map(list.map((k) => [k.recipient, k.objectKey]));

@@ -19,7 +19,10 @@ export interface DigestRows {
   /** Daily scores of the sparkline's span, by dataset then day. */
   scores: { dataset: string; day: string; score: number }[];
   /** Open and confirmed anomalies of the period, oldest first. */
-  anomalies: (Omit<AnomalyItem, 'link'> & { scanId: string | null; /** The scan's workflow, when the scan is still recorded. */ workflowId: string | null })[];
+  anomalies: (Omit<AnomalyItem, 'link'> & {
+    scanId: string | null;
+    /** The scan's workflow, when the scan is still recorded. */ workflowId: string | null;
+  })[];
   failedSyncs: (Omit<FailedSyncItem, 'link'> & { syncRunId: string; workflowId: string })[];
   /** The last successful sync before the period's end, of datasets that declare a freshness SLA. */
   lastSuccessMs: Map<string, number>;

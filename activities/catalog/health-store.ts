@@ -13,7 +13,8 @@ const LOAD_ROWS = 10_000;
 const LOADS_IN_FLIGHT = 4;
 const WORST_TEAMS = 20;
 
-const teamFilter = (spec: Pick<HealthSpec, 'team'>, column: string) => (spec.team ? { sql: ` AND ${column} = ?`, args: [spec.team] } : { sql: '', args: [] });
+const teamFilter = (spec: Pick<HealthSpec, 'team'>, column: string) =>
+  spec.team ? { sql: ` AND ${column} = ?`, args: [spec.team] } : { sql: '', args: [] };
 
 /**
  * Health scoring's MySQL side: the facts it scores from (datasets, sync runs, anomalies), and the
@@ -114,7 +115,8 @@ export function createHealthStore(mysql: Pool) {
             '(dataset, day, team, score, documentation, freshness, reliability, quality, components, weights, as_of)',
           infileStreamFactory: () => Readable.from([Buffer.from(tsv, 'utf8')]),
         });
-        if ((result as { warningStatus?: number }).warningStatus) throw new Error('loading health scores raised warnings (SHOW WARNINGS on the catalog)');
+        if ((result as { warningStatus?: number }).warningStatus)
+          throw new Error('loading health scores raised warnings (SHOW WARNINGS on the catalog)');
         written += batch.length;
         onWritten?.(written);
       });
@@ -194,7 +196,12 @@ export function createHealthStore(mysql: Pool) {
           reliability: num(r.reliability),
           quality: num(r.quality),
         })),
-        teams: teams.map((r) => ({ team: r.team as string, score: num(r.score), datasets: num(r.datasets), worstScore: num(r.worst_score) })),
+        teams: teams.map((r) => ({
+          team: r.team as string,
+          score: num(r.score),
+          datasets: num(r.datasets),
+          worstScore: num(r.worst_score),
+        })),
       };
     },
 

@@ -48,7 +48,10 @@ export async function evolveSilverTable(
   const keySet = new Set(primaryKey);
   const missingKey = primaryKey.filter((k) => !columns.some((c) => c.name === k));
   if (missingKey.length) {
-    throw ApplicationFailure.nonRetryable(`primary key column(s) ${missingKey.join(', ')} not in the source of ${dataset}`, ErrorType.sourceSchema);
+    throw ApplicationFailure.nonRetryable(
+      `primary key column(s) ${missingKey.join(', ')} not in the source of ${dataset}`,
+      ErrorType.sourceSchema,
+    );
   }
   const definition = (c: SourceColumn) =>
     `${q(c.name)} ${mysqlTypeFor(c.type, keySet.has(c.name))}${keySet.has(c.name) ? ' NOT NULL' : ' NULL'}`;
@@ -78,7 +81,17 @@ export async function evolveSilverTable(
   if (unrecorded.length) {
     await mysql.query(
       `INSERT IGNORE INTO ${q(catalogDatabase)}.dataset_columns (dataset, name, ordinal, source_type, canonical_type, mysql_type, added_by_run) VALUES ?`,
-      [unrecorded.map((c) => [dataset, c.name, columns.indexOf(c), c.sourceType, describeType(c.type), mysqlTypeFor(c.type, keySet.has(c.name)), syncRunId])],
+      [
+        unrecorded.map((c) => [
+          dataset,
+          c.name,
+          columns.indexOf(c),
+          c.sourceType,
+          describeType(c.type),
+          mysqlTypeFor(c.type, keySet.has(c.name)),
+          syncRunId,
+        ]),
+      ],
     );
   }
   return { created, addedColumns: added.map((c) => c.name) };

@@ -43,16 +43,27 @@ export function createSyncLedger(mysql: Pool) {
          ON DUPLICATE KEY UPDATE object_key = VALUES(object_key), rows_copied = VALUES(rows_copied), bytes = VALUES(bytes),
            sha256 = VALUES(sha256), first_position = VALUES(first_position), last_position = VALUES(last_position),
            rows_quarantined = VALUES(rows_quarantined), quarantine_key = VALUES(quarantine_key), null_counts = VALUES(null_counts)`,
-        [syncRunId, e.seq, e.objectKey, e.rows, e.bytes, e.sha256, json(e.firstPosition), json(e.lastPosition),
-          e.quarantined, e.quarantineKey, JSON.stringify(e.nullCounts)],
+        [
+          syncRunId,
+          e.seq,
+          e.objectKey,
+          e.rows,
+          e.bytes,
+          e.sha256,
+          json(e.firstPosition),
+          json(e.lastPosition),
+          e.quarantined,
+          e.quarantineKey,
+          JSON.stringify(e.nullCounts),
+        ],
       );
     },
 
     async manifest(syncRunId: string, fromSeq = 0): Promise<ManifestEntry[]> {
-      const [rows] = await mysql.query<RowDataPacket[]>(
-        'SELECT * FROM sync_manifest WHERE sync_run_id = ? AND seq >= ? ORDER BY seq',
-        [syncRunId, fromSeq],
-      );
+      const [rows] = await mysql.query<RowDataPacket[]>('SELECT * FROM sync_manifest WHERE sync_run_id = ? AND seq >= ? ORDER BY seq', [
+        syncRunId,
+        fromSeq,
+      ]);
       return rows.map((r) => ({
         seq: r.seq,
         objectKey: r.object_key,
@@ -67,14 +78,29 @@ export function createSyncLedger(mysql: Pool) {
       }));
     },
 
-    async startRun(plan: SyncPlan, workflowId: string, watermarkFrom: KeysetPosition | null, window?: { from: string; to: string }): Promise<void> {
+    async startRun(
+      plan: SyncPlan,
+      workflowId: string,
+      watermarkFrom: KeysetPosition | null,
+      window?: { from: string; to: string },
+    ): Promise<void> {
       await mysql.query(
         `INSERT INTO sync_runs (sync_run_id, dataset, workflow_id, mode, status, started_at, estimated_rows, rows_without_cursor,
            watermark_from, window_from, window_to)
          VALUES (?, ?, ?, ?, 'running', FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?)
          ON DUPLICATE KEY UPDATE estimated_rows = VALUES(estimated_rows)`,
-        [plan.syncRunId, plan.dataset, workflowId, plan.mode, plan.startedAtMs, plan.estimatedRows, plan.rowsWithoutCursor,
-          json(watermarkFrom), window?.from ?? null, window?.to ?? null],
+        [
+          plan.syncRunId,
+          plan.dataset,
+          workflowId,
+          plan.mode,
+          plan.startedAtMs,
+          plan.estimatedRows,
+          plan.rowsWithoutCursor,
+          json(watermarkFrom),
+          window?.from ?? null,
+          window?.to ?? null,
+        ],
       );
     },
 
@@ -88,8 +114,18 @@ export function createSyncLedger(mysql: Pool) {
         `UPDATE sync_runs SET status = ?, finished_at = COALESCE(finished_at, UTC_TIMESTAMP(6)), rows_copied = ?, rows_quarantined = ?,
            bytes = ?, objects = ?, rows_deleted = ?, watermark_to = ?, manifest_key = ?, error = ?
          WHERE sync_run_id = ?`,
-        [status, totals.rows, totals.quarantined, totals.bytes, totals.objects, extra.deleted ?? 0, json(extra.watermarkTo),
-          extra.manifestKey ?? null, extra.error ?? null, syncRunId],
+        [
+          status,
+          totals.rows,
+          totals.quarantined,
+          totals.bytes,
+          totals.objects,
+          extra.deleted ?? 0,
+          json(extra.watermarkTo),
+          extra.manifestKey ?? null,
+          extra.error ?? null,
+          syncRunId,
+        ],
       );
     },
 

@@ -50,7 +50,11 @@ export function createBackfillActivities(deps: { catalog: Pool; sync: IngestionA
     for (;;) {
       const batch = take(scan, 1_000);
       if (batch.length === 0) return { partitions: picked, afterKey: last, exhausted: true };
-      const statuses = await ledger.statuses(input.dataset, input.granularity, batch.map((p) => p.key));
+      const statuses = await ledger.statuses(
+        input.dataset,
+        input.granularity,
+        batch.map((p) => p.key),
+      );
       for (const p of batch) {
         last = p.key;
         if (wanted(input.mode, statuses.get(p.key))) picked.push(p);
@@ -64,7 +68,10 @@ export function createBackfillActivities(deps: { catalog: Pool; sync: IngestionA
     async planBackfill(input: BackfillInput, run: { backfillId: string }): Promise<{ partitions: number; toRun: number; team: string }> {
       const d = await datasets.get(input.dataset);
       if (!d.source.cursor) {
-        throw ApplicationFailure.nonRetryable(`dataset ${d.name} declares no cursor column, so it has no partitions to backfill`, ErrorType.invalidInput);
+        throw ApplicationFailure.nonRetryable(
+          `dataset ${d.name} declares no cursor column, so it has no partitions to backfill`,
+          ErrorType.invalidInput,
+        );
       }
       const partitions = countPartitions(input.from, input.to, input.granularity);
       let toRun = 0;
@@ -75,7 +82,13 @@ export function createBackfillActivities(deps: { catalog: Pool; sync: IngestionA
         after = page.afterKey;
         if (page.exhausted) break;
       }
-      await ledger.start({ backfillId: run.backfillId, workflowId: Context.current().info.workflowExecution?.workflowId ?? '', input, partitions, toRun });
+      await ledger.start({
+        backfillId: run.backfillId,
+        workflowId: Context.current().info.workflowExecution?.workflowId ?? '',
+        input,
+        partitions,
+        toRun,
+      });
       return { partitions, toRun, team: d.team };
     },
 
@@ -89,7 +102,8 @@ export function createBackfillActivities(deps: { catalog: Pool; sync: IngestionA
      * failed sync's does, when it got as far as a plan, and the partition with the error.
      */
     async recordPartitionFailure({ task, status, error, plan, totals }: PartitionFailure): Promise<void> {
-      if (plan) await deps.sync.failSync({ plan, totals: totals ?? { rows: 0, quarantined: 0, bytes: 0, objects: 0 }, outcome: status, error });
+      if (plan)
+        await deps.sync.failSync({ plan, totals: totals ?? { rows: 0, quarantined: 0, bytes: 0, objects: 0 }, outcome: status, error });
       await ledger.markDone(task, { status, rows: 0, error });
     },
 

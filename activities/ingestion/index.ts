@@ -4,15 +4,7 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { PartitionRef } from '../../common/backfill.js';
 import { ErrorType } from '../../common/errors.js';
 import { bronzePartKey, bronzeRunPrefix, manifestKey, quarantinePartKey } from '../../common/keys.js';
-import type {
-  ChunkInput,
-  ChunkResult,
-  KeysetPosition,
-  SyncInput,
-  SyncPlan,
-  SyncResult,
-  SyncTotals,
-} from '../../common/sync.js';
+import type { ChunkInput, ChunkResult, KeysetPosition, SyncInput, SyncPlan, SyncResult, SyncTotals } from '../../common/sync.js';
 import { createBackfillLedger } from '../catalog/backfill-ledger.js';
 import { createDatasetCatalog } from '../catalog/datasets.js';
 import { deleteRowsNotFromRun, evolveSilverTable, loadSilverPage, type SilverTable } from '../catalog/silver.js';
@@ -82,10 +74,16 @@ export function createIngestionActivities(deps: IngestionDeps) {
     const quarantineKey = page.quarantined.length > 0 ? quarantinePartKey(plan.runPrefix, seq) : null;
     const storing = Promise.all([
       objectKey
-        ? deps.parquet.encode(plan.columns, page.text).then((parquet) => deps.bronze.put(objectKey, parquet, 'application/vnd.apache.parquet'))
+        ? deps.parquet
+            .encode(plan.columns, page.text)
+            .then((parquet) => deps.bronze.put(objectKey, parquet, 'application/vnd.apache.parquet'))
         : undefined,
       quarantineKey
-        ? deps.bronze.put(quarantineKey, Buffer.from(page.quarantined.map((r) => JSON.stringify(r)).join('\n') + '\n'), 'application/x-ndjson')
+        ? deps.bronze.put(
+            quarantineKey,
+            Buffer.from(page.quarantined.map((r) => JSON.stringify(r)).join('\n') + '\n'),
+            'application/x-ndjson',
+          )
         : undefined,
     ]);
     storing.catch(() => undefined); // awaited by commitPage; a failure before that must not go unhandled
@@ -188,7 +186,15 @@ export function createIngestionActivities(deps: IngestionDeps) {
     });
     await ledger.finishRun(plan.syncRunId, 'succeeded', totals, { deleted, watermarkTo: watermark, manifestKey: key });
     if (partition) await backfills.markDone(partition, { status: 'succeeded', rows: totals.rows });
-    return { dataset: plan.dataset, syncRunId: plan.syncRunId, mode: plan.mode, ...totals, deletedRows: deleted, watermark, manifestKey: key };
+    return {
+      dataset: plan.dataset,
+      syncRunId: plan.syncRunId,
+      mode: plan.mode,
+      ...totals,
+      deletedRows: deleted,
+      watermark,
+      manifestKey: key,
+    };
   }
 
   return {
@@ -223,7 +229,15 @@ export function createIngestionActivities(deps: IngestionDeps) {
           );
         }
       }
-      await evolveSilverTable(deps.catalog, deps.catalogDatabase, d.name, { database: deps.silverDatabase, table: d.target.table }, columns, d.source.primaryKey, run.syncRunId);
+      await evolveSilverTable(
+        deps.catalog,
+        deps.catalogDatabase,
+        d.name,
+        { database: deps.silverDatabase, table: d.target.table },
+        columns,
+        d.source.primaryKey,
+        run.syncRunId,
+      );
 
       const watermark = input.mode === 'incremental' && !input.window ? await ledger.readWatermark(d.name) : null;
       const lower = input.window
@@ -262,7 +276,15 @@ export function createIngestionActivities(deps: IngestionDeps) {
       await ledger.startRun(plan, Context.current().info.workflowExecution?.workflowId ?? '', watermark, input.window);
       // A window's rows are counted exactly: an empty one has nothing to copy, so its run ends here.
       if (plan.windowed && plan.estimatedRows === 0) {
-        return { ...plan, finished: await finishSync({ plan, totals: { rows: 0, quarantined: 0, bytes: 0, objects: 0 }, after: plan.startAfter, partition: run.partition }) };
+        return {
+          ...plan,
+          finished: await finishSync({
+            plan,
+            totals: { rows: 0, quarantined: 0, bytes: 0, objects: 0 },
+            after: plan.startAfter,
+            partition: run.partition,
+          }),
+        };
       }
       return plan;
     },
@@ -331,12 +353,30 @@ export function createIngestionActivities(deps: IngestionDeps) {
         await committing.catch(() => undefined);
         conn.release();
       }
-      return { rows: done.rows, quarantined: done.quarantined, bytes: done.bytes, objects: done.objects, after, nextSeq: seq, done: finished };
+      return {
+        rows: done.rows,
+        quarantined: done.quarantined,
+        bytes: done.bytes,
+        objects: done.objects,
+        after,
+        nextSeq: seq,
+        done: finished,
+      };
     },
 
     finishSync,
 
-    async failSync({ plan, totals, outcome, error }: { plan: SyncPlan; totals: SyncTotals; outcome: 'failed' | 'cancelled'; error: string }): Promise<void> {
+    async failSync({
+      plan,
+      totals,
+      outcome,
+      error,
+    }: {
+      plan: SyncPlan;
+      totals: SyncTotals;
+      outcome: 'failed' | 'cancelled';
+      error: string;
+    }): Promise<void> {
       await ledger.finishRun(plan.syncRunId, outcome, totals, { error });
       await deps.metrics.write({
         dataset: plan.dataset,

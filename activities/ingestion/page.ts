@@ -71,8 +71,17 @@ const isDigit = (b: number | undefined) => b !== undefined && b >= 48 && b <= 57
 
 function validDate(t: Buffer, s: number): boolean {
   return (
-    isDigit(t[s]) && t[s]! >= 49 && isDigit(t[s + 1]) && isDigit(t[s + 2]) && isDigit(t[s + 3]) && t[s + 4] === 45 &&
-    isDigit(t[s + 5]) && isDigit(t[s + 6]) && t[s + 7] === 45 && isDigit(t[s + 8]) && isDigit(t[s + 9])
+    isDigit(t[s]) &&
+    t[s]! >= 49 &&
+    isDigit(t[s + 1]) &&
+    isDigit(t[s + 2]) &&
+    isDigit(t[s + 3]) &&
+    t[s + 4] === 45 &&
+    isDigit(t[s + 5]) &&
+    isDigit(t[s + 6]) &&
+    t[s + 7] === 45 &&
+    isDigit(t[s + 8]) &&
+    isDigit(t[s + 9])
   );
 }
 
@@ -83,9 +92,19 @@ function rejectReason(type: ColumnType, t: Buffer, s: number, e: number): string
       return e - s === 10 && validDate(t, s) ? undefined : 'date outside 1000-01-01 … 9999-12-31';
     case 'timestamp': {
       const ok =
-        e - s >= 19 && e - s <= 26 && validDate(t, s) && (t[s + 10] === 32 || t[s + 10] === 84) &&
-        isDigit(t[s + 11]) && isDigit(t[s + 12]) && t[s + 13] === 58 && isDigit(t[s + 14]) && isDigit(t[s + 15]) &&
-        t[s + 16] === 58 && isDigit(t[s + 17]) && isDigit(t[s + 18]) && (e - s === 19 || (t[s + 19] === 46 && isDigit(t[e - 1])));
+        e - s >= 19 &&
+        e - s <= 26 &&
+        validDate(t, s) &&
+        (t[s + 10] === 32 || t[s + 10] === 84) &&
+        isDigit(t[s + 11]) &&
+        isDigit(t[s + 12]) &&
+        t[s + 13] === 58 &&
+        isDigit(t[s + 14]) &&
+        isDigit(t[s + 15]) &&
+        t[s + 16] === 58 &&
+        isDigit(t[s + 17]) &&
+        isDigit(t[s + 18]) &&
+        (e - s === 19 || (t[s + 19] === 46 && isDigit(t[e - 1])));
       return ok ? undefined : 'timestamp outside 1000-01-01 … 9999-12-31';
     }
     case 'float':

@@ -7,7 +7,9 @@ import type { ParquetJob } from './parquet-thread.js';
  * and streaming rows to MySQL meanwhile.
  */
 export function createParquetEncoder() {
-  const thread = createJobThread<ParquetJob, Uint8Array>(new URL('./parquet-thread.ts', import.meta.url), 'Parquet encoding', { eager: true });
+  const thread = createJobThread<ParquetJob, Uint8Array>(new URL('./parquet-thread.ts', import.meta.url), 'Parquet encoding', {
+    eager: true,
+  });
   return {
     /** Parquet of a page, from its text (copied to the thread; the caller keeps it). */
     encode: (columns: SourceColumn[], text: Buffer): Promise<Uint8Array> => thread.run({ columns, text: new Uint8Array(text) }),

@@ -29,10 +29,14 @@ export function createHealthSeries(influx: InfluxDB, org: string, bucket: string
       try {
         for (const r of datasets) {
           const { dataset, team, score, documentation, freshness, reliability, quality } = r;
-          write.writePoint(measurementPoint('health_score', { dataset, team }, { score, documentation, freshness, reliability, quality }, at));
+          write.writePoint(
+            measurementPoint('health_score', { dataset, team }, { score, documentation, freshness, reliability, quality }, at),
+          );
         }
         for (const r of teams) {
-          write.writePoint(measurementPoint('team_health', { team: r.team }, { score: r.score, datasets: r.datasets, worst_score: r.worstScore }, at));
+          write.writePoint(
+            measurementPoint('team_health', { team: r.team }, { score: r.score, datasets: r.datasets, worst_score: r.worstScore }, at),
+          );
         }
         await write.close();
       } catch (err) {

@@ -42,10 +42,9 @@ export function createInfluxAdmin(s: InfluxSettings): InfluxAdmin {
         'list buckets',
       )) as { buckets: unknown[] };
       if (found.buckets.length > 0) return;
-      const orgs = (await check(
-        await fetch(`${base}/api/v2/orgs?org=${encodeURIComponent(s.org)}`, { headers }),
-        'find org',
-      )) as { orgs: { id: string }[] };
+      const orgs = (await check(await fetch(`${base}/api/v2/orgs?org=${encodeURIComponent(s.org)}`, { headers }), 'find org')) as {
+        orgs: { id: string }[];
+      };
       const orgID = orgs.orgs[0]?.id;
       if (!orgID) throw new Error(`InfluxDB org "${s.org}" not found`);
       await check(

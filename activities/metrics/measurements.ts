@@ -9,7 +9,15 @@ export const MEASUREMENTS = {
   /** One point per sync run, stamped with the run's start. */
   sync_run: {
     tags: ['dataset', 'team', 'mode', 'status'],
-    fields: { rows: 'int', bytes: 'int', objects: 'int', quarantined: 'int', deleted: 'int', duration_seconds: 'float', freshness_lag_seconds: 'float' },
+    fields: {
+      rows: 'int',
+      bytes: 'int',
+      objects: 'int',
+      quarantined: 'int',
+      deleted: 'int',
+      duration_seconds: 'float',
+      freshness_lag_seconds: 'float',
+    },
   },
   /** One point per column of a sync run: its nulls. */
   sync_column: {

@@ -5,7 +5,9 @@ import type { FieldOf, Measurement, TagOf } from './measurements.js';
 /** The run measurements the scan reads (written by sync-metrics.ts). */
 const RUN_MEASUREMENTS = ['sync_run', 'sync_column'] as const satisfies readonly Measurement[];
 type RunMeasurement = (typeof RUN_MEASUREMENTS)[number];
-type MetricSource = { [M in RunMeasurement]: { measurement: M; field: FieldOf<M>; seriesTag: Exclude<TagOf<M>, 'dataset' | 'team' | 'status'> } }[RunMeasurement];
+type MetricSource = {
+  [M in RunMeasurement]: { measurement: M; field: FieldOf<M>; seriesTag: Exclude<TagOf<M>, 'dataset' | 'team' | 'status'> };
+}[RunMeasurement];
 
 /** The tag that tells a run measurement's series of one dataset apart. */
 const SERIES_TAG: { [M in RunMeasurement]: MetricSource['seriesTag'] & TagOf<M> } = { sync_run: 'mode', sync_column: 'column' };
@@ -74,7 +76,9 @@ export function seriesQueries(bucket: string, range: SeriesRange): { measurement
   if (runFields.length > 0) {
     // Only succeeded runs: a failed run's row count says nothing about the source.
     const status: TagOf<'sync_run'> = 'status';
-    queries.push(query('sync_run', `r.${status} == "succeeded" and (${runFields.map((f) => `r._field == ${fluxString(f)}`).join(' or ')})`));
+    queries.push(
+      query('sync_run', `r.${status} == "succeeded" and (${runFields.map((f) => `r._field == ${fluxString(f)}`).join(' or ')})`),
+    );
   }
   if (range.metrics.includes('null_rate')) queries.push(query('sync_column', `r._field == ${fluxString(METRIC_SOURCES.null_rate.field)}`));
   return queries;
@@ -298,7 +302,8 @@ export function createSeriesReader(measurement: RunMeasurement, into: Map<string
   /** A row with quotes in it: rare (tag values with commas), so as strings. */
   function slowRow(fields: string[]): void {
     const table = Number(fields[iTable]);
-    if (table !== tableId) openSeries(table, iField >= 0 ? (fields[iField] ?? '') : '', fields[iDataset] ?? '', iKey >= 0 ? (fields[iKey] ?? '') : '');
+    if (table !== tableId)
+      openSeries(table, iField >= 0 ? (fields[iField] ?? '') : '', fields[iDataset] ?? '', iKey >= 0 ? (fields[iKey] ?? '') : '');
     const value = fields[iValue] === '' ? NaN : Number(fields[iValue]);
     add(parseFluxTime(fields[iTime] ?? ''), value);
   }
@@ -425,7 +430,11 @@ export function createMetricSeries(influx: InfluxDB, org: string, bucket: string
   const rawQuery = (flux: string): AsyncIterableIterator<Uint8Array> =>
     influx.transport.iterate(
       `/api/v2/query?org=${encodeURIComponent(org)}`,
-      JSON.stringify({ query: flux, type: 'flux', dialect: { header: true, delimiter: ',', annotations: [], commentPrefix: '#', dateTimeFormat: 'RFC3339' } }),
+      JSON.stringify({
+        query: flux,
+        type: 'flux',
+        dialect: { header: true, delimiter: ',', annotations: [], commentPrefix: '#', dateTimeFormat: 'RFC3339' },
+      }),
       { method: 'POST', headers: { 'content-type': 'application/json; encoding=utf-8', 'accept-encoding': 'identity' } },
     );
 

@@ -45,7 +45,12 @@ export function createSyncMetrics(influx: InfluxDB, org: string, bucket: string)
       );
       for (const [column, nulls] of Object.entries(m.nullCounts)) {
         writeApi.writePoint(
-          measurementPoint('sync_column', { dataset: m.dataset, team: m.team, column }, { nulls, null_rate: m.rows > 0 ? nulls / m.rows : 0 }, at),
+          measurementPoint(
+            'sync_column',
+            { dataset: m.dataset, team: m.team, column },
+            { nulls, null_rate: m.rows > 0 ? nulls / m.rows : 0 },
+            at,
+          ),
         );
       }
       await writeApi.close();

@@ -125,7 +125,10 @@ export async function gatherDigests(
     if (!after || (before && Math.abs(after.score - before.score) < 0.05)) continue;
     c.scoreChanges.push({ dataset, before: before?.score ?? null, after: after.score, series });
   }
-  for (const c of byRecipient.values()) c.scoreChanges.sort((a, b) => a.after - (a.before ?? a.after) - (b.after - (b.before ?? b.after)) || a.dataset.localeCompare(b.dataset));
+  for (const c of byRecipient.values())
+    c.scoreChanges.sort(
+      (a, b) => a.after - (a.before ?? a.after) - (b.after - (b.before ?? b.after)) || a.dataset.localeCompare(b.dataset),
+    );
 
   for (const a of anomalies) {
     const c = recipientOf.get(a.dataset);
@@ -144,6 +147,7 @@ export async function gatherDigests(
     if (last !== null && asOfMs - last <= hours * HOUR_MS) continue;
     recipientOf.get(dataset)?.stale.push({ dataset, lastSuccessMs: last, slaHours: hours, link: uiRunLink(ui, syncWorkflowId(dataset)) });
   }
-  for (const c of byRecipient.values()) c.stale.sort((a, b) => (a.lastSuccessMs ?? 0) - (b.lastSuccessMs ?? 0) || a.dataset.localeCompare(b.dataset));
+  for (const c of byRecipient.values())
+    c.stale.sort((a, b) => (a.lastSuccessMs ?? 0) - (b.lastSuccessMs ?? 0) || a.dataset.localeCompare(b.dataset));
   return names.map((n) => byRecipient.get(n)!);
 }

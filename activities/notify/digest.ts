@@ -70,12 +70,20 @@ export function createDigestActivities(deps: DigestDeps) {
     return /^[^@\s<>]+@[^@\s<>]+$/.test(name) ? name : null;
   }
 
-  async function send(spec: DigestSpec, row: DeliveryRow, content: DigestContent, rendered: RenderedDigest, resend: boolean): Promise<SendOutcome> {
+  async function send(
+    spec: DigestSpec,
+    row: DeliveryRow,
+    content: DigestContent,
+    rendered: RenderedDigest,
+    resend: boolean,
+  ): Promise<SendOutcome> {
     if (row.channel === 'webhook') {
-      if (!deps.webhook) return { ok: false, permanent: false, refused: true, error: 'no webhook configured on this worker (SPOKEFLOW_DIGEST_WEBHOOK_URL)' };
+      if (!deps.webhook)
+        return { ok: false, permanent: false, refused: true, error: 'no webhook configured on this worker (SPOKEFLOW_DIGEST_WEBHOOK_URL)' };
       return deps.webhook.send(rendered.webhook, row.messageId);
     }
-    if (!deps.email) return { ok: false, permanent: false, refused: true, error: 'no SMTP server configured on this worker (SPOKEFLOW_SMTP_URL)' };
+    if (!deps.email)
+      return { ok: false, permanent: false, refused: true, error: 'no SMTP server configured on this worker (SPOKEFLOW_SMTP_URL)' };
     const to = addressOf(spec, content.name);
     if (!to) return { ok: false, permanent: true, refused: true, error: `owner "${content.name}" is not an email address` };
     return deps.email.send({
@@ -96,10 +104,16 @@ export function createDigestActivities(deps: DigestDeps) {
     async planDigest(args: { spec: DigestSpec; recipientsPerPage: number }): Promise<DigestPlan> {
       const { spec } = args;
       if (spec.channels.includes('email') && !deps.email) {
-        throw ApplicationFailure.nonRetryable('channel email needs an SMTP server: set SPOKEFLOW_SMTP_URL on the notifications worker', ErrorType.invalidInput);
+        throw ApplicationFailure.nonRetryable(
+          'channel email needs an SMTP server: set SPOKEFLOW_SMTP_URL on the notifications worker',
+          ErrorType.invalidInput,
+        );
       }
       if (spec.channels.includes('webhook') && !deps.webhook) {
-        throw ApplicationFailure.nonRetryable('channel webhook needs a URL: set SPOKEFLOW_DIGEST_WEBHOOK_URL on the notifications worker', ErrorType.invalidInput);
+        throw ApplicationFailure.nonRetryable(
+          'channel webhook needs a URL: set SPOKEFLOW_DIGEST_WEBHOOK_URL on the notifications worker',
+          ErrorType.invalidInput,
+        );
       }
       const recipients = await reads.recipients(spec);
       const bounds: string[] = [];
@@ -132,7 +146,9 @@ export function createDigestActivities(deps: DigestDeps) {
       await ledger.ensure(
         period,
         spec.workflowId,
-        [...keyOf.keys()].flatMap((recipient) => spec.channels.map((channel) => ({ recipient, channel, messageId: digestMessageId(recipient, period, channel, deps.from) }))),
+        [...keyOf.keys()].flatMap((recipient) =>
+          spec.channels.map((channel) => ({ recipient, channel, messageId: digestMessageId(recipient, period, channel, deps.from) })),
+        ),
       );
       const rows = await ledger.claim(period, [...keyOf.keys()], spec.channels, claim);
       step('claimed', page.index);
@@ -146,7 +162,8 @@ export function createDigestActivities(deps: DigestDeps) {
           if (r.resends > 0) totals.resent++;
         } else if (r.status === 'empty' && ours(r.claimToken)) totals.empty++;
         else if (r.status === 'sent' || r.status === 'empty') totals.alreadyDone++;
-        else if (r.status === 'failed' && ours(r.claimToken)) totals.failed++; // refused by an earlier attempt of this activity
+        else if (r.status === 'failed' && ours(r.claimToken))
+          totals.failed++; // refused by an earlier attempt of this activity
         else if (r.claimToken !== token) heldElsewhere.push(r);
         else mine.push(r);
       }
@@ -170,7 +187,13 @@ export function createDigestActivities(deps: DigestDeps) {
         }
         toSend.push({ row, content, rendered: r.r, objectKey: r.objectKey });
       }
-      if (empty.length) totals.empty += await ledger.complete(period, empty.map((e) => ({ ...e, objectKey: null })), token, 'empty');
+      if (empty.length)
+        totals.empty += await ledger.complete(
+          period,
+          empty.map((e) => ({ ...e, objectKey: null })),
+          token,
+          'empty',
+        );
 
       // Each digest is stored before it is sent, under a key fixed by recipient and period (a retry
       // overwrites it); the next chunk's objects are stored while this chunk is sent.
@@ -194,12 +217,20 @@ export function createDigestActivities(deps: DigestDeps) {
           stored = store(toSend.slice(i + chunkSize, i + 2 * chunkSize));
           // A failed store of the next chunk surfaces when it is awaited; never as an unhandled rejection.
           stored.catch(() => undefined);
-          await ledger.markSending(period, chunk.map((c) => c.row), token);
+          await ledger.markSending(
+            period,
+            chunk.map((c) => c.row),
+            token,
+          );
           step('sending', page.index);
           const outcomes = await Promise.all(chunk.map((c) => send(spec, c.row, c.content, c.rendered, c.row.status === 'sending')));
           step('sent', page.index);
           const ok = chunk.filter((_, j) => outcomes[j]!.ok);
-          await ledger.complete(period, ok.map((c) => ({ ...c.row, objectKey: c.objectKey })), token);
+          await ledger.complete(
+            period,
+            ok.map((c) => ({ ...c.row, objectKey: c.objectKey })),
+            token,
+          );
           step('completed', page.index);
           totals.sent += ok.length;
           totals.resent += ok.filter((c) => c.row.status === 'sending').length;

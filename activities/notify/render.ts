@@ -109,56 +109,83 @@ export function renderDigest(c: DigestContent, meta: { messageId: string; object
         `<span style="color:${colour};font-weight:bold;">${change}</span>`,
       ];
     });
-    sections.push(`<h2 style="${S.h2}">Health score changes</h2>`, table(['dataset', 'trend', 'score', 'change'], rows, c.scoreChanges.length - SECTION_ROWS));
+    sections.push(
+      `<h2 style="${S.h2}">Health score changes</h2>`,
+      table(['dataset', 'trend', 'score', 'change'], rows, c.scoreChanges.length - SECTION_ROWS),
+    );
     sections.push(`<p style="${S.muted}">${a(c.healthLink, 'health scoring runs in the Web UI')}</p>`);
     text.push('HEALTH SCORE CHANGES', `  (health scoring runs: ${c.healthLink})`);
     for (const s of c.scoreChanges.slice(0, SECTION_ROWS)) {
       const d = delta(s);
-      text.push(`  - ${s.dataset}: ${s.before === null ? 'new' : s.before.toFixed(1)} -> ${s.after.toFixed(1)}${d === null ? '' : ` (${d > 0 ? '+' : ''}${d.toFixed(1)})`}`);
+      text.push(
+        `  - ${s.dataset}: ${s.before === null ? 'new' : s.before.toFixed(1)} -> ${s.after.toFixed(1)}${d === null ? '' : ` (${d > 0 ? '+' : ''}${d.toFixed(1)})`}`,
+      );
     }
     if (c.scoreChanges.length > SECTION_ROWS) text.push(`  and ${c.scoreChanges.length - SECTION_ROWS} more`);
     text.push('');
   }
   if (c.anomalies.length) {
-    const rows = c.anomalies.slice(0, SECTION_ROWS).map((x) => [
-      escapeHtml(x.dataset),
-      `${escapeHtml(x.metric)}${x.series ? ` <span style="${S.muted}">${escapeHtml(x.series)}</span>` : ''}`,
-      escapeHtml(minute(x.atMs)),
-      `${fmt(x.value)} <span style="${S.muted}">expected ${fmt(x.lower)}–${fmt(x.upper)}</span>`,
-      a(x.link, 'scan run'),
-    ]);
-    sections.push(`<h2 style="${S.h2}">New anomalies</h2>`, table(['dataset', 'metric', 'at', 'value', ''], rows, c.anomalies.length - SECTION_ROWS));
+    const rows = c.anomalies
+      .slice(0, SECTION_ROWS)
+      .map((x) => [
+        escapeHtml(x.dataset),
+        `${escapeHtml(x.metric)}${x.series ? ` <span style="${S.muted}">${escapeHtml(x.series)}</span>` : ''}`,
+        escapeHtml(minute(x.atMs)),
+        `${fmt(x.value)} <span style="${S.muted}">expected ${fmt(x.lower)}–${fmt(x.upper)}</span>`,
+        a(x.link, 'scan run'),
+      ]);
+    sections.push(
+      `<h2 style="${S.h2}">New anomalies</h2>`,
+      table(['dataset', 'metric', 'at', 'value', ''], rows, c.anomalies.length - SECTION_ROWS),
+    );
     text.push('NEW ANOMALIES');
     for (const x of c.anomalies.slice(0, SECTION_ROWS)) {
-      text.push(`  - ${x.dataset} ${x.metric} at ${minute(x.atMs)}: ${fmt(x.value)} (expected ${fmt(x.lower)}-${fmt(x.upper)}, ${x.direction}, ${x.status})`, `    ${x.link}`);
+      text.push(
+        `  - ${x.dataset} ${x.metric} at ${minute(x.atMs)}: ${fmt(x.value)} (expected ${fmt(x.lower)}-${fmt(x.upper)}, ${x.direction}, ${x.status})`,
+        `    ${x.link}`,
+      );
     }
     if (c.anomalies.length > SECTION_ROWS) text.push(`  and ${c.anomalies.length - SECTION_ROWS} more`);
     text.push('');
   }
   if (c.failedSyncs.length) {
-    const rows = c.failedSyncs.slice(0, SECTION_ROWS).map((f) => [
-      escapeHtml(f.dataset),
-      escapeHtml(minute(f.startedAtMs)),
-      `<span style="color:#991b1b;">${escapeHtml(f.error.slice(0, 160) || 'failed')}</span>`,
-      a(f.link, 'sync run'),
-    ]);
-    sections.push(`<h2 style="${S.h2}">Failed syncs</h2>`, table(['dataset', 'started', 'error', ''], rows, c.failedSyncs.length - SECTION_ROWS));
+    const rows = c.failedSyncs
+      .slice(0, SECTION_ROWS)
+      .map((f) => [
+        escapeHtml(f.dataset),
+        escapeHtml(minute(f.startedAtMs)),
+        `<span style="color:#991b1b;">${escapeHtml(f.error.slice(0, 160) || 'failed')}</span>`,
+        a(f.link, 'sync run'),
+      ]);
+    sections.push(
+      `<h2 style="${S.h2}">Failed syncs</h2>`,
+      table(['dataset', 'started', 'error', ''], rows, c.failedSyncs.length - SECTION_ROWS),
+    );
     text.push('FAILED SYNCS');
-    for (const f of c.failedSyncs.slice(0, SECTION_ROWS)) text.push(`  - ${f.dataset} at ${minute(f.startedAtMs)}: ${f.error.slice(0, 160) || 'failed'}`, `    ${f.link}`);
+    for (const f of c.failedSyncs.slice(0, SECTION_ROWS))
+      text.push(`  - ${f.dataset} at ${minute(f.startedAtMs)}: ${f.error.slice(0, 160) || 'failed'}`, `    ${f.link}`);
     if (c.failedSyncs.length > SECTION_ROWS) text.push(`  and ${c.failedSyncs.length - SECTION_ROWS} more`);
     text.push('');
   }
   if (c.stale.length) {
-    const rows = c.stale.slice(0, SECTION_ROWS).map((s) => [
-      escapeHtml(s.dataset),
-      escapeHtml(s.lastSuccessMs === null ? 'never' : minute(s.lastSuccessMs)),
-      `${fmt(s.slaHours)} h`,
-      a(s.link, 'sync runs'),
-    ]);
-    sections.push(`<h2 style="${S.h2}">Stale datasets</h2>`, table(['dataset', 'last successful sync', 'SLA', ''], rows, c.stale.length - SECTION_ROWS));
+    const rows = c.stale
+      .slice(0, SECTION_ROWS)
+      .map((s) => [
+        escapeHtml(s.dataset),
+        escapeHtml(s.lastSuccessMs === null ? 'never' : minute(s.lastSuccessMs)),
+        `${fmt(s.slaHours)} h`,
+        a(s.link, 'sync runs'),
+      ]);
+    sections.push(
+      `<h2 style="${S.h2}">Stale datasets</h2>`,
+      table(['dataset', 'last successful sync', 'SLA', ''], rows, c.stale.length - SECTION_ROWS),
+    );
     text.push('STALE DATASETS');
     for (const s of c.stale.slice(0, SECTION_ROWS)) {
-      text.push(`  - ${s.dataset}: last successful sync ${s.lastSuccessMs === null ? 'never' : minute(s.lastSuccessMs)}, SLA ${fmt(s.slaHours)} h`, `    ${s.link}`);
+      text.push(
+        `  - ${s.dataset}: last successful sync ${s.lastSuccessMs === null ? 'never' : minute(s.lastSuccessMs)}, SLA ${fmt(s.slaHours)} h`,
+        `    ${s.link}`,
+      );
     }
     if (c.stale.length > SECTION_ROWS) text.push(`  and ${c.stale.length - SECTION_ROWS} more`);
     text.push('');
@@ -199,12 +226,33 @@ export function renderDigest(c: DigestContent, meta: { messageId: string; object
     { type: 'section', text: { type: 'mrkdwn', text: summary } },
   ];
   const slackSection = (title: string, lines: string[]) => {
-    if (lines.length) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*${title}*\n${slackLines(lines)}${lines.length > 10 ? `\n…and ${lines.length - 10} more` : ''}`.slice(0, 3000) } });
+    if (lines.length)
+      blocks.push({
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `*${title}*\n${slackLines(lines)}${lines.length > 10 ? `\n…and ${lines.length - 10} more` : ''}`.slice(0, 3000),
+        },
+      });
   };
   const slackEscape = (s: string) => s.replace(/[&<>]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[ch]!);
-  slackSection('Health score changes', c.scoreChanges.map((s) => `• ${slackEscape(s.dataset)}: ${s.before === null ? 'new' : s.before.toFixed(1)} → ${s.after.toFixed(1)}`));
-  slackSection('New anomalies', c.anomalies.map((x) => `• <${x.link}|${slackEscape(x.dataset)} ${x.metric}> at ${minute(x.atMs)}: ${fmt(x.value)}`));
-  slackSection('Failed syncs', c.failedSyncs.map((f) => `• <${f.link}|${slackEscape(f.dataset)}> at ${minute(f.startedAtMs)}`));
-  slackSection('Stale datasets', c.stale.map((s) => `• <${s.link}|${slackEscape(s.dataset)}>: last success ${s.lastSuccessMs === null ? 'never' : minute(s.lastSuccessMs)}`));
+  slackSection(
+    'Health score changes',
+    c.scoreChanges.map((s) => `• ${slackEscape(s.dataset)}: ${s.before === null ? 'new' : s.before.toFixed(1)} → ${s.after.toFixed(1)}`),
+  );
+  slackSection(
+    'New anomalies',
+    c.anomalies.map((x) => `• <${x.link}|${slackEscape(x.dataset)} ${x.metric}> at ${minute(x.atMs)}: ${fmt(x.value)}`),
+  );
+  slackSection(
+    'Failed syncs',
+    c.failedSyncs.map((f) => `• <${f.link}|${slackEscape(f.dataset)}> at ${minute(f.startedAtMs)}`),
+  );
+  slackSection(
+    'Stale datasets',
+    c.stale.map(
+      (s) => `• <${s.link}|${slackEscape(s.dataset)}>: last success ${s.lastSuccessMs === null ? 'never' : minute(s.lastSuccessMs)}`,
+    ),
+  );
   return { subject, html, text: text.join('\n') + '\n', webhook: { text: `${subject}\n${summary}`, blocks } };
 }

@@ -51,13 +51,19 @@ export function createSmtpSender(url: string, options: { from: string; connectio
           // base64 is native code; quoted-printable of style-heavy HTML is slower and no smaller.
           textEncoding: 'base64',
         })) as { rejected?: unknown[] };
-        if (info.rejected?.length) return { ok: false, permanent: true, refused: true, error: `recipient refused: ${String(info.rejected[0])}` };
+        if (info.rejected?.length)
+          return { ok: false, permanent: true, refused: true, error: `recipient refused: ${String(info.rejected[0])}` };
         return { ok: true };
       } catch (err) {
         const e = err as { responseCode?: number; message?: string; code?: string };
         // 5xx is the server's final word; 4xx, timeouts and dropped connections are worth a retry.
         const permanent = (e.responseCode !== undefined && e.responseCode >= 500) || e.code === 'EENVELOPE';
-        return { ok: false, permanent, refused: e.responseCode !== undefined || e.code === 'EENVELOPE', error: `${e.code ?? 'SMTP'} ${e.responseCode ?? ''} ${e.message ?? String(err)}`.trim() };
+        return {
+          ok: false,
+          permanent,
+          refused: e.responseCode !== undefined || e.code === 'EENVELOPE',
+          error: `${e.code ?? 'SMTP'} ${e.responseCode ?? ''} ${e.message ?? String(err)}`.trim(),
+        };
       }
     },
     close() {

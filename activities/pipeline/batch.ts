@@ -38,7 +38,8 @@ export function createBatchActivity(registry: () => Record<string, AnyActivity>)
       const durationsMs: number[] = [];
       for (const step of steps) {
         const fn = registry()[step.name];
-        if (!fn) throw nodeFailure(step.id, `activity ${step.name} is not registered with the pipeline plugin`, ErrorType.pipelineBadValue, true);
+        if (!fn)
+          throw nodeFailure(step.id, `activity ${step.name} is not registered with the pipeline plugin`, ErrorType.pipelineBadValue, true);
         const input = evaluateInput(step.id, step.input_transforms, { ...scope, nodes });
         const started = performance.now();
         let output: unknown;

@@ -333,7 +333,9 @@ export function createDetector(options: Partial<DetectorOptions> = {}): Detector
     // The short-window mean has its own typical size (residuals are autocorrelated): learn it, winsorised.
     const absMean = Math.abs(meanRecent);
     const shiftRate = Math.max(errorRate, 1 / (n + 1));
-    shiftMae = Number.isNaN(shiftMae) ? absMean : shiftMae + shiftRate * (Math.min(absMean, o.winsorK * MAE_TO_SIGMA * shiftMae) - shiftMae);
+    shiftMae = Number.isNaN(shiftMae)
+      ? absMean
+      : shiftMae + shiftRate * (Math.min(absMean, o.winsorK * MAE_TO_SIGMA * shiftMae) - shiftMae);
     shiftRawMae += shiftRate * (absMean - shiftRawMae);
     const pPoint = pointTail.tail(Math.abs(zPoint), 20);
     const pShift = shiftTail.tail(Math.abs(zShift), 20);
@@ -400,7 +402,11 @@ export interface SeriesScores {
 }
 
 /** Score a whole series in order with a fresh detector. */
-export function scoreSeries(timestamps: ArrayLike<number>, values: ArrayLike<number>, options: Partial<DetectorOptions> = {}): SeriesScores {
+export function scoreSeries(
+  timestamps: ArrayLike<number>,
+  values: ArrayLike<number>,
+  options: Partial<DetectorOptions> = {},
+): SeriesScores {
   const length = values.length;
   const out: SeriesScores = {
     scores: new Float64Array(length),

@@ -104,7 +104,16 @@ export function createQualityActivities(deps: QualityDeps) {
             scans.set(s, r);
             for (let k = 0; k < r.scores.length; k += SCORE_STRIDE) {
               const [t, score, expected, lower, upper] = r.scores.subarray(k, k + SCORE_STRIDE);
-              writer.write({ dataset: s.dataset, metric: s.metric, seriesKey: s.seriesKey, t: t!, score: score!, expected: expected!, lower: lower!, upper: upper! });
+              writer.write({
+                dataset: s.dataset,
+                metric: s.metric,
+                seriesKey: s.seriesKey,
+                t: t!,
+                score: score!,
+                expected: expected!,
+                lower: lower!,
+                upper: upper!,
+              });
             }
           });
         });
@@ -154,7 +163,12 @@ export function createQualityActivities(deps: QualityDeps) {
       await store.finishScan(scanId, 'succeeded', totals);
     },
 
-    async failScan(args: { scanId: string; totals: ScanTotals; outcome: Exclude<ScanStatus, 'running' | 'succeeded'>; error: string }): Promise<void> {
+    async failScan(args: {
+      scanId: string;
+      totals: ScanTotals;
+      outcome: Exclude<ScanStatus, 'running' | 'succeeded'>;
+      error: string;
+    }): Promise<void> {
       await store.finishScan(args.scanId, args.outcome, args.totals, args.error);
     },
   };

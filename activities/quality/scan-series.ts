@@ -103,7 +103,16 @@ export function scanSeries(
     const p = detector.next(at, v[i]!);
     if (at < window.fromMs) continue;
     result.points++;
-    onScore?.({ dataset: s.dataset, metric: s.metric, seriesKey: s.seriesKey, t: at, score: p.score, expected: p.expected, lower: p.lower, upper: p.upper });
+    onScore?.({
+      dataset: s.dataset,
+      metric: s.metric,
+      seriesKey: s.seriesKey,
+      t: at,
+      score: p.score,
+      expected: p.expected,
+      lower: p.lower,
+      upper: p.upper,
+    });
     const verdict = feedback?.get(at);
     if (verdict === 'normal') {
       if (p.alert) result.suppressed++;

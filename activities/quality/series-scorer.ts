@@ -23,7 +23,10 @@ export function createThreadScorer(): SeriesScorer {
   const thread = createJobThread<ScoringJob, ScoredSeries[]>(new URL('./scoring-thread.ts', import.meta.url), 'scoring');
   return {
     score(job: ScoringJob): Promise<ScoredSeries[]> {
-      const transfer = job.series.flatMap((s) => [s.t, s.v]).filter((a): a is Float64Array => a instanceof Float64Array).map((a) => a.buffer as ArrayBuffer);
+      const transfer = job.series
+        .flatMap((s) => [s.t, s.v])
+        .filter((a): a is Float64Array => a instanceof Float64Array)
+        .map((a) => a.buffer as ArrayBuffer);
       return thread.run(job, transfer);
     },
     close: () => thread.close(),

@@ -63,7 +63,9 @@ const PERMANENT_MYSQL_ERRNOS = new Set([1146, 1054, 1064, 1049]); // no such tab
  */
 export function permanentSourceError(dataset: string, err: unknown): ApplicationFailure | undefined {
   const e = err as { code?: unknown; errno?: unknown; message?: unknown };
-  const permanent = (typeof e.code === 'string' && PERMANENT_POSTGRES_CODES.has(e.code)) || (typeof e.errno === 'number' && PERMANENT_MYSQL_ERRNOS.has(e.errno));
+  const permanent =
+    (typeof e.code === 'string' && PERMANENT_POSTGRES_CODES.has(e.code)) ||
+    (typeof e.errno === 'number' && PERMANENT_MYSQL_ERRNOS.has(e.errno));
   if (!permanent) return undefined;
   return ApplicationFailure.nonRetryable(`source of ${dataset}: ${String(e.message)}`, ErrorType.sourceSchema);
 }

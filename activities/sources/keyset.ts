@@ -25,7 +25,10 @@ export interface PageQuery {
 }
 
 export function quoteQualified(dialect: Dialect, name: string): string {
-  return name.split('.').map((part) => dialect.quote(part)).join('.');
+  return name
+    .split('.')
+    .map((part) => dialect.quote(part))
+    .join('.');
 }
 
 /** The relation rows are read from: a quoted table, or the declared query as a derived table. */

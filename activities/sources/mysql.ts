@@ -10,10 +10,32 @@ const UNSIGNED_FLAG = 32;
 
 // mysql2 column type codes (protocol constants).
 const T = {
-  DECIMAL: 0, TINY: 1, SHORT: 2, LONG: 3, FLOAT: 4, DOUBLE: 5, TIMESTAMP: 7, LONGLONG: 8, INT24: 9,
-  DATE: 10, TIME: 11, DATETIME: 12, YEAR: 13, NEWDATE: 14, VARCHAR: 15, BIT: 16, JSON: 245,
-  NEWDECIMAL: 246, ENUM: 247, SET: 248, TINY_BLOB: 249, MEDIUM_BLOB: 250, LONG_BLOB: 251, BLOB: 252,
-  VAR_STRING: 253, STRING: 254,
+  DECIMAL: 0,
+  TINY: 1,
+  SHORT: 2,
+  LONG: 3,
+  FLOAT: 4,
+  DOUBLE: 5,
+  TIMESTAMP: 7,
+  LONGLONG: 8,
+  INT24: 9,
+  DATE: 10,
+  TIME: 11,
+  DATETIME: 12,
+  YEAR: 13,
+  NEWDATE: 14,
+  VARCHAR: 15,
+  BIT: 16,
+  JSON: 245,
+  NEWDECIMAL: 246,
+  ENUM: 247,
+  SET: 248,
+  TINY_BLOB: 249,
+  MEDIUM_BLOB: 250,
+  LONG_BLOB: 251,
+  BLOB: 252,
+  VAR_STRING: 253,
+  STRING: 254,
 } as const;
 
 interface FieldInfo {
@@ -30,17 +52,24 @@ export function mysqlColumnType(f: FieldInfo): { type: ColumnType; sourceType: s
   const binary = f.characterSet === BINARY_CHARSET;
   switch (f.columnType) {
     case T.TINY:
-    case T.SHORT: return unsigned && f.columnType === T.SHORT
-      ? { type: { kind: 'int', bits: 32 }, sourceType: 'smallint unsigned' }
-      : { type: { kind: 'int', bits: 16 }, sourceType: f.columnType === T.TINY ? 'tinyint' : 'smallint' };
-    case T.INT24: return { type: { kind: 'int', bits: 32 }, sourceType: 'mediumint' };
-    case T.YEAR: return { type: { kind: 'int', bits: 16 }, sourceType: 'year' };
-    case T.LONG: return { type: { kind: 'int', bits: unsigned ? 64 : 32 }, sourceType: unsigned ? 'int unsigned' : 'int' };
-    case T.LONGLONG: return unsigned
-      ? { type: { kind: 'decimal', precision: 20, scale: 0 }, sourceType: 'bigint unsigned' }
-      : { type: { kind: 'int', bits: 64 }, sourceType: 'bigint' };
-    case T.FLOAT: return { type: { kind: 'float', bits: 32 }, sourceType: 'float' };
-    case T.DOUBLE: return { type: { kind: 'float', bits: 64 }, sourceType: 'double' };
+    case T.SHORT:
+      return unsigned && f.columnType === T.SHORT
+        ? { type: { kind: 'int', bits: 32 }, sourceType: 'smallint unsigned' }
+        : { type: { kind: 'int', bits: 16 }, sourceType: f.columnType === T.TINY ? 'tinyint' : 'smallint' };
+    case T.INT24:
+      return { type: { kind: 'int', bits: 32 }, sourceType: 'mediumint' };
+    case T.YEAR:
+      return { type: { kind: 'int', bits: 16 }, sourceType: 'year' };
+    case T.LONG:
+      return { type: { kind: 'int', bits: unsigned ? 64 : 32 }, sourceType: unsigned ? 'int unsigned' : 'int' };
+    case T.LONGLONG:
+      return unsigned
+        ? { type: { kind: 'decimal', precision: 20, scale: 0 }, sourceType: 'bigint unsigned' }
+        : { type: { kind: 'int', bits: 64 }, sourceType: 'bigint' };
+    case T.FLOAT:
+      return { type: { kind: 'float', bits: 32 }, sourceType: 'float' };
+    case T.DOUBLE:
+      return { type: { kind: 'float', bits: 64 }, sourceType: 'double' };
     case T.DECIMAL:
     case T.NEWDECIMAL: {
       // columnLength counts digits plus sign and point.
@@ -49,12 +78,18 @@ export function mysqlColumnType(f: FieldInfo): { type: ColumnType; sourceType: s
       return { type: { kind: 'decimal', precision, scale }, sourceType: `decimal(${precision},${scale})` };
     }
     case T.DATE:
-    case T.NEWDATE: return { type: { kind: 'date' }, sourceType: 'date' };
-    case T.TIME: return { type: { kind: 'time' }, sourceType: 'time' };
-    case T.DATETIME: return { type: { kind: 'timestamp', utc: false }, sourceType: 'datetime' };
-    case T.TIMESTAMP: return { type: { kind: 'timestamp', utc: true }, sourceType: 'timestamp' };
-    case T.JSON: return { type: { kind: 'json' }, sourceType: 'json' };
-    case T.BIT: return { type: { kind: 'bytes' }, sourceType: 'bit' };
+    case T.NEWDATE:
+      return { type: { kind: 'date' }, sourceType: 'date' };
+    case T.TIME:
+      return { type: { kind: 'time' }, sourceType: 'time' };
+    case T.DATETIME:
+      return { type: { kind: 'timestamp', utc: false }, sourceType: 'datetime' };
+    case T.TIMESTAMP:
+      return { type: { kind: 'timestamp', utc: true }, sourceType: 'timestamp' };
+    case T.JSON:
+      return { type: { kind: 'json' }, sourceType: 'json' };
+    case T.BIT:
+      return { type: { kind: 'bytes' }, sourceType: 'bit' };
     case T.TINY_BLOB:
     case T.MEDIUM_BLOB:
     case T.LONG_BLOB:
@@ -81,9 +116,12 @@ export const mysqlDialect: Dialect = {
   selectExpr(column) {
     const c = mysqlDialect.quote(column.name);
     switch (column.type.kind) {
-      case 'bytes': return `LOWER(HEX(${c}))`;
-      case 'json': return `CAST(${c} AS CHAR)`;
-      default: return c;
+      case 'bytes':
+        return `LOWER(HEX(${c}))`;
+      case 'json':
+        return `CAST(${c} AS CHAR)`;
+      default:
+        return c;
     }
   },
   paramFor: (column, placeholder) => (column.type.kind === 'bytes' ? `UNHEX(${placeholder})` : placeholder),

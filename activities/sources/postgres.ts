@@ -9,22 +9,47 @@ import type { SourceConnection, Row } from './index.js';
 const asText = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 
 const OID = {
-  bool: 16, bytea: 17, char: 18, name: 19, int8: 20, int2: 21, int4: 23, text: 25, oid: 26, json: 114,
-  float4: 700, float8: 701, bpchar: 1042, varchar: 1043, date: 1082, time: 1083, timestamp: 1114,
-  timestamptz: 1184, numeric: 1700, uuid: 2950, jsonb: 3802,
+  bool: 16,
+  bytea: 17,
+  char: 18,
+  name: 19,
+  int8: 20,
+  int2: 21,
+  int4: 23,
+  text: 25,
+  oid: 26,
+  json: 114,
+  float4: 700,
+  float8: 701,
+  bpchar: 1042,
+  varchar: 1043,
+  date: 1082,
+  time: 1083,
+  timestamp: 1114,
+  timestamptz: 1184,
+  numeric: 1700,
+  uuid: 2950,
+  jsonb: 3802,
 } as const;
 
 /** Canonical type from a result field's type OID and modifier (typmod). */
 export function pgColumnType(oid: number, typmod: number): { type: ColumnType; sourceType: string } {
   switch (oid) {
-    case OID.bool: return { type: { kind: 'bool' }, sourceType: 'boolean' };
-    case OID.bytea: return { type: { kind: 'bytes' }, sourceType: 'bytea' };
-    case OID.int2: return { type: { kind: 'int', bits: 16 }, sourceType: 'smallint' };
-    case OID.int4: return { type: { kind: 'int', bits: 32 }, sourceType: 'integer' };
+    case OID.bool:
+      return { type: { kind: 'bool' }, sourceType: 'boolean' };
+    case OID.bytea:
+      return { type: { kind: 'bytes' }, sourceType: 'bytea' };
+    case OID.int2:
+      return { type: { kind: 'int', bits: 16 }, sourceType: 'smallint' };
+    case OID.int4:
+      return { type: { kind: 'int', bits: 32 }, sourceType: 'integer' };
     case OID.oid:
-    case OID.int8: return { type: { kind: 'int', bits: 64 }, sourceType: 'bigint' };
-    case OID.float4: return { type: { kind: 'float', bits: 32 }, sourceType: 'real' };
-    case OID.float8: return { type: { kind: 'float', bits: 64 }, sourceType: 'double precision' };
+    case OID.int8:
+      return { type: { kind: 'int', bits: 64 }, sourceType: 'bigint' };
+    case OID.float4:
+      return { type: { kind: 'float', bits: 32 }, sourceType: 'real' };
+    case OID.float8:
+      return { type: { kind: 'float', bits: 64 }, sourceType: 'double precision' };
     case OID.numeric: {
       if (typmod < 4) return { type: { kind: 'decimal' }, sourceType: 'numeric' };
       const precision = ((typmod - 4) >> 16) & 0xffff;
@@ -39,14 +64,22 @@ export function pgColumnType(oid: number, typmod: number): { type: ColumnType; s
     }
     case OID.char:
     case OID.name:
-    case OID.text: return { type: { kind: 'text' }, sourceType: 'text' };
-    case OID.json: return { type: { kind: 'json' }, sourceType: 'json' };
-    case OID.jsonb: return { type: { kind: 'json' }, sourceType: 'jsonb' };
-    case OID.date: return { type: { kind: 'date' }, sourceType: 'date' };
-    case OID.time: return { type: { kind: 'time' }, sourceType: 'time' };
-    case OID.timestamp: return { type: { kind: 'timestamp', utc: false }, sourceType: 'timestamp' };
-    case OID.timestamptz: return { type: { kind: 'timestamp', utc: true }, sourceType: 'timestamptz' };
-    case OID.uuid: return { type: { kind: 'uuid' }, sourceType: 'uuid' };
+    case OID.text:
+      return { type: { kind: 'text' }, sourceType: 'text' };
+    case OID.json:
+      return { type: { kind: 'json' }, sourceType: 'json' };
+    case OID.jsonb:
+      return { type: { kind: 'json' }, sourceType: 'jsonb' };
+    case OID.date:
+      return { type: { kind: 'date' }, sourceType: 'date' };
+    case OID.time:
+      return { type: { kind: 'time' }, sourceType: 'time' };
+    case OID.timestamp:
+      return { type: { kind: 'timestamp', utc: false }, sourceType: 'timestamp' };
+    case OID.timestamptz:
+      return { type: { kind: 'timestamp', utc: true }, sourceType: 'timestamptz' };
+    case OID.uuid:
+      return { type: { kind: 'uuid' }, sourceType: 'uuid' };
     default:
       // Arrays, enums, intervals, ranges …: kept as Postgres prints them.
       return { type: { kind: 'text' }, sourceType: `oid ${oid} as text` };
@@ -59,25 +92,39 @@ export const postgresDialect: Dialect = {
   selectExpr(column) {
     const c = postgresDialect.quote(column.name);
     switch (column.type.kind) {
-      case 'bool': return `${c}::int`;
-      case 'bytes': return `encode(${c}, 'hex')`;
+      case 'bool':
+        return `${c}::int`;
+      case 'bytes':
+        return `encode(${c}, 'hex')`;
       // The session runs in UTC; dropping the zone gives MySQL-readable text.
-      case 'timestamp': return column.type.utc ? `(${c} AT TIME ZONE 'UTC')` : c;
-      default: return c;
+      case 'timestamp':
+        return column.type.utc ? `(${c} AT TIME ZONE 'UTC')` : c;
+      default:
+        return c;
     }
   },
   paramFor(column, p) {
     switch (column.type.kind) {
-      case 'bytes': return `decode(${p}, 'hex')`;
-      case 'timestamp': return column.type.utc ? `(${p}::timestamp AT TIME ZONE 'UTC')` : `${p}::timestamp`;
-      case 'int': return `${p}::bigint`;
-      case 'decimal': return `${p}::numeric`;
-      case 'date': return `${p}::date`;
-      case 'float': return `${p}::float8`;
-      case 'uuid': return `${p}::uuid`;
-      case 'time': return `${p}::time`;
-      case 'bool': return `${p}::int::boolean`;
-      default: return p;
+      case 'bytes':
+        return `decode(${p}, 'hex')`;
+      case 'timestamp':
+        return column.type.utc ? `(${p}::timestamp AT TIME ZONE 'UTC')` : `${p}::timestamp`;
+      case 'int':
+        return `${p}::bigint`;
+      case 'decimal':
+        return `${p}::numeric`;
+      case 'date':
+        return `${p}::date`;
+      case 'float':
+        return `${p}::float8`;
+      case 'uuid':
+        return `${p}::uuid`;
+      case 'time':
+        return `${p}::time`;
+      case 'bool':
+        return `${p}::int::boolean`;
+      default:
+        return p;
     }
   },
 };

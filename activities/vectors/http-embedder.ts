@@ -36,7 +36,12 @@ export function createHttpEmbedder(options: HttpEmbedderOptions): Embedder {
       const res = await doFetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) },
-        body: JSON.stringify({ model: options.model, input: texts, encoding_format: 'float', ...(options.sendDimensions ? { dimensions } : {}) }),
+        body: JSON.stringify({
+          model: options.model,
+          input: texts,
+          encoding_format: 'float',
+          ...(options.sendDimensions ? { dimensions } : {}),
+        }),
         signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
       });
       if (!res.ok) {
@@ -50,7 +55,9 @@ export function createHttpEmbedder(options: HttpEmbedderOptions): Embedder {
       if (data.length !== texts.length) throw new Error(`embedding endpoint returned ${data.length} vectors for ${texts.length} texts`);
       return data.map((d) => {
         if (d.embedding.length !== dimensions) {
-          throw new Error(`embedding endpoint's model ${options.model} returns ${d.embedding.length} dimensions; the index holds ${dimensions}`);
+          throw new Error(
+            `embedding endpoint's model ${options.model} returns ${d.embedding.length} dimensions; the index holds ${dimensions}`,
+          );
         }
         // Normalised here so cosine distance means the same whatever the endpoint returns.
         const v = Float32Array.from(d.embedding);

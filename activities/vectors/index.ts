@@ -2,7 +2,14 @@ import { heartbeat } from '../activity-context.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
 import type { Pool as PgPool } from 'pg';
-import { addRefreshTotals, refreshTotalsOf, type RefreshPageInput, type RefreshPageResult, type RefreshPlan, type RefreshTotals } from '../../common/knowledge.js';
+import {
+  addRefreshTotals,
+  refreshTotalsOf,
+  type RefreshPageInput,
+  type RefreshPageResult,
+  type RefreshPlan,
+  type RefreshTotals,
+} from '../../common/knowledge.js';
 import { ErrorType } from '../../common/errors.js';
 import { createCatalogEntries } from '../catalog/catalog-entries.js';
 import { EmbeddingInputError, type Embedder } from './embedder.js';
@@ -105,9 +112,11 @@ export function createVectorActivities(deps: VectorDeps) {
           s !== undefined && s.contentHash === hash && s.model === plan.model && s.modelVersion === plan.modelVersion;
         const row = indexed.get(e.dataset);
         const failure = failures.get(e.dataset);
-        if (same(row) && row!.refreshId === plan.refreshId) totals.embedded++; // by an earlier attempt of this refresh
+        if (same(row) && row!.refreshId === plan.refreshId)
+          totals.embedded++; // by an earlier attempt of this refresh
         else if (same(row) && !input.reembed) totals.unchanged++;
-        else if (same(failure) && failure!.refreshId === plan.refreshId) totals.failed++; // tried by an earlier attempt
+        else if (same(failure) && failure!.refreshId === plan.refreshId)
+          totals.failed++; // tried by an earlier attempt
         else if (same(failure) && failure!.attempts >= input.maxEntryAttempts) totals.skipped++;
         else todo.push({ ...e, text, contentHash: hash });
       }
@@ -128,7 +137,8 @@ export function createVectorActivities(deps: VectorDeps) {
         await writing;
         writing = (async () => {
           await store.upsert(embedded.ok, model);
-          for (const f of embedded.failed) await store.recordFailure({ dataset: f.entry.dataset, contentHash: f.entry.contentHash, error: f.error }, model);
+          for (const f of embedded.failed)
+            await store.recordFailure({ dataset: f.entry.dataset, contentHash: f.entry.contentHash, error: f.error }, model);
           totals.embedded += embedded.ok.length;
           totals.failed += embedded.failed.length;
           heartbeat({ after, phase: 'embedding', embedded: totals.embedded, failed: totals.failed, of: todo.length });
@@ -144,7 +154,13 @@ export function createVectorActivities(deps: VectorDeps) {
       return { ...totals, last, done };
     },
 
-    async finishRefresh(args: { refreshId: string; cursor: string | null; totals: RefreshTotals; status: 'succeeded' | 'partial' | 'failed' | 'cancelled'; error?: string }): Promise<void> {
+    async finishRefresh(args: {
+      refreshId: string;
+      cursor: string | null;
+      totals: RefreshTotals;
+      status: 'succeeded' | 'partial' | 'failed' | 'cancelled';
+      error?: string;
+    }): Promise<void> {
       await store.checkpoint(args.refreshId, args.cursor, args.totals, args.status, args.error);
     },
   };

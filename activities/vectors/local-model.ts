@@ -19,7 +19,9 @@ function installedModel(modelsDir: string, name: string): InstalledModel {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as InstalledModel;
   } catch (err) {
-    throw new Error(`local embedding model missing (${file}): run \`bash infra/local/stack.sh up\`, which installs it (${(err as Error).message})`);
+    throw new Error(
+      `local embedding model missing (${file}): run \`bash infra/local/stack.sh up\`, which installs it (${(err as Error).message})`,
+    );
   }
 }
 

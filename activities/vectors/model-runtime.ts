@@ -37,7 +37,10 @@ export async function loadModel(modelsDir: string, name: string): Promise<Featur
 }
 
 /** Mean-pooled, L2-normalised sentence vectors, one after another in one buffer. */
-export async function embedFlat(extractor: FeatureExtractionPipeline, texts: string[]): Promise<{ data: Float32Array; dimensions: number }> {
+export async function embedFlat(
+  extractor: FeatureExtractionPipeline,
+  texts: string[],
+): Promise<{ data: Float32Array; dimensions: number }> {
   const out = await extractor(texts, { pooling: 'mean', normalize: true });
   const dimensions = out.dims.at(-1)!;
   const data = out.data instanceof Float32Array ? out.data : Float32Array.from(out.data as ArrayLike<number>);

@@ -2,7 +2,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { FeatureExtractionPipeline } from '@huggingface/transformers';
 import { embedFlat, INPUT_ERROR, LOAD_ERROR, loadModel, type ModelJob } from './model-runtime.js';
 
-
 // Runs on its own thread: tokenising and the model's glue code stay off the activity's event
 // loop, which keeps heartbeating and talking to the stores. Jobs are async (the model is), so this
 // serves them itself rather than through serveJobs, one at a time in arrival order.

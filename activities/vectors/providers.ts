@@ -8,7 +8,13 @@ export function createEmbedder(config: SpokeflowConfig, options: { thread?: bool
   const e = config.embeddings;
   if (e.provider === 'http') {
     if (!e.url) throw new Error('SPOKEFLOW_EMBEDDING_PROVIDER=http needs SPOKEFLOW_EMBEDDING_URL');
-    return createHttpEmbedder({ baseUrl: e.url, model: e.model, modelVersion: e.modelVersion, apiKey: e.apiKey, sendDimensions: e.sendDimensions });
+    return createHttpEmbedder({
+      baseUrl: e.url,
+      model: e.model,
+      modelVersion: e.modelVersion,
+      apiKey: e.apiKey,
+      sendDimensions: e.sendDimensions,
+    });
   }
   return createLocalEmbedder({ modelsDir: e.modelsDir, ...options });
 }

@@ -168,7 +168,13 @@ export function createVectorStore(postgres: PgPool, schema: string) {
     },
 
     /** The checkpoint: the last key reconciled and the counts up to it (absolute, so a retry writes the same). */
-    async checkpoint(refreshId: string, cursor: string | null, t: Record<'scanned' | 'embedded' | 'unchanged' | 'failed' | 'skipped' | 'removed', number>, status?: string, error?: string): Promise<void> {
+    async checkpoint(
+      refreshId: string,
+      cursor: string | null,
+      t: Record<'scanned' | 'embedded' | 'unchanged' | 'failed' | 'skipped' | 'removed', number>,
+      status?: string,
+      error?: string,
+    ): Promise<void> {
       await postgres.query(
         `UPDATE ${s}.vector_refreshes SET cursor = $2, scanned = $3, embedded = $4, unchanged = $5, failed = $6, skipped = $7, removed = $8,
            status = COALESCE($9, status), error = COALESCE($10, error), finished_at = CASE WHEN $9::text IS NULL THEN finished_at ELSE now() END

@@ -31,7 +31,10 @@ export function parseTimestamp(text: string): number {
 export async function loadCorpus(dataDir: string, windowsFile: string): Promise<NabSeries[]> {
   const labels = JSON.parse(await readFile(windowsFile, 'utf8')) as Record<string, [string, string][]>;
   const series: NabSeries[] = [];
-  for (const category of (await readdir(dataDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+  for (const category of (await readdir(dataDir, { withFileTypes: true }))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()) {
     for (const file of (await readdir(join(dataDir, category))).filter((f) => f.endsWith('.csv')).sort()) {
       const key = `${category}/${file}`;
       const windowTexts = labels[key];
@@ -69,5 +72,14 @@ function parseSeries(key: string, csv: string, windowTexts: readonly [string, st
     return [start, end];
   });
   const slash = key.indexOf('/');
-  return { key, category: key.slice(0, slash), name: key.slice(slash + 1, -'.csv'.length), timestampText, valueText, timestamps, values, windows };
+  return {
+    key,
+    category: key.slice(0, slash),
+    name: key.slice(slash + 1, -'.csv'.length),
+    timestampText,
+    valueText,
+    timestamps,
+    values,
+    windows,
+  };
 }

@@ -81,7 +81,12 @@ export interface RowWeights {
   readonly window: Int32Array;
 }
 
-export function rowWeights(rows: number, windows: readonly Window[], cost: CostMatrix, probationPercent = DEFAULT_PROBATION_PERCENT): RowWeights {
+export function rowWeights(
+  rows: number,
+  windows: readonly Window[],
+  cost: CostMatrix,
+  probationPercent = DEFAULT_PROBATION_PERCENT,
+): RowWeights {
   checkWindows(rows, windows);
   const weight = new Float64Array(rows);
   const window = new Int32Array(rows);
@@ -128,7 +133,12 @@ function scorableWindows(weights: RowWeights): Set<number> {
 }
 
 /** The raw score of one series at a threshold (detection: score ≥ threshold). */
-export function scoreSeries(series: ScoredSeries, threshold: number, cost: CostMatrix, probationPercent = DEFAULT_PROBATION_PERCENT): SeriesScore {
+export function scoreSeries(
+  series: ScoredSeries,
+  threshold: number,
+  cost: CostMatrix,
+  probationPercent = DEFAULT_PROBATION_PERCENT,
+): SeriesScore {
   const rows = series.scores.length;
   const weights = rowWeights(rows, series.windows, cost, probationPercent);
   const best = new Map<number, number>();
@@ -159,7 +169,11 @@ export interface ThresholdScore {
  * NAB's sweep: the corpus raw score at every distinct anomaly score used as threshold, from the
  * highest down, starting with Infinity (nothing detected).
  */
-export function sweepThresholds(corpus: readonly ScoredSeries[], cost: CostMatrix, probationPercent = DEFAULT_PROBATION_PERCENT): ThresholdScore[] {
+export function sweepThresholds(
+  corpus: readonly ScoredSeries[],
+  cost: CostMatrix,
+  probationPercent = DEFAULT_PROBATION_PERCENT,
+): ThresholdScore[] {
   const scores: number[] = [];
   const weights: number[] = [];
   const windowIds: number[] = [];
@@ -197,7 +211,11 @@ export function sweepThresholds(corpus: readonly ScoredSeries[], cost: CostMatri
 }
 
 /** The best threshold; among equal scores NAB keeps the highest threshold. */
-export function optimiseThreshold(corpus: readonly ScoredSeries[], cost: CostMatrix, probationPercent = DEFAULT_PROBATION_PERCENT): ThresholdScore {
+export function optimiseThreshold(
+  corpus: readonly ScoredSeries[],
+  cost: CostMatrix,
+  probationPercent = DEFAULT_PROBATION_PERCENT,
+): ThresholdScore {
   let best: ThresholdScore | undefined;
   for (const t of sweepThresholds(corpus, cost, probationPercent)) if (!best || t.raw > best.raw) best = t;
   return best!;

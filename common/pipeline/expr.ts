@@ -48,7 +48,11 @@ export class ExprError extends Error {
 const MAX_LENGTH = 2_000;
 const MAX_DEPTH = 64;
 
-type Token = { t: 'num'; v: number; p: number } | { t: 'str'; v: string; p: number } | { t: 'id'; v: string; p: number } | { t: 'op'; v: string; p: number };
+type Token =
+  | { t: 'num'; v: number; p: number }
+  | { t: 'str'; v: string; p: number }
+  | { t: 'id'; v: string; p: number }
+  | { t: 'op'; v: string; p: number };
 
 const OPERATORS = ['&&', '||', '==', '!=', '<=', '>=', '<', '>', '!', '+', '-', '*', '/', '%', '(', ')', '[', ']', '.', ',', '?', ':'];
 
@@ -98,7 +102,11 @@ const FUNCTIONS = {
   len: (x: unknown) => (Array.isArray(x) || typeof x === 'string' ? x.length : isRecord(x) ? Object.keys(x).length : 0),
   /** Whether a list holds a value (compared as JSON), a string a substring, or an object a key. */
   contains: (x: unknown, v: unknown) =>
-    Array.isArray(x) ? x.some((e) => same(e, v)) : typeof x === 'string' ? typeof v === 'string' && x.includes(v) : isRecord(x) && typeof v === 'string' && Object.hasOwn(x, v),
+    Array.isArray(x)
+      ? x.some((e) => same(e, v))
+      : typeof x === 'string'
+        ? typeof v === 'string' && x.includes(v)
+        : isRecord(x) && typeof v === 'string' && Object.hasOwn(x, v),
   startsWith: (s: unknown, p: unknown) => typeof s === 'string' && typeof p === 'string' && s.startsWith(p),
   keys: (x: unknown) => (isRecord(x) ? Object.keys(x) : []),
   /** The first argument that is neither null nor missing. */
@@ -106,10 +114,13 @@ const FUNCTIONS = {
   lower: (s: unknown) => (typeof s === 'string' ? s.toLowerCase() : s),
   upper: (s: unknown) => (typeof s === 'string' ? s.toUpperCase() : s),
   string: (x: unknown) => (typeof x === 'string' ? x : x === undefined ? 'null' : JSON.stringify(x)),
-  number: (x: unknown) => (typeof x === 'number' ? x : typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x)) ? Number(x) : null),
-  join: (xs: unknown, sep: unknown) => (Array.isArray(xs) ? xs.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(typeof sep === 'string' ? sep : ',') : null),
+  number: (x: unknown) =>
+    typeof x === 'number' ? x : typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x)) ? Number(x) : null,
+  join: (xs: unknown, sep: unknown) =>
+    Array.isArray(xs) ? xs.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(typeof sep === 'string' ? sep : ',') : null,
   /** `pluck(list, 'name')`: the field of each element. */
-  pluck: (xs: unknown, key: unknown) => (Array.isArray(xs) && typeof key === 'string' ? xs.map((x) => (isRecord(x) && Object.hasOwn(x, key) ? x[key] : null)) : null),
+  pluck: (xs: unknown, key: unknown) =>
+    Array.isArray(xs) && typeof key === 'string' ? xs.map((x) => (isRecord(x) && Object.hasOwn(x, key) ? x[key] : null)) : null,
   sum: (xs: unknown) => (Array.isArray(xs) ? xs.reduce((a: number, x) => a + (typeof x === 'number' ? x : 0), 0) : 0),
   min: (...xs: unknown[]) => numbers(xs).reduce((a, b) => Math.min(a, b), Infinity),
   max: (...xs: unknown[]) => numbers(xs).reduce((a, b) => Math.max(a, b), -Infinity),
@@ -235,7 +246,9 @@ export function parseExpr(src: string): Expr {
         pos++;
         const inner = conditional();
         expect(']');
-        segs.push(inner.k === 'lit' && (typeof inner.v === 'string' || typeof inner.v === 'number') ? { s: String(inner.v) } : { e: inner });
+        segs.push(
+          inner.k === 'lit' && (typeof inner.v === 'string' || typeof inner.v === 'number') ? { s: String(inner.v) } : { e: inner },
+        );
       } else {
         break;
       }

@@ -31,17 +31,24 @@ export function durationMs(text: string): number | undefined {
 }
 
 /** Seconds (Windmill's unit) or a duration like `10m`; kept as milliseconds. */
-const Duration = z.union([
-  z.number().positive().max(365 * 86_400).transform((s) => Math.round(s * 1000)),
-  z.string().transform((text, ctx) => {
-    const ms = durationMs(text);
-    if (ms === undefined || ms === 0) {
-      ctx.addIssue({ code: 'custom', message: 'must be seconds or a duration like 10m, 1h30m, 45s, 250ms' });
-      return z.NEVER;
-    }
-    return ms;
-  }),
-], { error: () => 'must be seconds or a duration like 10m, 1h30m, 45s, 250ms' });
+const Duration = z.union(
+  [
+    z
+      .number()
+      .positive()
+      .max(365 * 86_400)
+      .transform((s) => Math.round(s * 1000)),
+    z.string().transform((text, ctx) => {
+      const ms = durationMs(text);
+      if (ms === undefined || ms === 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be seconds or a duration like 10m, 1h30m, 45s, 250ms' });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  ],
+  { error: () => 'must be seconds or a duration like 10m, 1h30m, 45s, 250ms' },
+);
 
 /** Windmill's input transform: a static value, or an expression (`type: expr`, where Windmill has `javascript`). */
 export const InputTransform = z.discriminatedUnion(
@@ -55,7 +62,10 @@ const InputTransforms = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,99}$
 /** Windmill's retry: `attempts` are retries after the first try. */
 export const Retry = z
   .object({
-    constant: z.object({ attempts: z.number().int().min(0).max(100), seconds: z.number().min(0).max(3_600).default(1) }).strict().optional(),
+    constant: z
+      .object({ attempts: z.number().int().min(0).max(100), seconds: z.number().min(0).max(3_600).default(1) })
+      .strict()
+      .optional(),
     exponential: z
       .object({
         attempts: z.number().int().min(0).max(100),
@@ -76,7 +86,10 @@ const ActivityValue = z
     name: Name.describe('the activity, as registered on the worker that runs it'),
     domain: z.enum(DOMAINS).optional().describe("run on this domain's task queue"),
     task_queue: QueueName.optional().describe('run on this task queue (instead of domain)'),
-    local: z.boolean().default(false).describe("run as a local activity on the pipeline's own worker: for cheap steps (no server round trip)"),
+    local: z
+      .boolean()
+      .default(false)
+      .describe("run as a local activity on the pipeline's own worker: for cheap steps (no server round trip)"),
     input_transforms: InputTransforms.default({}).describe('the activity input object, field by field'),
   })
   .strict();
@@ -86,7 +99,9 @@ const WorkflowValue = z
     type: z.literal('workflow'),
     name: Name.describe('a workflow of common/workflows.ts, or any workflow type with task_queue'),
     task_queue: QueueName.optional().describe("defaults to the registered workflow's domain queue"),
-    workflow_id: InputTransform.optional().describe("defaults to the registered workflow's id (like sync:<dataset>), else <pipeline run>/<node>"),
+    workflow_id: InputTransform.optional().describe(
+      "defaults to the registered workflow's id (like sync:<dataset>), else <pipeline run>/<node>",
+    ),
     input_transforms: InputTransforms.default({}).describe('the child workflow input object, field by field'),
   })
   .strict();
@@ -97,7 +112,10 @@ const SuspendValue = z
     timeout: Duration.describe('how long to wait for a decision'),
     on_timeout: z.enum(['approve', 'reject']).default('reject').describe('the decision when nobody decides in time'),
     message: z.string().max(2_000).optional().describe('what the approver is asked'),
-    continue_on_reject: z.boolean().default(false).describe('a rejection becomes the output { approved: false } instead of failing the pipeline'),
+    continue_on_reject: z
+      .boolean()
+      .default(false)
+      .describe('a rejection becomes the output { approved: false } instead of failing the pipeline'),
   })
   .strict();
 
@@ -153,7 +171,9 @@ const ForLoopValue = z
     collect: z
       .enum(['all', 'counts'])
       .default('all')
-      .describe('all: the output is the list of iteration results; counts: { total, succeeded, failed, errors } (the first 20), for wide loops'),
+      .describe(
+        'all: the output is the list of iteration results; counts: { total, succeeded, failed, errors } (the first 20), for wide loops',
+      ),
   })
   .strict();
 
@@ -175,14 +195,18 @@ const BranchAllValue = z
   })
   .strict();
 
-const ModuleValueSchema = z.discriminatedUnion('type', [ActivityValue, WorkflowValue, ForLoopValue, BranchOneValue, BranchAllValue, SuspendValue, SleepValue], {
-  error: (issue) => {
-    const kind = (issue.input as { type?: unknown } | undefined)?.type;
-    return issue.code === 'invalid_union' && kind !== undefined
-      ? `unknown node kind ${JSON.stringify(kind)}: one of ${NODE_KINDS.join(', ')}`
-      : undefined;
+const ModuleValueSchema = z.discriminatedUnion(
+  'type',
+  [ActivityValue, WorkflowValue, ForLoopValue, BranchOneValue, BranchAllValue, SuspendValue, SleepValue],
+  {
+    error: (issue) => {
+      const kind = (issue.input as { type?: unknown } | undefined)?.type;
+      return issue.code === 'invalid_union' && kind !== undefined
+        ? `unknown node kind ${JSON.stringify(kind)}: one of ${NODE_KINDS.join(', ')}`
+        : undefined;
+    },
   },
-});
+);
 
 const ModuleSchema: z.ZodType<Module, unknown> = z
   .object({
@@ -202,9 +226,14 @@ const PipelineSpecFields = z
     id: Slug.describe('the pipeline name: its runs have the workflow id pipeline:<id>'),
     summary: z.string().max(200).optional(),
     description: z.string().max(5_000).optional(),
-    input: z.record(z.string(), z.unknown()).default({}).describe('the pipeline input, read by expressions as input.<field> (Windmill: flow_input)'),
+    input: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe('the pipeline input, read by expressions as input.<field> (Windmill: flow_input)'),
     modules: Modules.refine((m) => m.length > 0, 'a pipeline needs at least one module'),
-    failure_module: ModuleSchema.optional().describe('runs when the pipeline fails, with error.node and error.message; the run still fails'),
+    failure_module: ModuleSchema.optional().describe(
+      'runs when the pipeline fails, with error.node and error.message; the run still fails',
+    ),
     task_queues: z
       .partialRecord(z.enum(DOMAINS), QueueName)
       .default({})
@@ -216,7 +245,13 @@ const PipelineSpecFields = z
         'run each chain of plain local activity nodes (one after the other, nothing else waiting on them) in one local activity: ' +
           'one history marker instead of one per node; the chain retries as a whole',
       ),
-    nodes_per_run: z.number().int().min(2).max(10_000).default(1_000).describe('top-level nodes one run completes before it continues as new'),
+    nodes_per_run: z
+      .number()
+      .int()
+      .min(2)
+      .max(10_000)
+      .default(1_000)
+      .describe('top-level nodes one run completes before it continues as new'),
     resume_from: z
       .object({
         outputs: z.record(NodeId, z.unknown()).describe('outputs of top-level nodes that already succeeded: they are not run again'),
@@ -411,7 +446,12 @@ export function checkGraph(spec: Pick<PipelineSpec, 'modules' | 'failure_module'
   const problems: SpecProblem[] = [];
   const seen = new Map<string, string>();
 
-  const checkList = (modules: Module[], at: (string | number)[], visible: Set<string>, scope: { loop: boolean; failure: boolean; ancestors: Set<string> }) => {
+  const checkList = (
+    modules: Module[],
+    at: (string | number)[],
+    visible: Set<string>,
+    scope: { loop: boolean; failure: boolean; ancestors: Set<string> },
+  ) => {
     const siblings = new Set(modules.map((m) => m.id));
     const here = new Set([...visible, ...siblings]);
     modules.forEach((m, i) => {
@@ -429,42 +469,69 @@ export function checkGraph(spec: Pick<PipelineSpec, 'modules' | 'failure_module'
         try {
           ast = compiled(e.text);
         } catch (err) {
-          problems.push({ path: [...path, ...e.field], message: `${where}: ${e.field.join('.')}: bad expression: ${err instanceof ExprError ? err.message : String(err)}` });
+          problems.push({
+            path: [...path, ...e.field],
+            message: `${where}: ${e.field.join('.')}: bad expression: ${err instanceof ExprError ? err.message : String(err)}`,
+          });
           continue;
         }
         for (const ref of referencedNodes(ast)) {
-          if (ref === m.id) problems.push({ path: [...path, ...e.field], message: `${where}: ${e.field.join('.')}: a node cannot read its own output` });
-          else if (scope.ancestors.has(ref)) problems.push({ path: [...path, ...e.field], message: `${where}: ${e.field.join('.')}: ${ref} contains this node: its output does not exist yet` });
-          else if (!here.has(ref)) problems.push({ path: [...path, ...e.field], message: `${where}: ${e.field.join('.')}: ${unknownRef(ref)}` });
+          if (ref === m.id)
+            problems.push({ path: [...path, ...e.field], message: `${where}: ${e.field.join('.')}: a node cannot read its own output` });
+          else if (scope.ancestors.has(ref))
+            problems.push({
+              path: [...path, ...e.field],
+              message: `${where}: ${e.field.join('.')}: ${ref} contains this node: its output does not exist yet`,
+            });
+          else if (!here.has(ref))
+            problems.push({ path: [...path, ...e.field], message: `${where}: ${e.field.join('.')}: ${unknownRef(ref)}` });
         }
         for (const root of referencedRoots(ast)) {
           if ((root === 'item' || root === 'index') && !scope.loop) {
-            problems.push({ path: [...path, ...e.field], message: `${where}: ${e.field.join('.')}: ${root} only exists inside a forloopflow` });
+            problems.push({
+              path: [...path, ...e.field],
+              message: `${where}: ${e.field.join('.')}: ${root} only exists inside a forloopflow`,
+            });
           }
           if (root === 'error' && !scope.failure) {
-            problems.push({ path: [...path, ...e.field], message: `${where}: ${e.field.join('.')}: error only exists inside the failure_module` });
+            problems.push({
+              path: [...path, ...e.field],
+              message: `${where}: ${e.field.join('.')}: error only exists inside the failure_module`,
+            });
           }
         }
       }
 
       const v = m.value;
       const task = v.type === 'activity' || v.type === 'workflow';
-      if (m.retry && !task) problems.push({ path: [...path, 'retry'], message: `${where}: retry: only applies to activity and workflow nodes, not ${v.type}` });
+      if (m.retry && !task)
+        problems.push({ path: [...path, 'retry'], message: `${where}: retry: only applies to activity and workflow nodes, not ${v.type}` });
       if (m.timeout !== undefined && !task) {
-        problems.push({ path: [...path, 'timeout'], message: `${where}: timeout: only applies to activity and workflow nodes (a suspend has value.timeout)` });
+        problems.push({
+          path: [...path, 'timeout'],
+          message: `${where}: timeout: only applies to activity and workflow nodes (a suspend has value.timeout)`,
+        });
       }
       if (v.type === 'activity' && v.local && (v.domain || v.task_queue)) {
-        problems.push({ path: [...path, 'value', 'local'], message: `${where}: local: a local activity runs on the pipeline's worker; drop domain and task_queue` });
+        problems.push({
+          path: [...path, 'value', 'local'],
+          message: `${where}: local: a local activity runs on the pipeline's worker; drop domain and task_queue`,
+        });
       }
       if (v.type === 'activity' && v.domain && v.task_queue) {
         problems.push({ path: [...path, 'value', 'task_queue'], message: `${where}: task_queue: give domain or task_queue, not both` });
       }
       if (v.type === 'suspend' && scope.loop) {
-        problems.push({ path: [...path, 'value', 'type'], message: `${where}: type: suspend cannot sit inside a forloopflow (one decision per node)` });
+        problems.push({
+          path: [...path, 'value', 'type'],
+          message: `${where}: type: suspend cannot sit inside a forloopflow (one decision per node)`,
+        });
       }
       if (v.type === 'forloopflow') {
-        if (v.parallelism !== undefined && !v.parallel) problems.push({ path: [...path, 'value', 'parallelism'], message: `${where}: parallelism: only with parallel: true` });
-        if (v.modules.length === 0) problems.push({ path: [...path, 'value', 'modules'], message: `${where}: modules: a forloopflow needs at least one module` });
+        if (v.parallelism !== undefined && !v.parallel)
+          problems.push({ path: [...path, 'value', 'parallelism'], message: `${where}: parallelism: only with parallel: true` });
+        if (v.modules.length === 0)
+          problems.push({ path: [...path, 'value', 'modules'], message: `${where}: modules: a forloopflow needs at least one module` });
         checkList(v.modules, [...path, 'value', 'modules'], here, { ...scope, loop: true, ancestors: new Set([...scope.ancestors, m.id]) });
       } else if (v.type === 'branchone') {
         const inner = { ...scope, ancestors: new Set([...scope.ancestors, m.id]) };
@@ -477,14 +544,18 @@ export function checkGraph(spec: Pick<PipelineSpec, 'modules' | 'failure_module'
     });
 
     const unique = new Set(modules.map((m) => m.id)).size === modules.length;
-    if (unique) try {
-      topologicalOrder(modules);
-    } catch (err) {
-      const cycle = (err as Error).message;
-      const first = cycle.replace(/^cycle: /, '').split(' → ')[0];
-      const i = modules.findIndex((m) => m.id === first);
-      problems.push({ path: [...at, i, 'after'], message: `node ${first}: after: ${cycle} (a node waits, directly or through its expressions, for one that waits for it)` });
-    }
+    if (unique)
+      try {
+        topologicalOrder(modules);
+      } catch (err) {
+        const cycle = (err as Error).message;
+        const first = cycle.replace(/^cycle: /, '').split(' → ')[0];
+        const i = modules.findIndex((m) => m.id === first);
+        problems.push({
+          path: [...at, i, 'after'],
+          message: `node ${first}: after: ${cycle} (a node waits, directly or through its expressions, for one that waits for it)`,
+        });
+      }
   };
 
   function unknownRef(id: string): string {
@@ -508,7 +579,10 @@ export function checkGraph(spec: Pick<PipelineSpec, 'modules' | 'failure_module'
  * Workflow nodes naming a workflow that is neither registered (common/workflows.ts, passed in to
  * keep this module free of the registry) nor given a task queue of its own.
  */
-export function unregisteredWorkflows(spec: Pick<PipelineSpec, 'modules' | 'failure_module'>, isRegistered: (name: string) => boolean): SpecProblem[] {
+export function unregisteredWorkflows(
+  spec: Pick<PipelineSpec, 'modules' | 'failure_module'>,
+  isRegistered: (name: string) => boolean,
+): SpecProblem[] {
   const paths = new Map<string, (string | number)[]>();
   const walk = (ms: Module[], at: (string | number)[], single = false) =>
     ms.forEach((m, i) => {
@@ -554,7 +628,12 @@ export function retryPolicyOf(retry: Retry | undefined): {
   backoffCoefficient: number;
   maximumInterval?: number;
 } {
-  if (retry?.constant) return { maximumAttempts: retry.constant.attempts + 1, initialInterval: Math.max(1, retry.constant.seconds * 1000), backoffCoefficient: 1 };
+  if (retry?.constant)
+    return {
+      maximumAttempts: retry.constant.attempts + 1,
+      initialInterval: Math.max(1, retry.constant.seconds * 1000),
+      backoffCoefficient: 1,
+    };
   if (retry?.exponential) {
     const e = retry.exponential;
     return {

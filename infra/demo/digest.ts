@@ -29,7 +29,10 @@ export async function renderDemoDigest(
   options: { owner?: string; day?: string; kind?: 'daily' | 'weekly'; expirySeconds?: number } = {},
 ): Promise<DemoDigest> {
   const owner = options.owner ?? 'orders@example.com';
-  const input = DigestInput.parse({ period: { kind: options.kind ?? 'daily', ...(options.day ? { date: options.day } : {}) }, scope: { owners: [owner] } });
+  const input = DigestInput.parse({
+    period: { kind: options.kind ?? 'daily', ...(options.day ? { date: options.day } : {}) },
+    scope: { owners: [owner] },
+  });
   const period = resolvePeriod(input.period, Date.now());
   if ('error' in period) throw new Error(period.error);
   const spec: DigestSpec = {
@@ -42,10 +45,16 @@ export async function renderDemoDigest(
     workflowId: 'demo',
     digestRunId: 'demo',
   };
-  const [content] = await gatherDigests(createDigestReads(clients.catalog), spec, [owner], { uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
+  const [content] = await gatherDigests(createDigestReads(clients.catalog), spec, [owner], {
+    uiUrl: config.temporal.uiUrl,
+    namespace: config.temporal.namespace,
+  });
   const recipient = recipientKey('owners', owner);
   const key = digestObjectKey(period.key, recipient);
-  const rendered = renderDigest(content!, { messageId: digestMessageId(recipient, period.key, 'email', config.digests.from), objectKey: key });
+  const rendered = renderDigest(content!, {
+    messageId: digestMessageId(recipient, period.key, 'email', config.digests.from),
+    objectKey: key,
+  });
   const bucket = config.digests.bucket;
   if (!(await clients.minio.bucketExists(bucket))) await clients.minio.makeBucket(bucket);
   await createDigestObjects(clients.minio, bucket).putHtml(key, rendered.html);

@@ -29,7 +29,12 @@ export async function showKnowledge(args: {
   const query = args.query ?? DEMO_QUERY;
   const connection = args.startWorker === false ? undefined : await NativeConnection.connect({ address: config.temporal.address });
   const worker = connection
-    ? await Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: TaskQueue.knowledge, plugins: [knowledgePlugin({ config, clients })] })
+    ? await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: TaskQueue.knowledge,
+        plugins: [knowledgePlugin({ config, clients })],
+      })
     : undefined;
   const running = worker?.run();
   try {
@@ -46,12 +51,19 @@ export async function showKnowledge(args: {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const embedder = createEmbedder(config, { thread: false });
     try {
-      const hits = await createSemanticSearch({ catalog: clients.catalog, postgres: clients.postgres, schema: config.vectors.schema, embedder }).search(query, { limit: 5 });
+      const hits = await createSemanticSearch({
+        catalog: clients.catalog,
+        postgres: clients.postgres,
+        schema: config.vectors.schema,
+        embedder,
+      }).search(query, { limit: 5 });
       return [
         `semantic index (${result.model} ${result.modelVersion}, pgvector): ${result.scanned} catalog entries in ${seconds} s — ` +
           `embedded ${result.embedded}, unchanged ${result.unchanged}, removed ${result.removed}, failed ${result.failed}`,
         `search "${query}"  (npx spokeflow search "${query}")`,
-        ...formatHits(hits).split('\n').map((l) => `  ${l}`),
+        ...formatHits(hits)
+          .split('\n')
+          .map((l) => `  ${l}`),
       ];
     } finally {
       await embedder.close();

@@ -26,7 +26,9 @@ export async function runNightly(client: Client): Promise<string[]> {
   const lines = [`nightly  pipeline ${result.pipeline} ${result.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`];
   for (const [id, node] of Object.entries(result.nodes)) {
     const counts = node.total !== undefined ? ` (${node.done ?? 0} of ${node.total} done, ${node.failed ?? 0} failed)` : '';
-    lines.push(`         ${id.padEnd(13)} ${node.kind.padEnd(11)} ${node.status}${counts}${node.durationMs !== undefined ? `, ${(node.durationMs / 1000).toFixed(1)} s` : ''}`);
+    lines.push(
+      `         ${id.padEnd(13)} ${node.kind.padEnd(11)} ${node.status}${counts}${node.durationMs !== undefined ? `, ${(node.durationMs / 1000).toFixed(1)} s` : ''}`,
+    );
   }
   return lines;
 }

@@ -36,7 +36,8 @@ export async function seedMetricHistory(clients: Clients, config: SpokeflowConfi
     { dataset: 'shop.order_lines', metric: 'null_rate', atMs: fromMs + 45 * HOUR, what: 'discount null in a third of the lines' },
     { dataset: 'shop.customers', metric: 'duration', atMs: fromMs + 62 * HOUR, what: 'a sync ten times slower than usual' },
   ].filter((p) => byName.has(p.dataset)) as PlantedAnomaly[];
-  const plantedAt = (dataset: string, metric: PlantedAnomaly['metric'], t: number) => planted.some((p) => p.dataset === dataset && p.metric === metric && p.atMs === t);
+  const plantedAt = (dataset: string, metric: PlantedAnomaly['metric'], t: number) =>
+    planted.some((p) => p.dataset === dataset && p.metric === metric && p.atMs === t);
 
   const lines: string[] = [];
   for (const [i, d] of datasets.entries()) {
@@ -45,7 +46,9 @@ export async function seedMetricHistory(clients: Clients, config: SpokeflowConfi
     for (let t = toMs - (HISTORY_DAYS + SCANNED_DAYS) * DAY; t < toMs; t += HOUR) {
       const hour = (t / HOUR) % 24;
       const weekend = [0, 6].includes(new Date(t).getUTCDay());
-      let rows = Math.round(base * (weekend ? 0.7 : 1) * (1 + 0.4 * Math.sin((2 * Math.PI * (hour - 8)) / 24)) * (1 + (rnd() - 0.5) * 0.06));
+      let rows = Math.round(
+        base * (weekend ? 0.7 : 1) * (1 + 0.4 * Math.sin((2 * Math.PI * (hour - 8)) / 24)) * (1 + (rnd() - 0.5) * 0.06),
+      );
       if (plantedAt(d.name, 'volume', t)) rows = Math.round(rows * 0.05);
       let duration = 2 + rows / 500 + rnd() * 0.2;
       if (plantedAt(d.name, 'duration', t)) duration *= 10;
@@ -54,7 +57,9 @@ export async function seedMetricHistory(clients: Clients, config: SpokeflowConfi
       if (plantedAt(d.name, 'null_rate', t)) nullRate = 0.33;
       const tags = `dataset=${d.name},mode=incremental,status=succeeded,team=${d.team}`;
       lines.push(`sync_run,${tags} rows=${rows}i,duration_seconds=${duration.toFixed(3)},freshness_lag_seconds=${lag.toFixed(1)} ${t}`);
-      lines.push(`sync_column,column=discount,dataset=${d.name},team=${d.team} nulls=${Math.round(rows * nullRate)}i,null_rate=${nullRate.toFixed(5)} ${t}`);
+      lines.push(
+        `sync_column,column=discount,dataset=${d.name},team=${d.team} nulls=${Math.round(rows * nullRate)}i,null_rate=${nullRate.toFixed(5)} ${t}`,
+      );
     }
   }
   const write = clients.influx.getWriteApi(config.influx.org, config.influx.bucket, 'ms', { batchSize: 20_000 });
@@ -74,11 +79,18 @@ function plantedVerdict(planted: PlantedAnomaly[], dataset: string, metric: stri
  * The data-quality part of the demo: seed the metric history, scan its last three days for
  * anomalies, score every dataset's health for today, and print what both found.
  */
-export async function showQuality(options: { client: Client; clients: Clients; config: SpokeflowConfig; datasets: { name: string; team: string }[] }) {
+export async function showQuality(options: {
+  client: Client;
+  clients: Clients;
+  config: SpokeflowConfig;
+  datasets: { name: string; team: string }[];
+}) {
   const { client, clients, config, datasets } = options;
   const names = datasets.map((d) => d.name);
   const seeded = await seedMetricHistory(clients, config, datasets);
-  console.log(`\nmetrics  seeded ${seeded.points.toLocaleString('en-US')} points of hourly sync history; planted ${seeded.planted.length} incidents in ${seeded.window.from} … ${seeded.window.to}`);
+  console.log(
+    `\nmetrics  seeded ${seeded.points.toLocaleString('en-US')} points of hourly sync history; planted ${seeded.planted.length} incidents in ${seeded.window.from} … ${seeded.window.to}`,
+  );
 
   const scanInput = { datasets: names, window: seeded.window };
   const scan: AnomalyScanResult = await client.workflow.execute('anomalyScanWorkflow', {
@@ -115,14 +127,19 @@ export async function showQuality(options: { client: Client; clients: Clients; c
     args: [{}],
     staticSummary: 'demo health scoring',
   });
-  const [scores] = await clients.catalog.query<RowDataPacket[]>('SELECT dataset, team, score, components FROM health_scores WHERE day = ? AND dataset IN (?) ORDER BY score', [
-    health.day,
-    names,
-  ]);
-  console.log(`\nhealth   ${health.day}: ${health.datasets} datasets scored (average ${health.averageScore ?? '–'}); the shop's, worst first:`);
+  const [scores] = await clients.catalog.query<RowDataPacket[]>(
+    'SELECT dataset, team, score, components FROM health_scores WHERE day = ? AND dataset IN (?) ORDER BY score',
+    [health.day, names],
+  );
+  console.log(
+    `\nhealth   ${health.day}: ${health.datasets} datasets scored (average ${health.averageScore ?? '–'}); the shop's, worst first:`,
+  );
   console.table(
     scores.map((s) => {
-      const components = (typeof s.components === 'string' ? JSON.parse(s.components) : s.components) as Record<string, { score: number; reason: string }>;
+      const components = (typeof s.components === 'string' ? JSON.parse(s.components) : s.components) as Record<
+        string,
+        { score: number; reason: string }
+      >;
       return {
         dataset: s.dataset,
         team: s.team,

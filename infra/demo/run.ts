@@ -54,14 +54,30 @@ async function run(): Promise<void> {
   const workers: Worker[] = [];
   const running: Promise<void>[] = [];
   try {
-    step('schema', (await migrate({ mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, postgres: clients.postgres, config })).join(', ') || 'up to date');
+    step(
+      'schema',
+      (
+        await migrate({
+          mysql: clients.catalog,
+          minio: clients.minio,
+          influxAdmin: clients.influxAdmin,
+          postgres: clients.postgres,
+          config,
+        })
+      ).join(', ') || 'up to date',
+    );
 
     if (!customDatasets) {
       const exists = await shopDb.query("SELECT to_regclass('shop.order_lines') IS NOT NULL AS seeded");
       if (exists.rows[0].seeded) step('source', 'shop database already in Postgres (left as it is)');
       else {
         const counts = await seedShop(shopDb, {});
-        step('source', `seeded the shop in Postgres: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ')}`);
+        step(
+          'source',
+          `seeded the shop in Postgres: ${Object.entries(counts)
+            .map(([t, n]) => `${t} ${n}`)
+            .join(', ')}`,
+        );
       }
     }
 
@@ -75,9 +91,20 @@ async function run(): Promise<void> {
       [TaskQueue.ingestion, withPipelines(ingestionPlugin)({ config, clients })], // the pipeline runner rides on ingestion
       [TaskQueue.quality, qualityPlugin({ config, clients })],
       [TaskQueue.knowledge, knowledgePlugin({ config, clients })],
-      [TaskQueue.notifications, notificationsPlugin({ config: { ...config, digests: { ...config.digests, smtpUrl: config.digests.smtpUrl ?? mailbox?.url } }, clients })],
+      [
+        TaskQueue.notifications,
+        notificationsPlugin({
+          config: { ...config, digests: { ...config.digests, smtpUrl: config.digests.smtpUrl ?? mailbox?.url } },
+          clients,
+        }),
+      ],
     ] as const) {
-      const worker = await Worker.create({ connection: workerConnection, namespace: config.temporal.namespace, taskQueue, plugins: [plugin] });
+      const worker = await Worker.create({
+        connection: workerConnection,
+        namespace: config.temporal.namespace,
+        taskQueue,
+        plugins: [plugin],
+      });
       workers.push(worker);
       running.push(worker.run());
     }
@@ -94,7 +121,10 @@ async function run(): Promise<void> {
             staticSummary: `sync ${d.name}`,
           });
           const result: SyncResult = await handle.result();
-          return { result, link: `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${handle.workflowId}/${result.syncRunId}/history` };
+          return {
+            result,
+            link: `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${handle.workflowId}/${result.syncRunId}/history`,
+          };
         }),
       );
       const seconds = (Date.now() - started) / 1000;
@@ -149,7 +179,12 @@ async function run(): Promise<void> {
       const day = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10); // the week of the planted incidents
       const digest = await renderDemoDigest(clients, config, { owner: 'orders@example.com', kind: 'weekly', day });
       console.log(`\ndigest   ${digest.subject}\n         stored at ${digest.address}\n         open it: ${digest.url}`);
-      console.log(digest.text.split('\n').map((l) => `         ${l}`).join('\n'));
+      console.log(
+        digest.text
+          .split('\n')
+          .map((l) => `         ${l}`)
+          .join('\n'),
+      );
     }
 
     // The nightly pipeline, declared as data in pipelines/nightly.yaml, run once as its schedule would.
@@ -157,20 +192,32 @@ async function run(): Promise<void> {
     for (const line of await runNightly(client)) console.log(line);
     if (mailbox) {
       const copies = [...mailbox.countsById().values()];
-      console.log(`         digests delivered to the demo's loopback mailbox: ${copies.length}, of which ${copies.filter((n) => n > 1).length} arrived twice`);
+      console.log(
+        `         digests delivered to the demo's loopback mailbox: ${copies.length}, of which ${copies.filter((n) => n > 1).length} arrived twice`,
+      );
     }
 
     // Schedules as code: the shop's syncs every 15 minutes (they run whenever a worker is up).
     await runScheduleCommand('apply', { config, print: (text) => console.log(`\n${text}`) });
 
     console.log('\nWhere to look:');
-    console.log(`  Temporal Web UI   ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent("WorkflowType='syncWorkflow'")}`);
+    console.log(
+      `  Temporal Web UI   ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent("WorkflowType='syncWorkflow'")}`,
+    );
     console.log(`  a sync run        ${first[0]?.link}`);
-    console.log(`  the backfill      ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowId='${backfillWorkflowId('shop.orders')}'`)}`);
-    console.log(`  quality runs      ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent("TaskQueue='spokeflow-quality'")}`);
+    console.log(
+      `  the backfill      ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowId='${backfillWorkflowId('shop.orders')}'`)}`,
+    );
+    console.log(
+      `  quality runs      ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent("TaskQueue='spokeflow-quality'")}`,
+    );
     console.log(`  schedules         ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/schedules`);
-    console.log(`  bronze objects    http://${config.minio.endPoint}:${process.env.MINIO_CONSOLE_PORT ?? 9001}/browser/${config.minio.bronzeBucket}  (user ${config.minio.accessKey})`);
-    console.log(`  silver tables     mysql -h ${config.mysql.host} -P ${config.mysql.port} -u ${config.mysql.user} -p ${config.mysql.silverDatabase}`);
+    console.log(
+      `  bronze objects    http://${config.minio.endPoint}:${process.env.MINIO_CONSOLE_PORT ?? 9001}/browser/${config.minio.bronzeBucket}  (user ${config.minio.accessKey})`,
+    );
+    console.log(
+      `  silver tables     mysql -h ${config.mysql.host} -P ${config.mysql.port} -u ${config.mysql.user} -p ${config.mysql.silverDatabase}`,
+    );
     console.log(`  anomalies, health tables anomalies, health_scores, team_health in MySQL database ${config.mysql.database}`);
     console.log(`  run metrics       InfluxDB ${config.influx.url}, bucket ${config.influx.bucket}, measurement sync_run`);
   } finally {
@@ -189,7 +236,9 @@ function step(what: string, detail: string): void {
 }
 
 function fmt(counts: Record<string, number>): string {
-  return Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ');
+  return Object.entries(counts)
+    .map(([t, n]) => `${t} ${n}`)
+    .join(', ');
 }
 
 run().catch((err: unknown) => {

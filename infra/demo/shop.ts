@@ -181,67 +181,90 @@ interface CountryProfile {
 
 const COUNTRIES: readonly CountryProfile[] = [
   {
-    code: 'US', weight: 25, currency: 'USD',
+    code: 'US',
+    weight: 25,
+    currency: 'USD',
     cities: ['New York', 'Los Angeles', 'Chicago', 'Austin', 'Seattle', 'Española'],
     firstNames: ['Emma', 'Liam', 'Olivia', 'Noah', 'Zoë', 'José', 'Chloé', 'Mia', 'Ethan', 'Renée'],
     lastNames: ['Smith', 'Johnson', 'García', 'Nguyễn', "O'Brien", 'Brontë', 'Williams', 'Miller', 'Davis'],
   },
   {
-    code: 'GB', weight: 12, currency: 'GBP',
+    code: 'GB',
+    weight: 12,
+    currency: 'GBP',
     cities: ['London', 'Manchester', 'Edinburgh', 'Bristol', 'Cardiff'],
     firstNames: ['Zoë', 'Oliver', 'Amelia', 'Siân', 'Niamh', 'Harry', 'Seán', 'Isla'],
     lastNames: ['Brontë', "O'Connor", 'Smith', 'Jones', 'Taylor', 'Ó Súilleabháin', 'Evans'],
   },
   {
-    code: 'DE', weight: 12, currency: 'EUR',
+    code: 'DE',
+    weight: 12,
+    currency: 'EUR',
     cities: ['München', 'Köln', 'Düsseldorf', 'Berlin', 'Nürnberg', 'Lübeck'],
     firstNames: ['Jürgen', 'Lena', 'Björn', 'Anneliese', 'Jörg', 'Mia', 'Lukas', 'Käthe'],
     lastNames: ['Müller', 'Schäfer', 'Groß', 'Weiß', 'Köhler', 'Schmidt', 'Meyer'],
   },
   {
-    code: 'FR', weight: 10, currency: 'EUR',
+    code: 'FR',
+    weight: 10,
+    currency: 'EUR',
     cities: ['Paris', 'Besançon', 'Orléans', 'Nîmes', 'Lyon', 'Saint-Étienne'],
     firstNames: ['Chloé', 'Françoise', 'Hélène', 'Jérôme', 'Loïc', 'Léa', 'Gaëlle', 'Noël'],
     lastNames: ['Lefèvre', 'Dubois', 'Bézier', 'Rousseau', 'Girard', "D'Aubigné", 'Martin'],
   },
   {
-    code: 'BR', weight: 9, currency: 'USD',
+    code: 'BR',
+    weight: 9,
+    currency: 'USD',
     cities: ['São Paulo', 'Rio de Janeiro', 'Belo Horizonte', 'Florianópolis', 'Brasília', 'Goiânia'],
     firstNames: ['João', 'Luíza', 'Gonçalo', 'Beatriz', 'Antônio', 'Ana', 'Thiago', 'Conceição'],
     lastNames: ['Silva', 'Conceição', 'Gonçalves', 'Araújo', 'Sá', 'Assunção', 'Souza'],
   },
   {
-    code: 'ES', weight: 7, currency: 'EUR',
+    code: 'ES',
+    weight: 7,
+    currency: 'EUR',
     cities: ['Málaga', 'A Coruña', 'Córdoba', 'Madrid', 'Cádiz', 'Logroño'],
     firstNames: ['José', 'María', 'Iñigo', 'Begoña', 'Inés', 'Álvaro', 'Lucía'],
     lastNames: ['Muñoz', 'Núñez', 'Ibáñez', 'García', 'Peña', 'Fernández', 'Castaño'],
   },
   {
-    code: 'PL', weight: 6, currency: 'EUR',
+    code: 'PL',
+    weight: 6,
+    currency: 'EUR',
     cities: ['Łódź', 'Kraków', 'Gdańsk', 'Wrocław', 'Poznań', 'Warszawa'],
     firstNames: ['Łukasz', 'Małgorzata', 'Paweł', 'Zofia', 'Michał', 'Grażyna', 'Wojciech'],
     lastNames: ['Wałęsa', 'Żółkiewski', 'Kowalski', 'Nowak', 'Wiśniewska', 'Szczęsny', 'Dąbrowska'],
   },
   {
-    code: 'SE', weight: 5, currency: 'EUR',
+    code: 'SE',
+    weight: 5,
+    currency: 'EUR',
     cities: ['Göteborg', 'Malmö', 'Stockholm', 'Västerås', 'Linköping', 'Umeå'],
     firstNames: ['Åsa', 'Björn', 'Märta', 'Oskar', 'Ingrid', 'Göran', 'Saga'],
     lastNames: ['Ångström', 'Lindqvist', 'Sjöberg', 'Öberg', 'Nyström', 'Åkesson'],
   },
   {
-    code: 'JP', weight: 7, currency: 'USD', familyFirst: true,
+    code: 'JP',
+    weight: 7,
+    currency: 'USD',
+    familyFirst: true,
     cities: ['東京', '大阪', '京都', '札幌', '福岡', '横浜'],
     firstNames: ['太郎', '花子', '翔太', '陽菜', '蓮', '美咲', '大輔'],
     lastNames: ['山田', '佐藤', '鈴木', '高橋', '田中', '渡辺', '伊藤'],
   },
   {
-    code: 'VN', weight: 3, currency: 'USD',
+    code: 'VN',
+    weight: 3,
+    currency: 'USD',
     cities: ['Hà Nội', 'Thành phố Hồ Chí Minh', 'Đà Nẵng', 'Huế', 'Hải Phòng'],
     firstNames: ['Thảo', 'Minh', 'Hương', 'Đức', 'Phương', 'Quân'],
     lastNames: ['Nguyễn', 'Trần', 'Lê', 'Phạm', 'Hoàng', 'Võ'],
   },
   {
-    code: 'TR', weight: 4, currency: 'EUR',
+    code: 'TR',
+    weight: 4,
+    currency: 'EUR',
     cities: ['İstanbul', 'İzmir', 'Ankara', 'Eskişehir', 'Muğla'],
     firstNames: ['Ayşe', 'Çağla', 'Oğuz', 'İlkay', 'Şükrü', 'Gülşen', 'Barış'],
     lastNames: ['Yılmaz', 'Öztürk', 'Çelik', 'Şahin', 'Doğan', 'Kılıç'],
@@ -272,35 +295,75 @@ interface CategoryProfile {
 
 const CATEGORIES: readonly CategoryProfile[] = [
   {
-    name: 'Kitchen', skuPrefix: 'KIT', minCents: 499, maxCents: 24_999, weightKg: [0.1, 6],
+    name: 'Kitchen',
+    skuPrefix: 'KIT',
+    minCents: 499,
+    maxCents: 24_999,
+    weightKg: [0.1, 6],
     nouns: ['Crème brûlée torch', 'Café au lait bowl', 'Moka pot', 'Smørrebrød board', 'Wok 中華鍋', 'Chef’s knife', 'Pasta maker'],
   },
   {
-    name: 'Grocery', skuPrefix: 'GRO', minCents: 199, maxCents: 3_999, weightKg: [0.05, 2],
+    name: 'Grocery',
+    skuPrefix: 'GRO',
+    minCents: 199,
+    maxCents: 3_999,
+    weightKg: [0.05, 2],
     nouns: ['Jalapeño salsa', 'Matcha 抹茶 tin', 'Dulce de leche', 'Açaí powder', 'Pâté de campagne', 'Earl Grey tea', 'Rooibos'],
   },
   {
-    name: 'Books', skuPrefix: 'BOO', minCents: 799, maxCents: 5_999, weightKg: [0.15, 1.8],
-    nouns: ['Les Misérables', 'Cien años de soledad', 'Der Zauberberg', 'ノルウェイの森', 'Pan Tadeusz', 'Wuthering Heights', 'Dom Casmurro'],
+    name: 'Books',
+    skuPrefix: 'BOO',
+    minCents: 799,
+    maxCents: 5_999,
+    weightKg: [0.15, 1.8],
+    nouns: [
+      'Les Misérables',
+      'Cien años de soledad',
+      'Der Zauberberg',
+      'ノルウェイの森',
+      'Pan Tadeusz',
+      'Wuthering Heights',
+      'Dom Casmurro',
+    ],
   },
   {
-    name: 'Garden', skuPrefix: 'GAR', minCents: 299, maxCents: 39_999, weightKg: [0.2, 25],
+    name: 'Garden',
+    skuPrefix: 'GAR',
+    minCents: 299,
+    maxCents: 39_999,
+    weightKg: [0.2, 25],
     nouns: ['Trowel', 'Hose reel', 'Bonsai 盆栽 kit', 'Raised bed', 'Bird feeder', 'Pruning shears'],
   },
   {
-    name: 'Toys', skuPrefix: 'TOY', minCents: 499, maxCents: 12_999, weightKg: [0.05, 4],
+    name: 'Toys',
+    skuPrefix: 'TOY',
+    minCents: 499,
+    maxCents: 12_999,
+    weightKg: [0.05, 4],
     nouns: ['Piñata', "Rubik's cube", 'Jigsaw, 1000 pcs', 'Wooden train', 'Kendama けん玉', 'Kite'],
   },
   {
-    name: 'Apparel', skuPrefix: 'APP', minCents: 999, maxCents: 19_999, weightKg: [0.1, 1.5],
+    name: 'Apparel',
+    skuPrefix: 'APP',
+    minCents: 999,
+    maxCents: 19_999,
+    weightKg: [0.1, 1.5],
     nouns: ['Merino beanie', 'Façade print tee', 'Über-warm socks', 'Rain jacket', 'Linen shirt', 'Scarf'],
   },
   {
-    name: 'Electronics', skuPrefix: 'ELE', minCents: 999, maxCents: 99_999, weightKg: [0.02, 8],
+    name: 'Electronics',
+    skuPrefix: 'ELE',
+    minCents: 999,
+    maxCents: 99_999,
+    weightKg: [0.02, 8],
     nouns: ['USB-C cable 2 m', 'Bluetooth speaker', 'E-reader', 'Headphones', 'Power bank 20 000 mAh', 'Webcam'],
   },
   {
-    name: 'Digital', skuPrefix: 'DIG', minCents: 500, maxCents: 10_000, weightKg: null,
+    name: 'Digital',
+    skuPrefix: 'DIG',
+    minCents: 500,
+    maxCents: 10_000,
+    weightKg: null,
     nouns: ['Gift card €25', 'E-book bundle', 'Streaming voucher', 'Recipe course', 'Sticker pack ✨'],
   },
 ];
@@ -367,8 +430,14 @@ function asciiSlug(text: string): string {
   return text
     .normalize('NFD')
     .replace(/\p{M}/gu, '')
-    .replace(/ł/g, 'l').replace(/Ł/g, 'L').replace(/ø/g, 'o').replace(/ß/g, 'ss')
-    .replace(/đ/g, 'd').replace(/Đ/g, 'D').replace(/ı/g, 'i').replace(/æ/g, 'ae')
+    .replace(/ł/g, 'l')
+    .replace(/Ł/g, 'L')
+    .replace(/ø/g, 'o')
+    .replace(/ß/g, 'ss')
+    .replace(/đ/g, 'd')
+    .replace(/Đ/g, 'D')
+    .replace(/ı/g, 'i')
+    .replace(/æ/g, 'ae')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '');
 }
@@ -479,9 +548,10 @@ function generateProducts(random: Random, count: number, anchorMicros: number): 
     // Log-uniform prices ending in .99 or .49, like a real price list.
     const rawCents = Math.exp(Math.log(category.minCents) + random.float() * Math.log(category.maxCents / category.minCents));
     const cents = Math.max(99, Math.floor(rawCents / 100) * 100 + (random.chance(0.7) ? 99 : 49));
-    const weight = category.weightKg === null
-      ? null
-      : Math.round((category.weightKg[0] + random.float() * (category.weightKg[1] - category.weightKg[0])) * 1000) / 1000;
+    const weight =
+      category.weightKg === null
+        ? null
+        : Math.round((category.weightKg[0] + random.float() * (category.weightKg[1] - category.weightKg[0])) * 1000) / 1000;
 
     let attributesJson: string | null = null;
     if (!random.chance(0.1)) {
@@ -494,7 +564,8 @@ function generateProducts(random: Random, count: number, anchorMicros: number): 
           attributeObject.dimensions_cm = { l: random.int(5, 80), w: random.int(5, 60), h: random.int(1, 40) };
           attributeObject.made_in = random.pick(MADE_IN);
         }
-        if (category.name === 'Books') attributeObject.isbn13 = `978${String(random.int(0, 999_999_999)).padStart(9, '0')}${random.int(0, 9)}`;
+        if (category.name === 'Books')
+          attributeObject.isbn13 = `978${String(random.int(0, 999_999_999)).padStart(9, '0')}${random.int(0, 9)}`;
         if (category.name === 'Grocery') attributeObject.organic = random.chance(0.3);
         if (random.chance(0.1)) attributeObject.rating = Math.round((2.5 + random.float() * 2.5) * 10) / 10;
       } // else an empty object: "no attributes" spelled differently from NULL
@@ -737,7 +808,10 @@ async function insertColumns(client: pg.ClientBase, table: string, columns: read
     `SELECT * FROM unnest(${columns.map((column, i) => `$${i + 1}::${column.sqlType}[]`).join(', ')})`;
   let inserted = 0;
   for (let start = 0; start < rowCount; start += INSERT_CHUNK_ROWS) {
-    const result = await client.query(sql, columns.map((column) => column.values.slice(start, start + INSERT_CHUNK_ROWS)));
+    const result = await client.query(
+      sql,
+      columns.map((column) => column.values.slice(start, start + INSERT_CHUNK_ROWS)),
+    );
     inserted += result.rowCount ?? 0;
   }
   return inserted;
@@ -802,9 +876,7 @@ function constraintDefinitions(s: string): string[] {
        ADD FOREIGN KEY (product_id) REFERENCES ${s}.products,
        ADD CHECK (quantity > 0)`,
     // Incremental syncs page by (updated_at, primary key).
-    ...SHOP_TABLES.map(
-      (table) => `CREATE INDEX ON ${s}.${table} (updated_at, ${SHOP_PRIMARY_KEYS[table].join(', ')})`,
-    ),
+    ...SHOP_TABLES.map((table) => `CREATE INDEX ON ${s}.${table} (updated_at, ${SHOP_PRIMARY_KEYS[table].join(', ')})`),
   ];
 }
 
@@ -888,12 +960,17 @@ export async function mutateShop(db: Queryable, opts: MutateShopOptions = {}): P
       movedIds.push(customer.customer_id);
       newCities.push(random.pick(otherCities));
     }
-    const movedCustomers = movedIds.length === 0 ? 0 : (await client.query(
-      `UPDATE ${schema}.customers AS c SET city = u.city, updated_at = clock_timestamp()
+    const movedCustomers =
+      movedIds.length === 0
+        ? 0
+        : ((
+            await client.query(
+              `UPDATE ${schema}.customers AS c SET city = u.city, updated_at = clock_timestamp()
          FROM unnest($1::int[], $2::text[]) AS u(customer_id, city)
         WHERE c.customer_id = u.customer_id AND c.city IS DISTINCT FROM u.city`,
-      [movedIds, newCities],
-    )).rowCount ?? 0;
+              [movedIds, newCities],
+            )
+          ).rowCount ?? 0);
 
     // Orders move on one status, from a pool twice the size needed so that the choice stays random.
     let advancedOrders = 0;
@@ -907,15 +984,18 @@ export async function mutateShop(db: Queryable, opts: MutateShopOptions = {}): P
       );
       const chosen = random.sampleIndexes(candidates.length, orderUpdates).map((index) => itemAt(candidates, index));
       if (chosen.length > 0) {
-        advancedOrders = (await client.query(
-          `UPDATE ${schema}.orders AS o
+        advancedOrders =
+          (
+            await client.query(
+              `UPDATE ${schema}.orders AS o
               SET status = u.status,
                   shipped_on = CASE WHEN u.status = 'shipped' THEN (clock_timestamp() AT TIME ZONE 'UTC')::date ELSE o.shipped_on END,
                   updated_at = clock_timestamp()
              FROM unnest($1::bigint[], $2::text[]) AS u(order_id, status)
             WHERE o.order_id = u.order_id AND o.status IS DISTINCT FROM u.status`,
-          [chosen.map((order) => order.order_id), chosen.map((order) => NEXT_STATUS[order.status])],
-        )).rowCount ?? 0;
+              [chosen.map((order) => order.order_id), chosen.map((order) => NEXT_STATUS[order.status])],
+            )
+          ).rowCount ?? 0;
       }
     }
 
@@ -930,8 +1010,21 @@ export async function mutateShop(db: Queryable, opts: MutateShopOptions = {}): P
         const productIds = productRows.map((product) => product.product_id);
         const listCents = productRows.map((product) => product.list_cents);
         const firstNewId = maxOrderId === null ? BigInt(FIRST_ORDER_ID) : BigInt(maxOrderId) + 1n;
-        const order = { ids: [] as string[], customerIds: [] as number[], totals: [] as string[], currencies: [] as string[], notes: [] as (string | null)[] };
-        const line = { orderIds: [] as string[], lineNumbers: [] as number[], productIds: [] as number[], quantities: [] as number[], unitPrices: [] as string[], discounts: [] as string[] };
+        const order = {
+          ids: [] as string[],
+          customerIds: [] as number[],
+          totals: [] as string[],
+          currencies: [] as string[],
+          notes: [] as (string | null)[],
+        };
+        const line = {
+          orderIds: [] as string[],
+          lineNumbers: [] as number[],
+          productIds: [] as number[],
+          quantities: [] as number[],
+          unitPrices: [] as string[],
+          discounts: [] as string[],
+        };
 
         for (let i = 0; i < orderInserts; i++) {
           const orderId = String(firstNewId + BigInt(i));
@@ -954,22 +1047,28 @@ export async function mutateShop(db: Queryable, opts: MutateShopOptions = {}): P
         }
 
         // The derived table evaluates clock_timestamp() once per row, so ordered_at = updated_at.
-        insertedOrders = (await client.query(
-          `INSERT INTO ${schema}.orders (order_id, customer_id, status, ordered_at, shipped_on, total, currency, note, updated_at)
+        insertedOrders =
+          (
+            await client.query(
+              `INSERT INTO ${schema}.orders (order_id, customer_id, status, ordered_at, shipped_on, total, currency, note, updated_at)
            SELECT order_id, customer_id, 'pending', placed_at, NULL, total, currency, note, placed_at
              FROM (SELECT u.*, clock_timestamp() AS placed_at
                      FROM unnest($1::bigint[], $2::int[], $3::numeric(12,2)[], $4::char(3)[], $5::text[])
                           AS u(order_id, customer_id, total, currency, note)) AS new_orders`,
-          [order.ids, order.customerIds, order.totals, order.currencies, order.notes],
-        )).rowCount ?? 0;
-        insertedLines = (await client.query(
-          `INSERT INTO ${schema}.order_lines (order_id, line_no, product_id, quantity, unit_price, discount, updated_at)
+              [order.ids, order.customerIds, order.totals, order.currencies, order.notes],
+            )
+          ).rowCount ?? 0;
+        insertedLines =
+          (
+            await client.query(
+              `INSERT INTO ${schema}.order_lines (order_id, line_no, product_id, quantity, unit_price, discount, updated_at)
            SELECT l.order_id, l.line_no, l.product_id, l.quantity, l.unit_price, l.discount, o.updated_at
              FROM unnest($1::bigint[], $2::smallint[], $3::int[], $4::int[], $5::numeric(10,2)[], $6::numeric(5,4)[])
                   AS l(order_id, line_no, product_id, quantity, unit_price, discount)
              JOIN ${schema}.orders AS o USING (order_id)`,
-          [line.orderIds, line.lineNumbers, line.productIds, line.quantities, line.unitPrices, line.discounts],
-        )).rowCount ?? 0;
+              [line.orderIds, line.lineNumbers, line.productIds, line.quantities, line.unitPrices, line.discounts],
+            )
+          ).rowCount ?? 0;
       }
     }
 

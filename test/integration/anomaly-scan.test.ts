@@ -30,14 +30,23 @@ describe('anomaly scan on the real stack', () => {
   let h: Harness;
 
   const scan = (input: unknown): Promise<AnomalyScanResult> =>
-    h.client.workflow.execute('anomalyScanWorkflow', { taskQueue: h.taskQueue, workflowId: `test-anomaly-scan-${tag}-${randomUUID().slice(0, 8)}`, args: [input] });
+    h.client.workflow.execute('anomalyScanWorkflow', {
+      taskQueue: h.taskQueue,
+      workflowId: `test-anomaly-scan-${tag}-${randomUUID().slice(0, 8)}`,
+      args: [input],
+    });
 
-  async function anomalies(dataset: string): Promise<{ metric: string; series_key: string; at: number; status: string; direction: string; scan_id: string }[]> {
+  async function anomalies(
+    dataset: string,
+  ): Promise<{ metric: string; series_key: string; at: number; status: string; direction: string; scan_id: string }[]> {
     const [rows] = await h.clients.catalog.query<RowDataPacket[]>(
       'SELECT metric, series_key, at, status, direction, scan_id FROM anomalies WHERE dataset = ? ORDER BY metric, series_key, at',
       [dataset],
     );
-    return rows.map((r) => ({ ...(r as { metric: string; series_key: string; status: string; direction: string; scan_id: string }), at: fromSqlTime(r.at) }));
+    return rows.map((r) => ({
+      ...(r as { metric: string; series_key: string; status: string; direction: string; scan_id: string }),
+      at: fromSqlTime(r.at),
+    }));
   }
 
   beforeAll(async () => {
@@ -53,8 +62,12 @@ describe('anomaly scan on the real stack', () => {
         if (dataset === orders && t === ordersDrop) rows = 40;
         if (dataset === orders && t === ordersSpike) rows = 5_000;
         if (dataset === events && t === eventsSpike) rows = 5_000;
-        lines.push(`sync_run,dataset=${dataset},mode=incremental,status=succeeded,team=${team} rows=${rows}i,duration_seconds=${(4 + rnd()).toFixed(3)} ${t}`);
-        lines.push(`sync_column,column=email,dataset=${dataset},team=${team} nulls=${Math.round(rows * 0.05)}i,null_rate=${(0.05 + (rnd() - 0.5) * 0.002).toFixed(5)} ${t}`);
+        lines.push(
+          `sync_run,dataset=${dataset},mode=incremental,status=succeeded,team=${team} rows=${rows}i,duration_seconds=${(4 + rnd()).toFixed(3)} ${t}`,
+        );
+        lines.push(
+          `sync_column,column=email,dataset=${dataset},team=${team} nulls=${Math.round(rows * 0.05)}i,null_rate=${(0.05 + (rnd() - 0.5) * 0.002).toFixed(5)} ${t}`,
+        );
       }
     }
     // A failed run's partial count is not volume: the scan reads succeeded runs only.
@@ -62,7 +75,6 @@ describe('anomaly scan on the real stack', () => {
     const write = h.clients.influx.getWriteApi(h.config.influx.org, h.config.influx.bucket, 'ms', { batchSize: 20_000 });
     write.writeRecords(lines);
     await write.close();
-
   });
 
   afterAll(async () => {
@@ -74,9 +86,17 @@ describe('anomaly scan on the real stack', () => {
     await h.close();
   });
 
-  it("records the known anomalies once, none in the quiet period, and a re-run leaves the same rows", async () => {
+  it('records the known anomalies once, none in the quiet period, and a re-run leaves the same rows', async () => {
     const first = await scan(scanInput);
-    expect(first).toMatchObject({ datasets: 2, series: 4, points: 4 * 4 * 24, anomalies: 3, confirmed: 0, suppressed: 0, excludedPoints: 0 });
+    expect(first).toMatchObject({
+      datasets: 2,
+      series: 4,
+      points: 4 * 4 * 24,
+      anomalies: 3,
+      confirmed: 0,
+      suppressed: 0,
+      excludedPoints: 0,
+    });
 
     const found = await anomalies(orders);
     expect(found.map((a) => [a.metric, a.series_key, a.at, a.direction, a.status])).toEqual([
@@ -92,9 +112,10 @@ describe('anomaly scan on the real stack', () => {
     expect(refound.map((a) => [a.at, a.status])).toEqual(found.map((a) => [a.at, a.status]));
     expect(new Set(refound.map((a) => a.scan_id))).toEqual(new Set([again.scanId]));
 
-    const [scans] = await h.clients.catalog.query<RowDataPacket[]>('SELECT status, datasets, series, points, anomalies FROM anomaly_scans WHERE scan_id = ?', [
-      again.scanId,
-    ]);
+    const [scans] = await h.clients.catalog.query<RowDataPacket[]>(
+      'SELECT status, datasets, series, points, anomalies FROM anomaly_scans WHERE scan_id = ?',
+      [again.scanId],
+    );
     expect(scans[0]).toMatchObject({ status: 'succeeded', datasets: 2, series: 4, anomalies: 3 });
     expect(Number(scans[0]!.points)).toBe(again.points);
 
@@ -112,7 +133,14 @@ describe('anomaly scan on the real stack', () => {
 
   it('an exclusion window hides the anomaly inside it, in this scan and the rows of earlier ones', async () => {
     const store = createAnomalyStore(h.clients.catalog);
-    await store.addExclusion({ dataset: events, metric: 'volume', fromMs: eventsSpike - HOUR, toMs: eventsSpike + HOUR, reason: 'replayed a day of events', createdBy: 'test' });
+    await store.addExclusion({
+      dataset: events,
+      metric: 'volume',
+      fromMs: eventsSpike - HOUR,
+      toMs: eventsSpike + HOUR,
+      reason: 'replayed a day of events',
+      createdBy: 'test',
+    });
     const result = await scan(scanInput);
     expect(result).toMatchObject({ anomalies: 2, excludedPoints: 2 });
     expect((await anomalies(events)).map((a) => [a.at, a.status])).toEqual([[eventsSpike, 'excluded']]);
@@ -120,9 +148,28 @@ describe('anomaly scan on the real stack', () => {
 
   it("feedback 'normal' keeps later scans from reporting an anomaly; feedback 'anomaly' confirms one", async () => {
     const store = createAnomalyStore(h.clients.catalog);
-    await store.recordFeedback({ dataset: orders, metric: 'volume', seriesKey: 'incremental', atMs: ordersSpike, verdict: 'normal', note: 'campaign day', createdBy: 'test' });
-    await store.recordFeedback({ dataset: orders, metric: 'volume', seriesKey: 'incremental', atMs: ordersDrop, verdict: 'anomaly', createdBy: 'test' });
-    const handle = await h.client.workflow.start('anomalyScanWorkflow', { taskQueue: h.taskQueue, workflowId: `test-anomaly-scan-${tag}-fb`, args: [scanInput] });
+    await store.recordFeedback({
+      dataset: orders,
+      metric: 'volume',
+      seriesKey: 'incremental',
+      atMs: ordersSpike,
+      verdict: 'normal',
+      note: 'campaign day',
+      createdBy: 'test',
+    });
+    await store.recordFeedback({
+      dataset: orders,
+      metric: 'volume',
+      seriesKey: 'incremental',
+      atMs: ordersDrop,
+      verdict: 'anomaly',
+      createdBy: 'test',
+    });
+    const handle = await h.client.workflow.start('anomalyScanWorkflow', {
+      taskQueue: h.taskQueue,
+      workflowId: `test-anomaly-scan-${tag}-fb`,
+      args: [scanInput],
+    });
     const result: AnomalyScanResult = await handle.result();
     expect(result).toMatchObject({ anomalies: 1, confirmed: 1, suppressed: 1 });
     expect((await anomalies(orders)).map((a) => [a.at, a.status])).toEqual([

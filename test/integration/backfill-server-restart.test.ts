@@ -22,7 +22,17 @@ function startServer(dbFile: string): ChildProcess {
   return spawn(
     TEMPORAL_CLI,
     [
-      'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(PORT), '--db-filename', dbFile, '--log-level', 'error',
+      'server',
+      'start-dev',
+      '--headless',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(PORT),
+      '--db-filename',
+      dbFile,
+      '--log-level',
+      'error',
       ...ALL_SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', `${a.name}=${typeName(a.type)}`]),
     ],
     { stdio: 'ignore' },
@@ -78,7 +88,11 @@ describe('a backfill across a Temporal server restart', () => {
     server = startServer(dbFile);
     let connection = await connect();
     const workerConnection = await NativeConnection.connect({ address: `127.0.0.1:${PORT}` });
-    const worker = await Worker.create({ connection: workerConnection, taskQueue: h.taskQueue, plugins: [ingestionPlugin({ config: h.config, clients: h.clients })] });
+    const worker = await Worker.create({
+      connection: workerConnection,
+      taskQueue: h.taskQueue,
+      plugins: [ingestionPlugin({ config: h.config, clients: h.clients })],
+    });
     const running = worker.run();
     try {
       let client = new Client({ connection });

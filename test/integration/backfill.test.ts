@@ -25,7 +25,9 @@ describe('backfill of a partition range', () => {
         FROM generate_series(1, ${DAYS * ROWS_PER_DAY}) g;
       ALTER TABLE public.${table} ADD PRIMARY KEY (id)`);
     for (const day of opts.poisonDays ?? []) {
-      await h.postgres.query(`UPDATE public.${table} SET poison = true WHERE at >= $1::date AND at < $1::date + 1 AND id % 24 = 5`, [`2024-03-${String(day).padStart(2, '0')}`]);
+      await h.postgres.query(`UPDATE public.${table} SET poison = true WHERE at >= $1::date AND at < $1::date + 1 AND id % 24 = 5`, [
+        `2024-03-${String(day).padStart(2, '0')}`,
+      ]);
     }
     await h.datasets.upsert({
       name: `backfill_${tag}.${name}`,
@@ -89,12 +91,23 @@ describe('backfill of a partition range', () => {
     const dataset = await declareSource('all');
     const handle = await startBackfill(dataset, { concurrency: 4 });
     const result = (await handle.result()) as BackfillResult;
-    expect(result).toMatchObject({ status: 'completed', partitions: DAYS, toRun: DAYS, succeeded: DAYS, failed: 0, rows: DAYS * ROWS_PER_DAY });
+    expect(result).toMatchObject({
+      status: 'completed',
+      partitions: DAYS,
+      toRun: DAYS,
+      succeeded: DAYS,
+      failed: 0,
+      rows: DAYS * ROWS_PER_DAY,
+    });
     expect(Object.values(await partitionStates(dataset))).toEqual(Array(DAYS).fill('succeeded'));
     expect(await silverRows(`all_${tag}`)).toBe(DAYS * ROWS_PER_DAY);
     // An operator finds it in the Web UI by dataset, kind and the range it covers.
     const attributes = (await handle.describe()).typedSearchAttributes;
-    expect([SearchAttr.dataset, SearchAttr.kind, SearchAttr.partition].map((key) => attributes.get(key))).toEqual([dataset, 'backfill', '2024-03-01/2024-03-11']);
+    expect([SearchAttr.dataset, SearchAttr.kind, SearchAttr.partition].map((key) => attributes.get(key))).toEqual([
+      dataset,
+      'backfill',
+      '2024-03-01/2024-03-11',
+    ]);
 
     // Nothing is missing any more: a second backfill has nothing to do.
     const again = (await (await startBackfill(dataset, {})).result()) as BackfillResult;
@@ -106,14 +119,26 @@ describe('backfill of a partition range', () => {
     const first = (await (await startBackfill(dataset, { concurrency: 3 })).result()) as BackfillResult;
     expect(first).toMatchObject({ succeeded: DAYS - 2, failed: 2 });
     const states = await partitionStates(dataset);
-    expect(Object.entries(states).filter(([, s]) => s === 'failed').map(([k]) => k)).toEqual(['2024-03-03', '2024-03-07']);
-    const [before] = await h.clients.catalog.query<RowDataPacket[]>('SELECT partition_key, sync_run_id FROM backfill_partitions WHERE dataset = ?', [dataset]);
+    expect(
+      Object.entries(states)
+        .filter(([, s]) => s === 'failed')
+        .map(([k]) => k),
+    ).toEqual(['2024-03-03', '2024-03-07']);
+    const [before] = await h.clients.catalog.query<RowDataPacket[]>(
+      'SELECT partition_key, sync_run_id FROM backfill_partitions WHERE dataset = ?',
+      [dataset],
+    );
 
     await h.postgres.query(`UPDATE public.flaky_${tag} SET poison = false`);
     const retry = (await (await startBackfill(dataset, { mode: 'failed' })).result()) as BackfillResult;
     expect(retry).toMatchObject({ toRun: 2, succeeded: 2, failed: 0, rows: 2 * ROWS_PER_DAY });
-    const [after] = await h.clients.catalog.query<RowDataPacket[]>('SELECT partition_key, sync_run_id FROM backfill_partitions WHERE dataset = ?', [dataset]);
-    const changed = after.filter((r) => before.find((b) => b.partition_key === r.partition_key)?.sync_run_id !== r.sync_run_id).map((r) => r.partition_key);
+    const [after] = await h.clients.catalog.query<RowDataPacket[]>(
+      'SELECT partition_key, sync_run_id FROM backfill_partitions WHERE dataset = ?',
+      [dataset],
+    );
+    const changed = after
+      .filter((r) => before.find((b) => b.partition_key === r.partition_key)?.sync_run_id !== r.sync_run_id)
+      .map((r) => r.partition_key);
     expect(changed.sort()).toEqual(['2024-03-03', '2024-03-07']);
     expect(await silverRows(`flaky_${tag}`)).toBe(DAYS * ROWS_PER_DAY);
   });

@@ -47,7 +47,8 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
   const start = (input: Record<string, unknown>, taskQueue = h.taskQueue) =>
     h.client.workflow.start('digestWorkflow', { taskQueue, workflowId: `test-digest-${tag}-${randomUUID().slice(0, 8)}`, args: [input] });
   const ours = () => smtp.messages.filter((m) => m.to.includes(tag));
-  const mid = (recipient: string, period: string, channel: 'email' | 'webhook' = 'email') => digestMessageId(recipient, period, channel, h.config.digests.from);
+  const mid = (recipient: string, period: string, channel: 'email' | 'webhook' = 'email') =>
+    digestMessageId(recipient, period, channel, h.config.digests.from);
   const link = (workflowId: string, runId?: string) =>
     `${h.config.temporal.uiUrl}/namespaces/${h.config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}/history` : ''}`;
 
@@ -118,7 +119,20 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
        VALUES (?, ?, 'succeeded', ?, ?, ?, '[]', '{}')`,
       [scanId, `anomaly-scan:${tag}`, t(0), t(24), t(-240)],
     );
-    const anomaly = (dataset: string, hours: number, status: string) => [dataset, 'volume', 'incremental', t(hours), 5000, 1000, 800, 1200, 0.99, 'up', status, scanId];
+    const anomaly = (dataset: string, hours: number, status: string) => [
+      dataset,
+      'volume',
+      'incremental',
+      t(hours),
+      5000,
+      1000,
+      800,
+      1200,
+      0.99,
+      'up',
+      status,
+      scanId,
+    ];
     await h.clients.catalog.query(
       'INSERT INTO anomalies (dataset, metric, series_key, at, value, expected, lower_bound, upper_bound, score, direction, status, scan_id) VALUES ?',
       [[anomaly(dsA, 10, 'open'), anomaly(dsC, 11, 'dismissed'), anomaly(dsA, -30, 'open')]],
@@ -154,7 +168,11 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
 
     const mails = ours();
     const counts = smtp.countsById();
-    expect([counts.get(mid(`owner:${ana}`, period)), counts.get(mid(`owner:${bo}`, period)), counts.get(mid(`owner:${cy}`, period))]).toEqual([1, 1, undefined]);
+    expect([
+      counts.get(mid(`owner:${ana}`, period)),
+      counts.get(mid(`owner:${bo}`, period)),
+      counts.get(mid(`owner:${cy}`, period)),
+    ]).toEqual([1, 1, undefined]);
     expect(mails.map((m) => m.to).sort()).toEqual([ana, bo]);
 
     const toAna = mails.find((m) => m.to === ana)!;
@@ -162,7 +180,9 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
     expect(toAna.headers.get('x-spokeflow-digest')).toBe(`${period} owner:${ana}`);
     const text = mailPart(toAna.raw, 'text/plain')!;
     expect(text).toContain(`  - ${dsA}: 85.0 -> 70.0 (-15.0)`);
-    expect(text).toContain(`  - ${dsA} volume at ${DAY} 10:00 UTC: 5000 (expected 800-1200, up, open)\n    ${link(`anomaly-scan:${tag}`, scanId)}`);
+    expect(text).toContain(
+      `  - ${dsA} volume at ${DAY} 10:00 UTC: 5000 (expected 800-1200, up, open)\n    ${link(`anomaly-scan:${tag}`, scanId)}`,
+    );
     expect(text).toContain(`  - ${dsA} at ${DAY} 06:00 UTC: connection refused by source\n    ${link(`sync:${dsA}`, failedRunId)}`);
     expect(text).toContain(`  - ${dsB}: last successful sync 2025-03-11 12:00 UTC, SLA 24 h\n    ${link(`sync:${dsB}`)}`);
     expect(text).not.toContain('2025-03-10'); // the anomaly of the day before is not new today
@@ -176,7 +196,13 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
     expect(mailPart(toBo.raw, 'text/plain')).toContain(`  - ${dsC}: 80.0 -> 85.0 (+5.0)`);
 
     expect(await ledger(period)).toEqual([
-      expect.objectContaining({ recipient: `owner:${ana}`, status: 'sent', claims: 1, resends: 0, message_id: mid(`owner:${ana}`, period) }),
+      expect.objectContaining({
+        recipient: `owner:${ana}`,
+        status: 'sent',
+        claims: 1,
+        resends: 0,
+        message_id: mid(`owner:${ana}`, period),
+      }),
       expect.objectContaining({ recipient: `owner:${bo}`, status: 'sent', claims: 1, resends: 0 }),
       expect.objectContaining({ recipient: `owner:${cy}`, status: 'empty', claims: 1, object_key: null }),
     ]);
@@ -187,7 +213,9 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
     expect(described.typedSearchAttributes.get(SearchAttr.team)).toBe(team);
     expect(described.typedSearchAttributes.get(SearchAttr.partition)).toBe(period);
 
-    const again: DigestResult = await (await start({ period: { kind: 'daily', date: DAY }, scope: { team }, channels: ['email'] })).result();
+    const again: DigestResult = await (
+      await start({ period: { kind: 'daily', date: DAY }, scope: { team }, channels: ['email'] })
+    ).result();
     expect(again).toEqual({ period, pages: 1, recipients: 3, sent: 0, resent: 0, alreadyDone: 3, empty: 0, failed: 0, objects: 0 });
     expect(ours()).toHaveLength(2);
   });
@@ -195,7 +223,10 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
   it('renders an email-safe page in headless Chromium: no outside requests, a drawn sparkline, working links', async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run bash infra/local/chromium.sh`);
     const html = await object(digestObjectKey(`daily:${DAY}`, `owner:${ana}`));
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
     try {
       const page = await browser.newPage({ viewport: { width: 760, height: 900 } });
       const requests: string[] = [];
@@ -216,16 +247,23 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
 
   it('sends a weekly team digest by email and webhook, each once, through a webhook outage', async () => {
     hook.failNext(1);
-    const result: DigestResult = await (await start({ period: { kind: 'weekly', date: DAY }, audience: 'teams', scope: { team }, channels: ['email', 'webhook'] })).result();
+    const result: DigestResult = await (
+      await start({ period: { kind: 'weekly', date: DAY }, audience: 'teams', scope: { team }, channels: ['email', 'webhook'] })
+    ).result();
     const period = 'weekly:2025-W11';
     expect(result).toMatchObject({ period, recipients: 1, sent: 2, failed: 0 });
     const teamMail = ours().filter((m) => m.to === `${team}@teams.localhost`);
     expect(teamMail.map((m) => m.messageId)).toEqual([mid(`team:${team}`, period)]);
-    expect(teamMail[0]!.subject).toBe(`[spokeflow] Weekly digest 2025-W11 for ${team}: 2 new anomalies, 1 failed sync, 1 stale dataset, 2 score changes`);
+    expect(teamMail[0]!.subject).toBe(
+      `[spokeflow] Weekly digest 2025-W11 for ${team}: 2 new anomalies, 1 failed sync, 1 stale dataset, 2 score changes`,
+    );
     const posts = hook.posts.filter((p) => p.headers['idempotency-key'] === mid(`team:${team}`, period, 'webhook'));
     expect(posts).toHaveLength(1);
     const body = posts[0]!.body as { text: string; blocks: { type: string; text: { text: string } }[] };
-    expect(body.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: `Weekly digest: team ${team} — 2025-W11 (2025-03-10 – 2025-03-16)` } });
+    expect(body.blocks[0]).toEqual({
+      type: 'header',
+      text: { type: 'plain_text', text: `Weekly digest: team ${team} — 2025-W11 (2025-03-10 – 2025-03-16)` },
+    });
     expect(body.blocks.map((b) => b.text.text).join('\n')).toContain(`<${link(`sync:${dsA}`, failedRunId)}|${dsA}>`);
     expect(await ledger(period)).toEqual([
       expect.objectContaining({ recipient: `team:${team}`, channel: 'email', status: 'sent' }),
@@ -237,7 +275,9 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
     const date = '2025-03-13';
     const period = `daily:${date}`;
     smtp.refuse(1);
-    const result: DigestResult = await (await start({ period: { kind: 'daily', date }, scope: { team }, channels: ['email'], sendEmpty: true })).result();
+    const result: DigestResult = await (
+      await start({ period: { kind: 'daily', date }, scope: { team }, channels: ['email'], sendEmpty: true })
+    ).result();
     expect(result).toMatchObject({ recipients: 3, sent: 3, resent: 0, failed: 0 });
     const counts = smtp.countsById();
     for (const o of [ana, bo, cy]) expect(counts.get(mid(`owner:${o}`, period))).toBe(1);
@@ -247,9 +287,26 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
   });
 
   it('continues as new between pages when told to, carrying the plan and the totals', async () => {
-    const handle = await start({ period: { kind: 'daily', date: '2025-03-18' }, scope: { team }, channels: ['email'], sendEmpty: true, recipientsPerActivity: 1, pagesPerRun: 1 });
+    const handle = await start({
+      period: { kind: 'daily', date: '2025-03-18' },
+      scope: { team },
+      channels: ['email'],
+      sendEmpty: true,
+      recipientsPerActivity: 1,
+      pagesPerRun: 1,
+    });
     const result: DigestResult = await handle.result();
-    expect(result).toEqual({ period: 'daily:2025-03-18', pages: 3, recipients: 3, sent: 3, resent: 0, alreadyDone: 0, empty: 0, failed: 0, objects: 3 });
+    expect(result).toEqual({
+      period: 'daily:2025-03-18',
+      pages: 3,
+      recipients: 3,
+      sent: 3,
+      resent: 0,
+      alreadyDone: 0,
+      empty: 0,
+      failed: 0,
+      objects: 3,
+    });
     // Visibility may lag the result a little.
     let runs: string[] = [];
     for (let tries = 0; tries < 20 && runs.length < 3; tries++) {
@@ -262,21 +319,29 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
     for (const o of [ana, bo, cy]) expect(counts.get(mid(`owner:${o}`, 'daily:2025-03-18'))).toBe(1);
   });
 
-  it('fences claims: a retry takes its predecessor\'s claim, the predecessor then sends nothing, another run waits', async () => {
+  it("fences claims: a retry takes its predecessor's claim, the predecessor then sends nothing, another run waits", async () => {
     const ledger = createDeliveryLedger(h.clients.catalog);
     const period = 'daily:2025-03-19';
     const recipient = `owner:${ana}`;
     const key = { recipient, channel: 'email' as const };
     await ledger.ensure(period, 'test', [{ ...key, messageId: mid(recipient, period) }]);
     const owner = `test|${tag}|1|`;
-    expect(await ledger.claim(period, [recipient], ['email'], { owner, token: `${owner}1` })).toMatchObject([{ status: 'claimed', claimToken: `${owner}1` }]);
-    expect(await ledger.claim(period, [recipient], ['email'], { owner, token: `${owner}2` })).toMatchObject([{ status: 'claimed', claimToken: `${owner}2` }]);
+    expect(await ledger.claim(period, [recipient], ['email'], { owner, token: `${owner}1` })).toMatchObject([
+      { status: 'claimed', claimToken: `${owner}1` },
+    ]);
+    expect(await ledger.claim(period, [recipient], ['email'], { owner, token: `${owner}2` })).toMatchObject([
+      { status: 'claimed', claimToken: `${owner}2` },
+    ]);
     await expect(ledger.markSending(period, [key], `${owner}1`)).rejects.toBeInstanceOf(ClaimLost);
-    expect(await ledger.claim(period, [recipient], ['email'], { owner: 'another-run|', token: 'another-run|1' })).toMatchObject([{ claimToken: `${owner}2` }]);
+    expect(await ledger.claim(period, [recipient], ['email'], { owner: 'another-run|', token: 'another-run|1' })).toMatchObject([
+      { claimToken: `${owner}2` },
+    ]);
     await ledger.markSending(period, [key], `${owner}2`);
     expect(await ledger.complete(period, [{ ...key, objectKey: null }], `${owner}1`)).toBe(0);
     expect(await ledger.complete(period, [{ ...key, objectKey: null }], `${owner}2`)).toBe(1);
-    expect(await ledger.claim(period, [recipient], ['email'], { owner: 'another-run|', token: 'another-run|1' })).toMatchObject([{ status: 'sent', claimToken: `${owner}2` }]);
+    expect(await ledger.claim(period, [recipient], ['email'], { owner: 'another-run|', token: 'another-run|1' })).toMatchObject([
+      { status: 'sent', claimToken: `${owner}2` },
+    ]);
   });
 
   it('rejects bad input at once, naming the field', async () => {
@@ -303,7 +368,12 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
     const handle = await start({ period: { kind: 'daily', date }, scope: { team }, channels: ['email'], sendEmpty: true }, taskQueue);
     await exitOf(child);
     expect(child.signalCode).toBe('SIGKILL');
-    const worker = await Worker.create({ connection: workerConnection, namespace: h.config.temporal.namespace, taskQueue, plugins: [notificationsPlugin({ config: h.config, clients: h.clients })] });
+    const worker = await Worker.create({
+      connection: workerConnection,
+      namespace: h.config.temporal.namespace,
+      taskQueue,
+      plugins: [notificationsPlugin({ config: h.config, clients: h.clients })],
+    });
     const result: DigestResult = await worker.runUntil(handle.result());
     return { result, period: `daily:${date}` };
   }

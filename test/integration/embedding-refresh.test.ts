@@ -116,9 +116,10 @@ describe('embedding refresh on the real stack', () => {
       tags: d.tags,
     });
     await h.clients.catalog.query('DELETE FROM dataset_columns WHERE dataset = ?', [d.name]);
-    await h.clients.catalog.query('INSERT INTO dataset_columns (dataset, name, ordinal, source_type, canonical_type, mysql_type) VALUES ?', [
-      d.columns.map((c, i) => [d.name, c, i, 'text', 'string', 'TEXT']),
-    ]);
+    await h.clients.catalog.query(
+      'INSERT INTO dataset_columns (dataset, name, ordinal, source_type, canonical_type, mysql_type) VALUES ?',
+      [d.columns.map((c, i) => [d.name, c, i, 'text', 'string', 'TEXT'])],
+    );
   }
 
   async function refresh(input: Record<string, unknown> = {}): Promise<EmbeddingRefreshResult> {
@@ -130,18 +131,31 @@ describe('embedding refresh on the real stack', () => {
   }
 
   async function index(): Promise<Map<string, { text: string; model: string; model_version: string; refresh_id: string }>> {
-    const { rows } = await h.clients.postgres.query(`SELECT dataset_key, text, model, model_version, refresh_id FROM "${schema}".vector_entries ORDER BY dataset_key`);
+    const { rows } = await h.clients.postgres.query(
+      `SELECT dataset_key, text, model, model_version, refresh_id FROM "${schema}".vector_entries ORDER BY dataset_key`,
+    );
     return new Map(rows.map((r) => [r.dataset_key as string, r]));
   }
 
   beforeAll(async () => {
     process.env.MYSQL_DATABASE = database;
     process.env.SPOKEFLOW_VECTOR_SCHEMA = schema;
-    const admin = await mysql.createConnection({ host: '127.0.0.1', port: Number(process.env.MYSQL_PORT ?? 3306), user: process.env.MYSQL_USER ?? 'spokeflow', password: process.env.MYSQL_PASSWORD ?? 'spokeflow' });
+    const admin = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: Number(process.env.MYSQL_PORT ?? 3306),
+      user: process.env.MYSQL_USER ?? 'spokeflow',
+      password: process.env.MYSQL_PASSWORD ?? 'spokeflow',
+    });
     await admin.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
     await admin.end();
     h = await openHarness({ domain: 'knowledge', inProcessWorker: false });
-    const ctx = { mysql: h.clients.catalog, minio: h.clients.minio, influxAdmin: h.clients.influxAdmin, postgres: h.clients.postgres, config: h.config };
+    const ctx = {
+      mysql: h.clients.catalog,
+      minio: h.clients.minio,
+      influxAdmin: h.clients.influxAdmin,
+      postgres: h.clients.postgres,
+      config: h.config,
+    };
     await catalogSchema(ctx);
     await healthSchema(ctx);
     await vectorSchema(ctx);
@@ -177,7 +191,17 @@ describe('embedding refresh on the real stack', () => {
       args: [{ pageSize: 2, batchSize: 2, pagesPerRun: 2 }],
     });
     const result: EmbeddingRefreshResult = await handle.result();
-    expect(result).toMatchObject({ scanned: 6, embedded: 6, unchanged: 0, failed: 0, skipped: 0, removed: 0, pages: 4, outcome: 'succeeded', model: 'all-MiniLM-L6-v2' });
+    expect(result).toMatchObject({
+      scanned: 6,
+      embedded: 6,
+      unchanged: 0,
+      failed: 0,
+      skipped: 0,
+      removed: 0,
+      pages: 4,
+      outcome: 'succeeded',
+      model: 'all-MiniLM-L6-v2',
+    });
     expect(result.modelVersion).toMatch(/^onnx-int8-[0-9a-f]{12}$/);
     const first = await h.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe();
     expect(first.status.name).toBe('CONTINUED_AS_NEW');
@@ -187,7 +211,10 @@ describe('embedding refresh on the real stack', () => {
     expect(rows.get('crm.contacts')!.text).toContain('columns: contact_id, email, phone, street, newsletter_consent');
     expect(rows.get('crm.contacts')!.text).toContain('owner: mia@example.com');
     expect(new Set([...rows.values()].map((r) => r.refresh_id))).toEqual(new Set([result.refreshId]));
-    const { rows: runs } = await h.clients.postgres.query(`SELECT status, cursor, embedded FROM "${schema}".vector_refreshes WHERE refresh_id = $1`, [result.refreshId]);
+    const { rows: runs } = await h.clients.postgres.query(
+      `SELECT status, cursor, embedded FROM "${schema}".vector_refreshes WHERE refresh_id = $1`,
+      [result.refreshId],
+    );
     expect(runs[0]).toMatchObject({ status: 'succeeded', cursor: 'shop.orders', embedded: '6' });
   });
 
@@ -197,7 +224,10 @@ describe('embedding refresh on the real stack', () => {
 
   it('re-embeds only the entry whose description changed', async () => {
     const before = await index();
-    await declare({ ...datasets.find((d) => d.name === 'shop.orders')!, description: 'Orders of the web shop with their refunds and returns.' });
+    await declare({
+      ...datasets.find((d) => d.name === 'shop.orders')!,
+      description: 'Orders of the web shop with their refunds and returns.',
+    });
     const result = await refresh();
     expect(result).toMatchObject({ scanned: 6, embedded: 1, unchanged: 5 });
     const after = await index();
@@ -215,20 +245,39 @@ describe('embedding refresh on the real stack', () => {
   });
 
   it('re-embeds entries whose vectors another model (or version) made', async () => {
-    await h.clients.postgres.query(`UPDATE "${schema}".vector_entries SET model_version = 'an-older-export' WHERE dataset_key IN ('hr.payroll', 'crm.contacts')`);
+    await h.clients.postgres.query(
+      `UPDATE "${schema}".vector_entries SET model_version = 'an-older-export' WHERE dataset_key IN ('hr.payroll', 'crm.contacts')`,
+    );
     await h.clients.postgres.query(`UPDATE "${schema}".vector_entries SET model = 'another-model' WHERE dataset_key = 'finance.invoices'`);
     const result = await refresh();
     expect(result).toMatchObject({ embedded: 3, unchanged: 3 });
     const rows = await index();
-    expect(new Set([...rows.values()].map((r) => `${r.model} ${r.model_version}`))).toEqual(new Set([`${result.model} ${result.modelVersion}`]));
+    expect(new Set([...rows.values()].map((r) => `${r.model} ${r.model_version}`))).toEqual(
+      new Set([`${result.model} ${result.modelVersion}`]),
+    );
   });
 
   it('records an entry the provider keeps refusing, tries it a bounded number of times, and embeds it once its text changes', async () => {
-    const bad = { name: 'legal.contracts', team: 'legal', owner: 'ida@example.com', description: `Signed supplier contracts ${REFUSED}`, tags: ['legal'], columns: ['contract_id', 'signed_at'] };
+    const bad = {
+      name: 'legal.contracts',
+      team: 'legal',
+      owner: 'ida@example.com',
+      description: `Signed supplier contracts ${REFUSED}`,
+      tags: ['legal'],
+      columns: ['contract_id', 'signed_at'],
+    };
     await declare(bad);
-    const failures = async () => (await h.clients.postgres.query(`SELECT dataset_key, attempts, last_error FROM "${schema}".vector_failures`)).rows;
+    const failures = async () =>
+      (await h.clients.postgres.query(`SELECT dataset_key, attempts, last_error FROM "${schema}".vector_failures`)).rows;
 
-    expect(await refresh({ maxEntryAttempts: 2 })).toMatchObject({ scanned: 7, embedded: 0, unchanged: 6, failed: 1, skipped: 0, outcome: 'partial' });
+    expect(await refresh({ maxEntryAttempts: 2 })).toMatchObject({
+      scanned: 7,
+      embedded: 0,
+      unchanged: 6,
+      failed: 1,
+      skipped: 0,
+      outcome: 'partial',
+    });
     expect(await failures()).toEqual([{ dataset_key: 'legal.contracts', attempts: 1, last_error: 'input refused by the test provider' }]);
     expect((await index()).has('legal.contracts')).toBe(false);
 
@@ -245,8 +294,22 @@ describe('embedding refresh on the real stack', () => {
   it('embeds the good entries of a batch that holds a refused one', async () => {
     // One page and one batch for everything: the refused text falls back to one call per text.
     const extra = [
-      { name: 'legal.audits', team: 'legal', owner: 'ida@example.com', description: 'Yearly audit findings.', tags: [], columns: ['audit_id'] },
-      { name: 'legal.claims', team: 'legal', owner: 'ida@example.com', description: `Open legal claims ${REFUSED}`, tags: [], columns: ['claim_id'] },
+      {
+        name: 'legal.audits',
+        team: 'legal',
+        owner: 'ida@example.com',
+        description: 'Yearly audit findings.',
+        tags: [],
+        columns: ['audit_id'],
+      },
+      {
+        name: 'legal.claims',
+        team: 'legal',
+        owner: 'ida@example.com',
+        description: `Open legal claims ${REFUSED}`,
+        tags: [],
+        columns: ['claim_id'],
+      },
     ];
     for (const d of extra) await declare(d);
     const result = await refresh({ pageSize: 10, batchSize: 10 });
@@ -298,7 +361,13 @@ describe('embedding refresh on the real stack', () => {
     const search = createSemanticSearch({ catalog: h.clients.catalog, postgres: h.clients.postgres, schema, embedder: local });
 
     const hits = await search.search('personal contact details of customers used by marketing', { limit: 3 });
-    expect(hits[0]).toMatchObject({ dataset: 'crm.contacts', owner: 'mia@example.com', team: 'growth', tags: ['pii', 'marketing'], health: { score: 81.2, day: '2025-01-02' } });
+    expect(hits[0]).toMatchObject({
+      dataset: 'crm.contacts',
+      owner: 'mia@example.com',
+      team: 'growth',
+      tags: ['pii', 'marketing'],
+      health: { score: 81.2, day: '2025-01-02' },
+    });
     expect(hits[0]!.similarity).toBeGreaterThan(hits[1]!.similarity);
     expect(hits).toHaveLength(3);
 

@@ -25,7 +25,11 @@ describe('health scoring on the real stack', () => {
   let h: Harness;
 
   const score = (input: unknown) =>
-    h.client.workflow.start('healthScoringWorkflow', { taskQueue: h.taskQueue, workflowId: `test-health-${tag}-${randomUUID().slice(0, 8)}`, args: [input] });
+    h.client.workflow.start('healthScoringWorkflow', {
+      taskQueue: h.taskQueue,
+      workflowId: `test-health-${tag}-${randomUUID().slice(0, 8)}`,
+      args: [input],
+    });
 
   async function scoreRows(): Promise<Record<string, unknown>[]> {
     const [rows] = await h.clients.catalog.query<RowDataPacket[]>(
@@ -55,7 +59,15 @@ describe('health scoring on the real stack', () => {
 
     const runs: unknown[][] = [];
     const run = (dataset: string, status: string, finishedMs: number) =>
-      runs.push([`${tag}-${runs.length}`, dataset, `test-${tag}`, 'incremental', status, sqlTime(finishedMs - MINUTE), sqlTime(finishedMs)]);
+      runs.push([
+        `${tag}-${runs.length}`,
+        dataset,
+        `test-${tag}`,
+        'incremental',
+        status,
+        sqlTime(finishedMs - MINUTE),
+        sqlTime(finishedMs),
+      ]);
     // good: a daily run, the last one 3.5 h before the day's end.
     for (let i = 0; i < 10; i++) run(good, 'succeeded', end - 3.5 * HOUR - (i * DAY) / 2);
     // late: one success 30.5 h before the day's end (SLA 24 h); a run still going counts for nothing.
@@ -70,12 +82,31 @@ describe('health scoring on the real stack', () => {
       [runs],
     );
     // flaky: two open anomalies, one confirmed, one dismissed (resolved, so not counted).
-    const anomaly = (at: number, status: string) => [flaky, 'volume', 'incremental', sqlTime(at), 5_000, 1_000, 800, 1_200, 0.99, 'up', status, `test-${tag}`];
+    const anomaly = (at: number, status: string) => [
+      flaky,
+      'volume',
+      'incremental',
+      sqlTime(at),
+      5_000,
+      1_000,
+      800,
+      1_200,
+      0.99,
+      'up',
+      status,
+      `test-${tag}`,
+    ];
     await h.clients.catalog.query(
       'INSERT INTO anomalies (dataset, metric, series_key, at, value, expected, lower_bound, upper_bound, score, direction, status, scan_id) VALUES ?',
-      [[anomaly(end - 5 * HOUR, 'open'), anomaly(end - 6 * HOUR, 'open'), anomaly(end - 7 * HOUR, 'confirmed'), anomaly(end - 8 * HOUR, 'dismissed')]],
+      [
+        [
+          anomaly(end - 5 * HOUR, 'open'),
+          anomaly(end - 6 * HOUR, 'open'),
+          anomaly(end - 7 * HOUR, 'confirmed'),
+          anomaly(end - 8 * HOUR, 'dismissed'),
+        ],
+      ],
     );
-
   });
 
   afterAll(async () => {
@@ -133,7 +164,10 @@ describe('health scoring on the real stack', () => {
       },
     });
 
-    const [teamRows] = await h.clients.catalog.query<RowDataPacket[]>('SELECT day, score, datasets, worst_dataset, worst_score FROM team_health WHERE team = ?', [team]);
+    const [teamRows] = await h.clients.catalog.query<RowDataPacket[]>(
+      'SELECT day, score, datasets, worst_dataset, worst_score FROM team_health WHERE team = ?',
+      [team],
+    );
     expect(teamRows).toEqual([{ day, score: '86.9', datasets: 3, worst_dataset: late, worst_score: '74.4' }]);
 
     const progress = await handle.query<HealthScoringProgress>('progress');
@@ -143,23 +177,36 @@ describe('health scoring on the real stack', () => {
     const again: HealthScoringResult = await (await score({ day, team })).result();
     expect(again).toEqual(result);
     expect(await scoreRows()).toEqual(rows);
-    const [teamAgain] = await h.clients.catalog.query<RowDataPacket[]>('SELECT day, score, datasets, worst_dataset, worst_score FROM team_health WHERE team = ?', [team]);
+    const [teamAgain] = await h.clients.catalog.query<RowDataPacket[]>(
+      'SELECT day, score, datasets, worst_dataset, worst_score FROM team_health WHERE team = ?',
+      [team],
+    );
     expect(teamAgain).toEqual(teamRows);
 
     // One point per dataset and day, at the day's midnight UTC, however often the day is scored.
     const start = new Date(end - DAY).toISOString();
-    const points = await h.clients.influx.getQueryApi(h.config.influx.org).collectRows<{ _field: string; _value: number; _time: string; team: string }>(
-      `from(bucket: "${h.config.influx.bucket}") |> range(start: ${start}, stop: ${new Date(end).toISOString()})
+    const points = await h.clients.influx
+      .getQueryApi(h.config.influx.org)
+      .collectRows<{ _field: string; _value: number; _time: string; team: string }>(
+        `from(bucket: "${h.config.influx.bucket}") |> range(start: ${start}, stop: ${new Date(end).toISOString()})
          |> filter(fn: (r) => r._measurement == "health_score" and r.dataset == "${flaky}")`,
-    );
-    expect(Object.fromEntries(points.map((p) => [p._field, p._value]))).toEqual({ score: 86.3, documentation: 100, freshness: 100, reliability: 77, quality: 60 });
+      );
+    expect(Object.fromEntries(points.map((p) => [p._field, p._value]))).toEqual({
+      score: 86.3,
+      documentation: 100,
+      freshness: 100,
+      reliability: 77,
+      quality: 60,
+    });
     expect(new Set(points.map((p) => Date.parse(p._time)))).toEqual(new Set([end - DAY]));
     expect(new Set(points.map((p) => p.team))).toEqual(new Set([team]));
   });
 
   it('scores today by default, as of when the run starts', async () => {
     const before = new Date().toISOString().slice(0, 10);
-    const result: HealthScoringResult = await (await score({ team, weights: { documentation: 1, freshness: 0, reliability: 0, quality: 0 } })).result();
+    const result: HealthScoringResult = await (
+      await score({ team, weights: { documentation: 1, freshness: 0, reliability: 0, quality: 0 } })
+    ).result();
     const after = new Date().toISOString().slice(0, 10);
     expect([before, after]).toContain(result.day);
     expect(result).toMatchObject({ datasets: 3, teams: 1, worstTeams: [{ team, worstDataset: late, worstScore: 30 }] });

@@ -56,15 +56,24 @@ describe('pipeline approvals and sleeps on the time-skipping server', () => {
       id: `approve-${tag}`,
       modules: [
         { id: 'prepare', value: { type: 'activity', name: 'record', local: true, input_transforms: { label: value(`prepare-${tag}`) } } },
-        { id: 'go', after: ['prepare'], value: { type: 'suspend', timeout: '2h', on_timeout: onTimeout, message: 'publish tonight?', ...extra } },
+        {
+          id: 'go',
+          after: ['prepare'],
+          value: { type: 'suspend', timeout: '2h', on_timeout: onTimeout, message: 'publish tonight?', ...extra },
+        },
         {
           id: 'publish',
-          value: { type: 'activity', name: 'record', input_transforms: { label: value(`publish-${tag}`), value: { type: 'expr', expr: 'nodes.go.by' } } },
+          value: {
+            type: 'activity',
+            name: 'record',
+            input_transforms: { label: value(`publish-${tag}`), value: { type: 'expr', expr: 'nodes.go.by' } },
+          },
         },
       ],
     };
   }
-  const start = (spec: PipelineSpecInput) => env.client.workflow.start('pipelineWorkflow', { taskQueue, workflowId: `test-time-${tag}-${++n}`, args: [spec] });
+  const start = (spec: PipelineSpecInput) =>
+    env.client.workflow.start('pipelineWorkflow', { taskQueue, workflowId: `test-time-${tag}-${++n}`, args: [spec] });
 
   async function waitingFor(handle: Awaited<ReturnType<typeof start>>, node: string): Promise<PipelineProgress> {
     for (let i = 0; i < 200; i++) {
@@ -109,7 +118,9 @@ describe('pipeline approvals and sleeps on the time-skipping server', () => {
       (e: unknown) => e,
     );
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toContain('node publish is not waiting for approval (waiting: go)');
+    expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toContain(
+      'node publish is not waiting for approval (waiting: go)',
+    );
     const anonymous = await handle.executeUpdate('approve', { args: [{ node: 'go', by: ' ' }] }).then(
       () => undefined,
       (e: unknown) => e,
@@ -138,8 +149,25 @@ describe('pipeline approvals and sleeps on the time-skipping server', () => {
           id: 'route',
           value: {
             type: 'branchone',
-            branches: [{ expr: 'nodes.go.approved', modules: [{ id: 'yes', value: { type: 'activity', name: 'record', local: true, input_transforms: { label: value('yes') } } }] }],
-            default: [{ id: 'no', value: { type: 'activity', name: 'record', local: true, input_transforms: { label: value(`no-${tag}`), value: { type: 'expr', expr: 'nodes.go.by' } } } }],
+            branches: [
+              {
+                expr: 'nodes.go.approved',
+                modules: [
+                  { id: 'yes', value: { type: 'activity', name: 'record', local: true, input_transforms: { label: value('yes') } } },
+                ],
+              },
+            ],
+            default: [
+              {
+                id: 'no',
+                value: {
+                  type: 'activity',
+                  name: 'record',
+                  local: true,
+                  input_transforms: { label: value(`no-${tag}`), value: { type: 'expr', expr: 'nodes.go.by' } },
+                },
+              },
+            ],
           },
         },
       ],
@@ -192,7 +220,11 @@ describe('pipeline approvals and sleeps on the time-skipping server', () => {
 
   it('sleeps until a future time', async () => {
     const wake = new Date((await env.currentTimeMs()) + 2 * 86_400_000).toISOString();
-    const handle = await start({ id: `until-${tag}`, input: { wake }, modules: [{ id: 'nap', value: { type: 'sleep', until: 'input.wake' } }] });
+    const handle = await start({
+      id: `until-${tag}`,
+      input: { wake },
+      modules: [{ id: 'nap', value: { type: 'sleep', until: 'input.wake' } }],
+    });
     const result = (await handle.result()) as PipelineResult;
     const slept = (result.outputs.nap as { sleptMs: number }).sleptMs;
     expect(slept).toBeGreaterThan(2 * 86_400_000 - 120_000);

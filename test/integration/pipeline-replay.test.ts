@@ -53,18 +53,29 @@ describe('replaying pipeline histories against the current workflow code', () =>
     // would break running pipelines fails here.
     const history = historyFromJSON(JSON.parse(readFileSync(FIXTURE, 'utf8')));
     const kinds = new Set((history.events ?? []).map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes'))));
-    for (const k of ['markerRecordedEventAttributes', 'startChildWorkflowExecutionInitiatedEventAttributes', 'timerStartedEventAttributes', 'workflowExecutionUpdateAcceptedEventAttributes']) {
+    for (const k of [
+      'markerRecordedEventAttributes',
+      'startChildWorkflowExecutionInitiatedEventAttributes',
+      'timerStartedEventAttributes',
+      'workflowExecutionUpdateAcceptedEventAttributes',
+    ]) {
       expect(kinds).toContain(k);
     }
     // Child ids derive from the pipeline's workflow id: replay under the id it was recorded with.
-    const child = history.events?.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)?.startChildWorkflowExecutionInitiatedEventAttributes;
+    const child = history.events?.find(
+      (e) => e.startChildWorkflowExecutionInitiatedEventAttributes,
+    )?.startChildWorkflowExecutionInitiatedEventAttributes;
     const workflowId = String(child?.workflowId).replace(/\/child$/, '');
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, workflowId);
   });
 
   it('replays a fresh history of every node kind', async () => {
     const workflowId = `test-pipeline-replay-${tag}`;
-    const handle = await client.workflow.start('pipelineWorkflow', { taskQueue, workflowId, args: [everyKindSpec(`replay-${tag}`, taskQueue)] });
+    const handle = await client.workflow.start('pipelineWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [everyKindSpec(`replay-${tag}`, taskQueue)],
+    });
     for (let i = 0; i < 400; i++) {
       if ((await handle.query<PipelineProgress>('progress')).waitingForApproval.includes('go')) break;
       await new Promise((r) => setTimeout(r, 50));

@@ -3,7 +3,13 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resumeInput, type PipelineFailureDetails, type PipelineProgress, type PipelineResult, type PipelineSpecInput } from '../../common/pipeline/spec.js';
+import {
+  resumeInput,
+  type PipelineFailureDetails,
+  type PipelineProgress,
+  type PipelineResult,
+  type PipelineSpecInput,
+} from '../../common/pipeline/spec.js';
 import { rerunFailedPipeline } from '../../cli/pipeline-rerun.js';
 import { readInput, runWorkflow } from '../../cli/run.js';
 import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
@@ -82,9 +88,28 @@ describe('pipelineWorkflow on the dev server', () => {
       id: `graph-${tag}`,
       input: { a: 2 },
       modules: [
-        { id: 'left', value: { type: 'activity', name: 'record', task_queue: taskQueue, input_transforms: { label: value('left'), value: expr('input.a'), ms: value(300) } } },
-        { id: 'right', value: { type: 'activity', name: 'record', input_transforms: { label: value('right'), value: value(3), ms: value(300) } } },
-        { id: 'sum', value: { type: 'activity', name: 'add', local: true, input_transforms: { a: expr('nodes.left.value'), b: expr('nodes.right.value') } } },
+        {
+          id: 'left',
+          value: {
+            type: 'activity',
+            name: 'record',
+            task_queue: taskQueue,
+            input_transforms: { label: value('left'), value: expr('input.a'), ms: value(300) },
+          },
+        },
+        {
+          id: 'right',
+          value: { type: 'activity', name: 'record', input_transforms: { label: value('right'), value: value(3), ms: value(300) } },
+        },
+        {
+          id: 'sum',
+          value: {
+            type: 'activity',
+            name: 'add',
+            local: true,
+            input_transforms: { a: expr('nodes.left.value'), b: expr('nodes.right.value') },
+          },
+        },
       ],
     });
     expect(result.outputs.sum).toEqual({ sum: 5 });
@@ -96,7 +121,12 @@ describe('pipelineWorkflow on the dev server', () => {
     const handle = await start({
       id: `child-${tag}`,
       input: { n: 21 },
-      modules: [{ id: 'twice', value: { type: 'workflow', name: 'pipelineTestChild', task_queue: taskQueue, input_transforms: { n: expr('input.n') } } }],
+      modules: [
+        {
+          id: 'twice',
+          value: { type: 'workflow', name: 'pipelineTestChild', task_queue: taskQueue, input_transforms: { n: expr('input.n') } },
+        },
+      ],
     });
     const result = (await handle.result()) as PipelineResult;
     expect(result.outputs.twice).toEqual({ doubled: 42 });
@@ -142,7 +172,12 @@ describe('pipelineWorkflow on the dev server', () => {
             branches: [
               { modules: [record('b1', { ms: value(300) })] },
               { modules: [record('b2', { ms: value(300) })] },
-              { skip_failure: true, modules: [{ id: 'b3', value: { type: 'activity', name: 'maybeFail', input_transforms: { label: value('b3'), fail: value(true) } } }] },
+              {
+                skip_failure: true,
+                modules: [
+                  { id: 'b3', value: { type: 'activity', name: 'maybeFail', input_transforms: { label: value('b3'), fail: value(true) } } },
+                ],
+              },
             ],
           },
         },
@@ -171,12 +206,31 @@ describe('pipelineWorkflow on the dev server', () => {
             parallel: true,
             parallelism: 3,
             modules: [
-              { id: 'rec', value: { type: 'activity', name: 'record', local: true, input_transforms: { label: value('loop'), value: expr('item * 10 + index'), ms: value(100) } } },
-              { id: 'plus', value: { type: 'activity', name: 'add', local: true, input_transforms: { a: expr('nodes.rec.value'), b: value(1) } } },
+              {
+                id: 'rec',
+                value: {
+                  type: 'activity',
+                  name: 'record',
+                  local: true,
+                  input_transforms: { label: value('loop'), value: expr('item * 10 + index'), ms: value(100) },
+                },
+              },
+              {
+                id: 'plus',
+                value: { type: 'activity', name: 'add', local: true, input_transforms: { a: expr('nodes.rec.value'), b: value(1) } },
+              },
             ],
           },
         },
-        { id: 'total', value: { type: 'activity', name: 'add', local: true, input_transforms: { a: expr("sum(pluck(nodes.each, 'sum'))"), b: value(0) } } },
+        {
+          id: 'total',
+          value: {
+            type: 'activity',
+            name: 'add',
+            local: true,
+            input_transforms: { a: expr("sum(pluck(nodes.each, 'sum'))"), b: value(0) },
+          },
+        },
       ],
     });
     expect((result.outputs.each as { sum: number }[]).map((r) => r.sum)).toEqual(Array.from({ length: 12 }, (_, i) => i * 11 + 1));
@@ -199,12 +253,27 @@ describe('pipelineWorkflow on the dev server', () => {
             parallelism: 10,
             skip_failures: true,
             collect: 'counts',
-            modules: [{ id: 'try', value: { type: 'activity', name: 'maybeFail', local: true, input_transforms: { label: expr("'item ' + string(item)"), fail: expr('item % 3 == 0') } } }],
+            modules: [
+              {
+                id: 'try',
+                value: {
+                  type: 'activity',
+                  name: 'maybeFail',
+                  local: true,
+                  input_transforms: { label: expr("'item ' + string(item)"), fail: expr('item % 3 == 0') },
+                },
+              },
+            ],
           },
         },
       ],
     });
-    const each = result.outputs.each as { total: number; succeeded: number; failed: number; errors: { index: number; node: string; error: string }[] };
+    const each = result.outputs.each as {
+      total: number;
+      succeeded: number;
+      failed: number;
+      errors: { index: number; node: string; error: string }[];
+    };
     expect([each.total, each.succeeded, each.failed, each.errors.length]).toEqual([30, 20, 10, 10]);
     expect(each.errors.map((e) => e.index).sort((a, b) => a - b)).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
     expect(each.errors.find((e) => e.index === 3)).toEqual({ index: 3, item: 3, node: 'try', error: 'item 3 failed as asked' });
@@ -216,7 +285,15 @@ describe('pipelineWorkflow on the dev server', () => {
       input: { dry: true },
       modules: [
         record('maybe', {}, { skip_if: { expr: 'input.dry' } }),
-        { id: 'after', value: { type: 'activity', name: 'add', local: true, input_transforms: { a: expr('coalesce(nodes.maybe.value, 7)'), b: value(0) } } },
+        {
+          id: 'after',
+          value: {
+            type: 'activity',
+            name: 'add',
+            local: true,
+            input_transforms: { a: expr('coalesce(nodes.maybe.value, 7)'), b: value(0) },
+          },
+        },
       ],
     });
     expect(result.nodes.maybe?.status).toBe('skipped');
@@ -228,7 +305,13 @@ describe('pipelineWorkflow on the dev server', () => {
     const key = `k${tag}`;
     const result = await run({
       id: `retry-${tag}`,
-      modules: [{ id: 'shaky', retry: { constant: { attempts: 3, seconds: 0.1 } }, value: { type: 'activity', name: 'flaky', input_transforms: { key: value(key), times: value(2) } } }],
+      modules: [
+        {
+          id: 'shaky',
+          retry: { constant: { attempts: 3, seconds: 0.1 } },
+          value: { type: 'activity', name: 'flaky', input_transforms: { key: value(key), times: value(2) } },
+        },
+      ],
     });
     expect(result.outputs.shaky).toEqual({ attempts: 3 });
   });
@@ -238,10 +321,22 @@ describe('pipelineWorkflow on the dev server', () => {
       id: `fail-${tag}`,
       modules: [
         record('ok1'),
-        { id: 'boom', after: ['ok1'], value: { type: 'activity', name: 'maybeFail', input_transforms: { label: value('boom'), fail: value(true) } } },
+        {
+          id: 'boom',
+          after: ['ok1'],
+          value: { type: 'activity', name: 'maybeFail', input_transforms: { label: value('boom'), fail: value(true) } },
+        },
         record('never', { value: expr('nodes.boom') }),
       ],
-      failure_module: { id: 'on_failure', value: { type: 'activity', name: 'record', local: true, input_transforms: { label: value(`handler-${tag}`), value: expr("error.node + ': ' + error.message") } } },
+      failure_module: {
+        id: 'on_failure',
+        value: {
+          type: 'activity',
+          name: 'record',
+          local: true,
+          input_transforms: { label: value(`handler-${tag}`), value: expr("error.node + ': ' + error.message") },
+        },
+      },
     });
     expect(failure.message).toBe('node boom failed: boom failed as asked');
     expect(details.failedNode).toBe('boom');
@@ -257,8 +352,21 @@ describe('pipelineWorkflow on the dev server', () => {
       input: { fail_b: failB },
       modules: [
         record(`a-${tag}`.replace(/-/g, '_'), { value: value('from a') }),
-        { id: 'b', value: { type: 'activity', name: 'maybeFail', input_transforms: { label: value(`b-${tag}`), fail: expr('input.fail_b') } } },
-        { id: 'c', value: { type: 'activity', name: 'record', input_transforms: { label: value(`c-${tag}`), value: expr(`nodes.a_${tag.replace(/-/g, '_')}.value + ' then ' + nodes.b.label`) } } },
+        {
+          id: 'b',
+          value: { type: 'activity', name: 'maybeFail', input_transforms: { label: value(`b-${tag}`), fail: expr('input.fail_b') } },
+        },
+        {
+          id: 'c',
+          value: {
+            type: 'activity',
+            name: 'record',
+            input_transforms: {
+              label: value(`c-${tag}`),
+              value: expr(`nodes.a_${tag.replace(/-/g, '_')}.value + ' then ' + nodes.b.label`),
+            },
+          },
+        },
       ],
     });
     const a = `a_${tag}`;
@@ -279,7 +387,12 @@ describe('pipelineWorkflow on the dev server', () => {
       id: `rerun-cli-${tag}`,
       modules: [
         record(label),
-        { id: 'flaky', after: [label], retry: { constant: { attempts: 0 } }, value: { type: 'activity', name: 'flaky', input_transforms: { key: value(`cli-${tag}`), times: value(2) } } },
+        {
+          id: 'flaky',
+          after: [label],
+          retry: { constant: { attempts: 0 } },
+          value: { type: 'activity', name: 'flaky', input_transforms: { key: value(`cli-${tag}`), times: value(2) } },
+        },
       ],
     };
     const first = await client.workflow.start('pipelineWorkflow', { taskQueue, workflowId: `pipeline:rerun-cli-${tag}`, args: [spec] });
@@ -297,7 +410,12 @@ describe('pipelineWorkflow on the dev server', () => {
   it('continues as new after nodes_per_run nodes, carrying the outputs', async () => {
     const chain = Array.from({ length: 6 }, (_, i) => ({
       id: `n${i}`,
-      value: { type: 'activity' as const, name: 'add', local: true, input_transforms: { a: i === 0 ? value(0) : expr(`nodes.n${i - 1}.sum`), b: value(1) } },
+      value: {
+        type: 'activity' as const,
+        name: 'add',
+        local: true,
+        input_transforms: { a: i === 0 ? value(0) : expr(`nodes.n${i - 1}.sum`), b: value(1) },
+      },
     }));
     const handle = await start({ id: `can-${tag}`, nodes_per_run: 2, modules: chain });
     const result = (await handle.result()) as PipelineResult;
@@ -350,12 +468,21 @@ describe('pipelineWorkflow on the dev server', () => {
     });
     expect(failure.type).toBe('PipelineBadValue');
     expect(failure.message).toBe('node each failed: iterator: must give a list, not string "not a list"');
-    const second = await failureOf({ id: `runtime2-${tag}`, input: { n: 'three' }, modules: [record('cmp', {}, { skip_if: { expr: 'input.n > 2' } })] });
-    expect(second.failure.message).toBe('node cmp failed: skip_if.expr: cannot compare string "three" > number 2: both sides must be numbers or both strings');
+    const second = await failureOf({
+      id: `runtime2-${tag}`,
+      input: { n: 'three' },
+      modules: [record('cmp', {}, { skip_if: { expr: 'input.n > 2' } })],
+    });
+    expect(second.failure.message).toBe(
+      'node cmp failed: skip_if.expr: cannot compare string "three" > number 2: both sides must be numbers or both strings',
+    );
   });
 
   it('fails a node whose output is too large to keep in history', async () => {
-    const { failure } = await failureOf({ id: `huge-${tag}`, modules: [{ id: 'h', value: { type: 'activity', name: 'huge', local: true } }] });
+    const { failure } = await failureOf({
+      id: `huge-${tag}`,
+      modules: [{ id: 'h', value: { type: 'activity', name: 'huge', local: true } }],
+    });
     expect(failure.type).toBe('PipelineOutputTooLarge');
     expect(failure.message).toMatch(/^node h failed: output is \d+ bytes/);
   });
@@ -374,7 +501,11 @@ describe('pipelineWorkflow on the dev server', () => {
       '      input_transforms:',
       '        n: { type: expr, expr: input.n }',
     ].join('\n');
-    const result = (await runWorkflow('pipelineWorkflow', await readInput({ input: yaml }), { follow: true, taskQueue, config })) as PipelineResult;
+    const result = (await runWorkflow('pipelineWorkflow', await readInput({ input: yaml }), {
+      follow: true,
+      taskQueue,
+      config,
+    })) as PipelineResult;
     expect(result.outputs.twice).toEqual({ doubled: 8 });
     const described = await client.workflow.getHandle(`pipeline:cli-${tag}`).describe();
     expect(await described.staticSummary()).toBe('a pipeline from the command line');
@@ -387,10 +518,18 @@ describe('pipelineWorkflow on the dev server', () => {
       batch_local: true,
       modules: [
         { id: 'first', value: { type: 'activity', name: 'add', local: true, input_transforms: { a: value(1), b: value(1) } } },
-        { id: 'second', value: { type: 'activity', name: 'add', local: true, input_transforms: { a: expr('nodes.first.sum'), b: value(10) } } },
+        {
+          id: 'second',
+          value: { type: 'activity', name: 'add', local: true, input_transforms: { a: expr('nodes.first.sum'), b: value(10) } },
+        },
         {
           id: 'third',
-          value: { type: 'activity', name: 'maybeFail', local: true, input_transforms: { label: expr("'third ' + string(nodes.second.sum)"), fail: value(failAt === 3) } },
+          value: {
+            type: 'activity',
+            name: 'maybeFail',
+            local: true,
+            input_transforms: { label: expr("'third ' + string(nodes.second.sum)"), fail: value(failAt === 3) },
+          },
         },
         { id: 'apart', value: { type: 'activity', name: 'add', input_transforms: { a: expr('nodes.second.sum'), b: value(0) } } },
       ],
@@ -440,7 +579,12 @@ describe('pipelineWorkflow on the dev server', () => {
             {
               id: `ingestion-${tag}`,
               input: { team },
-              modules: [{ id: 'datasets', value: { type: 'activity', name: 'listDatasets', local: true, input_transforms: { team: expr('input.team') } } }],
+              modules: [
+                {
+                  id: 'datasets',
+                  value: { type: 'activity', name: 'listDatasets', local: true, input_transforms: { team: expr('input.team') } },
+                },
+              ],
             },
           ],
         }) as Promise<PipelineResult>,

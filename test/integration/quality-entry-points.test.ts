@@ -33,19 +33,32 @@ describe('starting the quality workflows as an operator does', () => {
   it.each([
     ['healthScoringWorkflow', 'health-scoring', { team }],
     ['anomalyScanWorkflow', 'anomaly-scan', { team, window: { lastHours: 24 } }],
-  ])('runs %s from the spokeflow CLI and from `temporal workflow execute`, both found by their search attributes', async (type, kind, input) => {
-    const cli = await run('bash', ['bin/spokeflow', 'run', type, '--input', JSON.stringify(input), '--task-queue', h.taskQueue]);
-    expect(cli.stderr).toBe('');
-    expect(cli.stdout).toContain(`started ${kind}:${team}`);
+  ])(
+    'runs %s from the spokeflow CLI and from `temporal workflow execute`, both found by their search attributes',
+    async (type, kind, input) => {
+      const cli = await run('bash', ['bin/spokeflow', 'run', type, '--input', JSON.stringify(input), '--task-queue', h.taskQueue]);
+      expect(cli.stderr).toBe('');
+      expect(cli.stdout).toContain(`started ${kind}:${team}`);
 
-    const workflowId = `test-${kind}-${tag}`;
-    // execFile rejects on a non-zero exit, which fails the test with the CLI's own output.
-    await run(TEMPORAL_CLI, [
-      'workflow', 'execute', '--address', h.config.temporal.address, '--task-queue', h.taskQueue,
-      '--type', type, '--workflow-id', workflowId, '--input', JSON.stringify(input),
-    ]);
+      const workflowId = `test-${kind}-${tag}`;
+      // execFile rejects on a non-zero exit, which fails the test with the CLI's own output.
+      await run(TEMPORAL_CLI, [
+        'workflow',
+        'execute',
+        '--address',
+        h.config.temporal.address,
+        '--task-queue',
+        h.taskQueue,
+        '--type',
+        type,
+        '--workflow-id',
+        workflowId,
+        '--input',
+        JSON.stringify(input),
+      ]);
 
-    const found = await findRuns(`SpokeflowKind = '${kind}' AND SpokeflowTeam = '${team}'`, 2);
-    expect(found).toEqual([`${kind}:${team}`, workflowId].sort());
-  });
+      const found = await findRuns(`SpokeflowKind = '${kind}' AND SpokeflowTeam = '${team}'`, 2);
+      expect(found).toEqual([`${kind}:${team}`, workflowId].sort());
+    },
+  );
 });

@@ -14,7 +14,13 @@ const prefix = `test-${randomUUID().slice(0, 8)}:`;
 const neverFires = { paused: true, note: 'integration test schedule' };
 
 const syncs = (changes: { ordersEvery?: string; without?: string } = {}): ScheduleDeclarationInput[] =>
-  syncSchedules({ team: 'commerce', datasets: ['shop.orders', 'shop.order_lines', 'shop.products'], every: '15m', offset: '1m', declare: neverFires })
+  syncSchedules({
+    team: 'commerce',
+    datasets: ['shop.orders', 'shop.order_lines', 'shop.products'],
+    every: '15m',
+    offset: '1m',
+    declare: neverFires,
+  })
     .filter((d) => d.id !== changes.without)
     .map((d) => (d.id === 'sync:shop.orders' && changes.ordersEvery ? { ...d, spec: { ...d.spec, every: changes.ordersEvery } } : d));
 
@@ -97,14 +103,22 @@ describe('applySchedules against the Temporal dev server', () => {
       staticSummary: 'sync shop.orders',
     });
     const runAttributes = orders.action.typedSearchAttributes as TypedSearchAttributes;
-    expect([SearchAttr.dataset, SearchAttr.team, SearchAttr.kind].map((key) => runAttributes.get(key))).toEqual(['shop.orders', 'commerce', 'sync']);
+    expect([SearchAttr.dataset, SearchAttr.team, SearchAttr.kind].map((key) => runAttributes.get(key))).toEqual([
+      'shop.orders',
+      'commerce',
+      'sync',
+    ]);
     const lines = (await describeSchedule(id('sync:shop.order_lines')))!;
     expect(lines.spec.intervals).toEqual([{ every: 15 * 60_000, offset: 3 * 60_000 }]); // staggered after orders
 
     const nightly = (await describeSchedule(id('sync-full:shop.customers')))!;
     expect(nightly.spec).toMatchObject({ timezone: 'Europe/Paris', jitter: 5 * 60_000 });
     expect(nightly.spec.calendars).toHaveLength(1);
-    expect(nightly.spec.calendars![0]).toMatchObject({ hour: [{ start: 2, end: 2 }], minute: [{ start: 30, end: 30 }], comment: '30 2 * * MON-FRI' });
+    expect(nightly.spec.calendars![0]).toMatchObject({
+      hour: [{ start: 2, end: 2 }],
+      minute: [{ start: 30, end: 30 }],
+      comment: '30 2 * * MON-FRI',
+    });
   });
 
   it('changes nothing when applied again: every schedule unchanged, none updated on the server', async () => {
@@ -153,7 +167,11 @@ describe('applySchedules against the Temporal dev server', () => {
   it('reports in a dry run what would change and changes nothing', async () => {
     const products = id('sync:shop.products');
     const productsRevision = await revision(products);
-    const added: ScheduleDeclarationInput = { ...nightlyFull, id: 'sync-full:shop.products', input: { dataset: 'shop.products', mode: 'full' } };
+    const added: ScheduleDeclarationInput = {
+      ...nightlyFull,
+      id: 'sync-full:shop.products',
+      input: { dataset: 'shop.products', mode: 'full' },
+    };
     const declarations = [...syncs({ ordersEvery: '30m' }), nightlyFull, added].map((d) =>
       d.id === 'sync:shop.products' ? { ...d, spec: { ...d.spec, jitter: '30s' } } : d,
     );
@@ -174,7 +192,12 @@ describe('applySchedules against the Temporal dev server', () => {
       await client.schedule.create({
         scheduleId,
         spec: { intervals: [{ every: '1h' }] },
-        action: { type: 'startWorkflow', workflowType: 'syncWorkflow', taskQueue: 'spokeflow-ingestion', args: [{ dataset: 'shop.customers' }] },
+        action: {
+          type: 'startWorkflow',
+          workflowType: 'syncWorkflow',
+          taskQueue: 'spokeflow-ingestion',
+          args: [{ dataset: 'shop.customers' }],
+        },
         state: { paused: true, note: 'made by hand' },
       });
     }
@@ -182,10 +205,14 @@ describe('applySchedules against the Temporal dev server', () => {
     await untilListed([foreign, squatter, id('sync:shop.products')]);
     const customers = syncSchedules({ team: 'growth', datasets: ['shop.customers'], every: '15m', declare: neverFires });
 
-    const diff = await applySchedules(client, [...syncs({ ordersEvery: '30m', without: 'sync:shop.products' }), nightlyFull, ...customers], {
-      prefix,
-      prune: true,
-    });
+    const diff = await applySchedules(
+      client,
+      [...syncs({ ordersEvery: '30m', without: 'sync:shop.products' }), nightlyFull, ...customers],
+      {
+        prefix,
+        prune: true,
+      },
+    );
 
     expect(diff.delete).toEqual([id('sync:shop.products')]);
     expect(diff.conflicts).toEqual([{ id: squatter, reason: expect.stringContaining('not created by spokeflow') }]);

@@ -147,9 +147,10 @@ describe('seedShop / mutateShop', () => {
       ),
     );
     const statusesBefore = new Map(
-      (await client.query<{ order_id: string; status: string }>(`SELECT order_id, status FROM ${schemaA}.orders`)).rows.map(
-        (row) => [row.order_id, row.status],
-      ),
+      (await client.query<{ order_id: string; status: string }>(`SELECT order_id, status FROM ${schemaA}.orders`)).rows.map((row) => [
+        row.order_id,
+        row.status,
+      ]),
     );
 
     const result = await mutateShop(client, { schema: schemaA, seed: 3, updates: 30, inserts: 12 });
@@ -158,23 +159,30 @@ describe('seedShop / mutateShop', () => {
     expect(result.inserted.order_lines).toBeGreaterThanOrEqual(12);
 
     const changedSince = async (table: string): Promise<number> =>
-      Number(await scalar<string>(`SELECT count(*) AS value FROM ${schemaA}.${table} WHERE updated_at > $1::timestamptz`, [maxUpdatedAt[table]]));
+      Number(
+        await scalar<string>(`SELECT count(*) AS value FROM ${schemaA}.${table} WHERE updated_at > $1::timestamptz`, [maxUpdatedAt[table]]),
+      );
     expect(await changedSince('customers')).toBe(10);
     expect(await changedSince('orders')).toBe(20 + 12);
     expect(await changedSince('order_lines')).toBe(result.inserted.order_lines);
     expect(await changedSince('products')).toBe(0);
 
     // The stamped rows are exactly the rows whose content changed.
-    const customersAfter = (await client.query<{ customer_id: number; city: string | null; stamped: boolean }>(
-      `SELECT customer_id, city, updated_at > $1::timestamptz AS stamped FROM ${schemaA}.customers`,
-      [maxUpdatedAt.customers],
-    )).rows;
-    for (const row of customersAfter) expect(row.city !== citiesBefore.get(row.customer_id), `customer ${row.customer_id}`).toBe(row.stamped);
+    const customersAfter = (
+      await client.query<{ customer_id: number; city: string | null; stamped: boolean }>(
+        `SELECT customer_id, city, updated_at > $1::timestamptz AS stamped FROM ${schemaA}.customers`,
+        [maxUpdatedAt.customers],
+      )
+    ).rows;
+    for (const row of customersAfter)
+      expect(row.city !== citiesBefore.get(row.customer_id), `customer ${row.customer_id}`).toBe(row.stamped);
 
-    const ordersAfter = (await client.query<{ order_id: string; status: string; stamped: boolean }>(
-      `SELECT order_id, status, updated_at > $1::timestamptz AS stamped FROM ${schemaA}.orders`,
-      [maxUpdatedAt.orders],
-    )).rows;
+    const ordersAfter = (
+      await client.query<{ order_id: string; status: string; stamped: boolean }>(
+        `SELECT order_id, status, updated_at > $1::timestamptz AS stamped FROM ${schemaA}.orders`,
+        [maxUpdatedAt.orders],
+      )
+    ).rows;
     const newOrders = ordersAfter.filter((row) => !statusesBefore.has(row.order_id));
     expect(newOrders).toHaveLength(12);
     for (const row of newOrders) {

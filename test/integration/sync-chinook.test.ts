@@ -7,7 +7,6 @@ import { createBronzeStore } from '../../activities/objects/bronze.js';
 import { mysqlDigest, openHarness, postgresDigest, type Harness } from '../support/harness.js';
 import { sharedDataPath } from '../support/shared-data.js';
 
-
 // Every table of Chinook with its primary key: a real schema nobody here wrote.
 const TABLES: Record<string, string[]> = {
   artist: ['artist_id'],
@@ -49,7 +48,13 @@ describe('sync of the Chinook database from Postgres into MySQL', () => {
   async function declare(table: string, cursor?: string) {
     await h.datasets.upsert({
       name: dataset(table),
-      source: { kind: 'postgres', connection: 'local-postgres', table: `${schema}.${table}`, primaryKey: TABLES[table], ...(cursor ? { cursor } : {}) },
+      source: {
+        kind: 'postgres',
+        connection: 'local-postgres',
+        table: `${schema}.${table}`,
+        primaryKey: TABLES[table],
+        ...(cursor ? { cursor } : {}),
+      },
       target: { table: target(table) },
       owner: 'music-team@example.com',
       team: 'music',
@@ -101,7 +106,9 @@ describe('sync of the Chinook database from Postgres into MySQL', () => {
     const [rows] = await h.warehouse.query<RowDataPacket[]>(`SELECT name FROM \`${target('artist')}\` WHERE artist_id = 4`);
     const source = await h.postgres.query(`SELECT name FROM "${schema}".artist WHERE artist_id = 4`);
     expect(rows[0]?.name).toBe(source.rows[0].name);
-    const [accented] = await h.warehouse.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${target('customer')}\` WHERE first_name LIKE '%ã%' OR first_name LIKE '%é%' OR last_name LIKE '%ø%'`);
+    const [accented] = await h.warehouse.query<RowDataPacket[]>(
+      `SELECT COUNT(*) AS n FROM \`${target('customer')}\` WHERE first_name LIKE '%ã%' OR first_name LIKE '%é%' OR last_name LIKE '%ø%'`,
+    );
     expect(Number(accented[0]?.n)).toBeGreaterThan(0);
   });
 

@@ -85,10 +85,9 @@ describe('a worker killed in the middle of a large copy', () => {
     expect(await mysqlDigest(h.warehouse, `\`${table}\``, columns, ['id'])).toEqual(source);
 
     // Pages committed before the kill were not copied again: the retry resumed after them.
-    const [before] = await h.warehouse.query<RowDataPacket[]>(
-      `SELECT COUNT(*) AS n FROM \`${table}\` WHERE _spokeflow_loaded_at < ?`,
-      [killedAt.toISOString().replace('T', ' ').replace('Z', '')],
-    );
+    const [before] = await h.warehouse.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${table}\` WHERE _spokeflow_loaded_at < ?`, [
+      killedAt.toISOString().replace('T', ' ').replace('Z', ''),
+    ]);
     expect(Number(before[0]?.n)).toBe(Number(committed[0]?.n));
 
     const [manifest] = await h.clients.catalog.query<RowDataPacket[]>(

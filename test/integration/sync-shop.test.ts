@@ -12,7 +12,10 @@ describe('the demo shop, synced', () => {
 
   async function expectSame(t: (typeof SHOP_TABLES)[number]): Promise<number> {
     const columns = (
-      await h.postgres.query<{ c: string }>('SELECT column_name AS c FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position', [schema, t])
+      await h.postgres.query<{ c: string }>(
+        'SELECT column_name AS c FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',
+        [schema, t],
+      )
     ).rows.map((r) => r.c);
     const source = await postgresDigest(h.postgres, `"${schema}"."${t}"`, columns, [...SHOP_PRIMARY_KEYS[t]]);
     expect(await mysqlDigest(h.warehouse, `\`${target(t)}\``, columns, [...SHOP_PRIMARY_KEYS[t]]), t).toEqual(source);
@@ -25,7 +28,13 @@ describe('the demo shop, synced', () => {
     for (const t of SHOP_TABLES) {
       await h.datasets.upsert({
         name: dataset(t),
-        source: { kind: 'postgres', connection: 'local-postgres', table: `${schema}.${t}`, primaryKey: [...SHOP_PRIMARY_KEYS[t]], cursor: 'updated_at' },
+        source: {
+          kind: 'postgres',
+          connection: 'local-postgres',
+          table: `${schema}.${t}`,
+          primaryKey: [...SHOP_PRIMARY_KEYS[t]],
+          cursor: 'updated_at',
+        },
         target: { table: target(t) },
         owner: 'shop@example.com',
         team: 'commerce',

@@ -79,7 +79,10 @@ describe('sync sources, bad input and poison rows', () => {
        |> sort(columns: ["_time"])`;
     const query = h.clients.influx.getQueryApi(h.config.influx.org);
     const runs = await query.collectRows<{ _value: number; status: string }>(flux('sync_run', 'rows'));
-    expect(runs.map((r) => [r._value, r.status])).toEqual([[3, 'succeeded'], [2, 'succeeded']]);
+    expect(runs.map((r) => [r._value, r.status])).toEqual([
+      [3, 'succeeded'],
+      [2, 'succeeded'],
+    ]);
     const labelNulls = await query.collectRows<{ _value: number }>(flux('sync_column', 'nulls', ' and r.column == "label"'));
     expect(labelNulls.map((r) => r._value)).toEqual([1, 1]); // row 2 first, then the new row 4
     expect(await mysqlDigest(h.warehouse, `\`items_${tag}\``, columns, ['id'])).toEqual(
@@ -94,7 +97,13 @@ describe('sync sources, bad input and poison rows', () => {
         FROM generate_series(1, 100) g`);
     await h.datasets.upsert({
       name: `pg_${tag}.events`,
-      source: { kind: 'postgres', connection: 'local-postgres', query: `SELECT id, at, upper(name) AS name FROM public.events_${tag} WHERE id % 2 = 0`, primaryKey: ['id'], cursor: 'at' },
+      source: {
+        kind: 'postgres',
+        connection: 'local-postgres',
+        query: `SELECT id, at, upper(name) AS name FROM public.events_${tag} WHERE id % 2 = 0`,
+        primaryKey: ['id'],
+        cursor: 'at',
+      },
       target: { table: `events_${tag}` },
       owner: 'ops@example.com',
       team: 'platform',
@@ -123,9 +132,13 @@ describe('sync sources, bad input and poison rows', () => {
     expect([result.rows, result.quarantined]).toEqual([2, 2]);
     const [ids] = await h.warehouse.query<RowDataPacket[]>(`SELECT id FROM \`poison_${tag}\` ORDER BY id`);
     expect(ids.map((r) => Number(r.id))).toEqual([1, 4]);
-    const [run] = await h.clients.catalog.query<RowDataPacket[]>('SELECT rows_quarantined FROM sync_runs WHERE sync_run_id = ?', [result.syncRunId]);
+    const [run] = await h.clients.catalog.query<RowDataPacket[]>('SELECT rows_quarantined FROM sync_runs WHERE sync_run_id = ?', [
+      result.syncRunId,
+    ]);
     expect(Number(run[0]?.rows_quarantined)).toBe(2);
-    const [entry] = await h.clients.catalog.query<RowDataPacket[]>('SELECT quarantine_key FROM sync_manifest WHERE sync_run_id = ?', [result.syncRunId]);
+    const [entry] = await h.clients.catalog.query<RowDataPacket[]>('SELECT quarantine_key FROM sync_manifest WHERE sync_run_id = ?', [
+      result.syncRunId,
+    ]);
     const quarantined = (await createBronzeStore(h.clients.minio, h.config.minio.bronzeBucket).get(entry[0]!.quarantine_key))
       .toString('utf8')
       .trim()
@@ -165,10 +178,19 @@ describe('sync sources, bad input and poison rows', () => {
   });
 
   it('fails at once, without retries, when the declared table is gone from the source', async () => {
-    for (const [kind, connection] of [['postgres', 'local-postgres'], ['mysql', 'local-mysql']] as const) {
+    for (const [kind, connection] of [
+      ['postgres', 'local-postgres'],
+      ['mysql', 'local-mysql'],
+    ] as const) {
       await h.datasets.upsert({
         name: `${kind}_${tag}.dropped`,
-        source: { kind, connection, table: kind === 'postgres' ? `public.dropped_${tag}` : `${sourceDb}.dropped`, primaryKey: ['id'], cursor: 'updated_at' },
+        source: {
+          kind,
+          connection,
+          table: kind === 'postgres' ? `public.dropped_${tag}` : `${sourceDb}.dropped`,
+          primaryKey: ['id'],
+          cursor: 'updated_at',
+        },
         target: { table: `dropped_${kind}_${tag}` },
         owner: 'ops@example.com',
         team: 'platform',

@@ -20,7 +20,10 @@ function findChromium(): string | undefined {
   const wanted = process.env.SPOKEFLOW_CHROMIUM ?? '/usr/bin/chromium';
   if (existsSync(wanted)) return wanted;
   try {
-    const out = execFileSync('bash', [path.join(REPO_ROOT, 'infra/local/chromium.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync('bash', [path.join(REPO_ROOT, 'infra/local/chromium.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const found = out.trim().split('\n').pop();
     return found && existsSync(found) ? found : undefined;
   } catch {
@@ -29,7 +32,9 @@ function findChromium(): string | undefined {
 }
 const chromiumPath = findChromium();
 if (!chromiumPath) {
-  console.warn('web-ui test skipped: /usr/bin/chromium is missing and infra/local/chromium.sh could not install it (needs apt-get and root or sudo)');
+  console.warn(
+    'web-ui test skipped: /usr/bin/chromium is missing and infra/local/chromium.sh could not install it (needs apt-get and root or sudo)',
+  );
 }
 
 // Without these, headless Chromium tries Google services and QUIC, and its connections fail on a
@@ -106,10 +111,20 @@ describe.skipIf(!chromiumPath)('runs an operator can read in the Web UI', () => 
     expect(result.rows).toBe(5);
     const { uiUrl, namespace } = h.config.temporal;
     const query = `SpokeflowDataset="${dataset}"`;
-    await page.goto(`${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`, { waitUntil: 'domcontentloaded' });
+    await page.goto(`${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`, {
+      waitUntil: 'domcontentloaded',
+    });
 
     const rows = page.getByTestId('workflows-summary-configurable-table-row');
-    await reloadUntil(page, () => rows.first().waitFor({ timeout: 5_000 }).then(() => true, () => false));
+    await reloadUntil(page, () =>
+      rows
+        .first()
+        .waitFor({ timeout: 5_000 })
+        .then(
+          () => true,
+          () => false,
+        ),
+    );
     await expect.poll(() => page.getByRole('button', { name: `SpokeflowDataset = "${dataset}"` }).count()).toBeGreaterThan(0); // the filter, as the UI shows it
     expect(await rows.count()).toBe(1);
     const row = rows.first();
@@ -156,21 +171,32 @@ describe.skipIf(!chromiumPath)('runs an operator can read in the Web UI', () => 
       { type: 'anomalyScanWorkflow', kind: 'anomaly-scan', input: { team, window: { lastHours: 24 } } },
     ];
     for (const run of runs) {
-      await quality.client.workflow.execute(run.type, { taskQueue: quality.taskQueue, workflowId: `${run.kind}:${team}`, args: [run.input] });
+      await quality.client.workflow.execute(run.type, {
+        taskQueue: quality.taskQueue,
+        workflowId: `${run.kind}:${team}`,
+        args: [run.input],
+      });
     }
     const { uiUrl, namespace } = h.config.temporal;
     const query = `SpokeflowTeam="${team}"`;
-    await page.goto(`${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`, { waitUntil: 'domcontentloaded' });
+    await page.goto(`${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`, {
+      waitUntil: 'domcontentloaded',
+    });
     const rows = page.getByTestId('workflows-summary-configurable-table-row');
     await reloadUntil(page, async () => {
-      await rows.first().waitFor({ timeout: 5_000 }).catch(() => undefined);
+      await rows
+        .first()
+        .waitFor({ timeout: 5_000 })
+        .catch(() => undefined);
       return (await rows.count()) === 3;
     });
     const listed = await page.locator('main').innerText();
     for (const id of [workflowId, ...runs.map((r) => `${r.kind}:${team}`)]) expect(listed).toContain(id);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'web-ui-team-runs.png'), fullPage: true });
 
-    const kinds = await Promise.all(runs.map(async (r) => (await h.client.workflow.getHandle(`${r.kind}:${team}`).describe()).searchAttributes.SpokeflowKind));
+    const kinds = await Promise.all(
+      runs.map(async (r) => (await h.client.workflow.getHandle(`${r.kind}:${team}`).describe()).searchAttributes.SpokeflowKind),
+    );
     expect(kinds).toEqual([['health-scoring'], ['anomaly-scan']]);
   });
 });

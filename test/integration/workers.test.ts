@@ -16,7 +16,9 @@ describe('worker processes', () => {
   };
 
   async function declareTable(name: string, rows: number): Promise<string> {
-    await h.postgres.query(`CREATE TABLE public.${name} AS SELECT g AS id, now() AS at, md5(g::text) AS payload FROM generate_series(1, ${rows}) g`);
+    await h.postgres.query(
+      `CREATE TABLE public.${name} AS SELECT g AS id, now() AS at, md5(g::text) AS payload FROM generate_series(1, ${rows}) g`,
+    );
     await h.postgres.query(`ALTER TABLE public.${name} ADD PRIMARY KEY (id)`);
     await h.datasets.upsert({
       name: `workers.${name}`,
@@ -35,7 +37,10 @@ describe('worker processes', () => {
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');
     if (!h) return;
-    const [tables] = await h.warehouse.query<RowDataPacket[]>(`SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE ?`, [`w%_${tag}`]);
+    const [tables] = await h.warehouse.query<RowDataPacket[]>(
+      `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE ?`,
+      [`w%_${tag}`],
+    );
     for (const { t } of tables) {
       await h.warehouse.query(`DROP TABLE IF EXISTS \`${t}\``);
       await h.postgres.query(`DROP TABLE IF EXISTS public."${t}"`);
@@ -80,7 +85,11 @@ describe('worker processes', () => {
     const datasets = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => declareTable(`wshare${i}_${tag}`, 3_000)));
     const handles = await Promise.all(
       datasets.map((dataset, i) =>
-        h.client.workflow.start('syncWorkflow', { taskQueue: queue, workflowId: `test-share-${tag}-${i}`, args: [{ dataset, pageRows: 1_000, pagesPerChunk: 1 }] }),
+        h.client.workflow.start('syncWorkflow', {
+          taskQueue: queue,
+          workflowId: `test-share-${tag}-${i}`,
+          args: [{ dataset, pageRows: 1_000, pagesPerChunk: 1 }],
+        }),
       ),
     );
     const results = (await Promise.all(handles.map((handle) => handle.result()))) as { rows: number }[];

@@ -70,7 +70,9 @@ export async function datasetRowsLeft(catalog: Pool, names: readonly string[]): 
   if (names.length === 0) return 0;
   let left = 0;
   for (const table of ['datasets', ...(await perDatasetTables(catalog))]) {
-    const [rows] = await catalog.query(`SELECT COUNT(*) AS n FROM ${table} WHERE ${table === 'datasets' ? 'name' : 'dataset'} IN (?)`, [names]);
+    const [rows] = await catalog.query(`SELECT COUNT(*) AS n FROM ${table} WHERE ${table === 'datasets' ? 'name' : 'dataset'} IN (?)`, [
+      names,
+    ]);
     left += Number((rows as { n: number }[])[0]?.n ?? 0);
   }
   return left;
@@ -93,7 +95,10 @@ export function trackDatasets(stores: CleanupStores) {
         const name = String(declared.name);
         const target = String(declared.target?.table);
         const [known] = await stores.catalog.query('SELECT 1 FROM datasets WHERE name = ?', [name]);
-        const [silver] = await stores.catalog.query('SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?', [stores.silverDatabase, target]);
+        const [silver] = await stores.catalog.query('SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?', [
+          stores.silverDatabase,
+          target,
+        ]);
         const result = await upsert(raw);
         if ((known as unknown[]).length === 0) created.add(result.name);
         if ((silver as unknown[]).length === 0 && created.has(result.name)) silverTables.add(target);

@@ -5,7 +5,13 @@ import { loadConfig } from '../../runtime/config.js';
 // with a test tag (`t` and 8 hex digits). Run before and after a test file: the counts must match.
 // `npx tsx test/support/count-test-datasets.ts`
 const config = loadConfig();
-const pool = mysql.createPool({ host: config.mysql.host, port: config.mysql.port, user: config.mysql.user, password: config.mysql.password, database: config.mysql.database });
+const pool = mysql.createPool({
+  host: config.mysql.host,
+  port: config.mysql.port,
+  user: config.mysql.user,
+  password: config.mysql.password,
+  database: config.mysql.database,
+});
 const TAGGED = "REGEXP '(^|[._])t[0-9a-f]{8}([._]|$)'";
 const count = async (sql: string, args: unknown[] = []) => Number(((await pool.query(sql, args))[0] as { n: number }[])[0]?.n ?? 0);
 try {
@@ -14,7 +20,9 @@ try {
       datasets: await count('SELECT COUNT(*) AS n FROM datasets'),
       taggedDatasets: await count(`SELECT COUNT(*) AS n FROM datasets WHERE name ${TAGGED}`),
       taggedSyncRuns: await count(`SELECT COUNT(*) AS n FROM sync_runs WHERE dataset ${TAGGED}`),
-      silverTables: await count('SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = ?', [config.mysql.silverDatabase]),
+      silverTables: await count('SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = ?', [
+        config.mysql.silverDatabase,
+      ]),
     }),
   );
 } finally {

@@ -41,7 +41,14 @@ export async function openHarness(options: { inProcessWorker?: boolean; domain?:
       })
     : undefined;
   const running = worker?.run();
-  const postgres = new pg.Pool({ host: config.postgres.host, port: config.postgres.port, user: config.postgres.user, password: config.postgres.password, database: config.postgres.database, max: 2 });
+  const postgres = new pg.Pool({
+    host: config.postgres.host,
+    port: config.postgres.port,
+    user: config.postgres.user,
+    password: config.postgres.password,
+    database: config.postgres.database,
+    max: 2,
+  });
   const warehouse = mysql.createPool({
     host: config.mysql.host,
     port: config.mysql.port,
@@ -56,7 +63,12 @@ export async function openHarness(options: { inProcessWorker?: boolean; domain?:
   });
   // What the file declares, it removes: `close()` cleans up, or `cleanup()` earlier when the
   // file drops stores of its own first.
-  const tracked = trackDatasets({ catalog: clients.catalog, silverDatabase: config.mysql.silverDatabase, minio: clients.minio, bronzeBucket: config.minio.bronzeBucket });
+  const tracked = trackDatasets({
+    catalog: clients.catalog,
+    silverDatabase: config.mysql.silverDatabase,
+    minio: clients.minio,
+    bronzeBucket: config.minio.bronzeBucket,
+  });
   const catalog = createDatasetCatalog(clients.catalog);
   const datasets = { ...catalog, upsert: tracked.track(catalog.upsert) };
 
@@ -138,7 +150,10 @@ export async function mysqlDigest(pool: mysql.Pool, table: string, columns: stri
     sql: `SELECT ${columns.map(q).join(', ')} FROM ${table} ORDER BY ${orderBy.map(q).join(', ')}`,
     rowsAsArray: true,
     // MariaDB's JSON is a text BLOB that mysql2 would parse into an object.
-    typeCast: (field, next) => (field.type === 'JSON' || (field.type === 'BLOB' && (field as unknown as { charset?: number }).charset !== 63) ? field.string('utf8') : next()),
+    typeCast: (field, next) =>
+      field.type === 'JSON' || (field.type === 'BLOB' && (field as unknown as { charset?: number }).charset !== 63)
+        ? field.string('utf8')
+        : next(),
   });
   return digest(rows as unknown[][]);
 }

@@ -77,8 +77,19 @@ export function everyKindSpec(id: string, taskQueue: string) {
     id,
     input: { items: [1, 2, 3, 4], size: 20 },
     modules: [
-      { id: 'local', value: { type: 'activity' as const, name: 'record', local: true, input_transforms: { label: value('local'), value: value(1) } } },
-      { id: 'remote', value: { type: 'activity' as const, name: 'record', task_queue: taskQueue, input_transforms: { label: value('remote'), value: value(2) } } },
+      {
+        id: 'local',
+        value: { type: 'activity' as const, name: 'record', local: true, input_transforms: { label: value('local'), value: value(1) } },
+      },
+      {
+        id: 'remote',
+        value: {
+          type: 'activity' as const,
+          name: 'record',
+          task_queue: taskQueue,
+          input_transforms: { label: value('remote'), value: value(2) },
+        },
+      },
       {
         id: 'each',
         value: {
@@ -86,14 +97,34 @@ export function everyKindSpec(id: string, taskQueue: string) {
           iterator: expr('input.items'),
           parallel: true,
           parallelism: 2,
-          modules: [{ id: 'plus', value: { type: 'activity' as const, name: 'add', input_transforms: { a: expr('item'), b: expr('nodes.local.value') } } }],
+          modules: [
+            {
+              id: 'plus',
+              value: { type: 'activity' as const, name: 'add', input_transforms: { a: expr('item'), b: expr('nodes.local.value') } },
+            },
+          ],
         },
       },
       {
         id: 'route',
         value: {
           type: 'branchone' as const,
-          branches: [{ expr: 'input.size > 10', modules: [{ id: 'child', value: { type: 'workflow' as const, name: 'pipelineTestChild', task_queue: taskQueue, input_transforms: { n: expr("sum(pluck(nodes.each, 'sum'))") } } }] }],
+          branches: [
+            {
+              expr: 'input.size > 10',
+              modules: [
+                {
+                  id: 'child',
+                  value: {
+                    type: 'workflow' as const,
+                    name: 'pipelineTestChild',
+                    task_queue: taskQueue,
+                    input_transforms: { n: expr("sum(pluck(nodes.each, 'sum'))") },
+                  },
+                },
+              ],
+            },
+          ],
           default: [],
         },
       },
@@ -104,12 +135,29 @@ export function everyKindSpec(id: string, taskQueue: string) {
           type: 'branchall' as const,
           branches: [
             { modules: [{ id: 'nap', value: { type: 'sleep' as const, duration: '1s' } }] },
-            { skip_failure: true, modules: [{ id: 'oops', value: { type: 'activity' as const, name: 'maybeFail', input_transforms: { label: value('oops'), fail: value(true) } } }] },
+            {
+              skip_failure: true,
+              modules: [
+                {
+                  id: 'oops',
+                  value: { type: 'activity' as const, name: 'maybeFail', input_transforms: { label: value('oops'), fail: value(true) } },
+                },
+              ],
+            },
           ],
         },
       },
       { id: 'go', after: ['both'], value: { type: 'suspend' as const, timeout: '10m' } },
-      { id: 'done', skip_if: { expr: '!nodes.go.approved' }, value: { type: 'activity' as const, name: 'add', local: true, input_transforms: { a: expr('nodes.route.doubled'), b: expr('nodes.remote.value') } } },
+      {
+        id: 'done',
+        skip_if: { expr: '!nodes.go.approved' },
+        value: {
+          type: 'activity' as const,
+          name: 'add',
+          local: true,
+          input_transforms: { a: expr('nodes.route.doubled'), b: expr('nodes.remote.value') },
+        },
+      },
     ],
   };
 }

@@ -9,7 +9,9 @@ async function run(): Promise<void> {
   const h = await openHarness();
   const tag = `r${randomUUID().slice(0, 8)}`;
   try {
-    await h.postgres.query(`CREATE TABLE public.record_${tag} AS SELECT g AS id, timestamp '2024-01-01' + g * interval '1 minute' AS at FROM generate_series(1, 1200) g`);
+    await h.postgres.query(
+      `CREATE TABLE public.record_${tag} AS SELECT g AS id, timestamp '2024-01-01' + g * interval '1 minute' AS at FROM generate_series(1, 1200) g`,
+    );
     await h.datasets.upsert({
       name: `record.${tag}`,
       source: { kind: 'postgres', connection: 'local-postgres', table: `public.record_${tag}`, primaryKey: ['id'], cursor: 'at' },
@@ -18,10 +20,18 @@ async function run(): Promise<void> {
       team: 'platform',
     });
     const workflowId = `record-sync-${tag}`;
-    await h.client.workflow.execute('syncWorkflow', { taskQueue: h.taskQueue, workflowId, args: [{ dataset: `record.${tag}`, pageRows: 500, pagesPerChunk: 2 }] });
+    await h.client.workflow.execute('syncWorkflow', {
+      taskQueue: h.taskQueue,
+      workflowId,
+      args: [{ dataset: `record.${tag}`, pageRows: 500, pagesPerChunk: 2 }],
+    });
     // The Temporal CLI writes the canonical JSON form that historyFromJSON reads back.
     const cli = process.env.TEMPORAL_CLI_PATH ?? new URL('../../.stack/py/bin/temporal', import.meta.url).pathname;
-    const json = execFileSync(cli, ['workflow', 'show', '--address', h.config.temporal.address, '--workflow-id', workflowId, '--output', 'json'], { encoding: 'utf8' });
+    const json = execFileSync(
+      cli,
+      ['workflow', 'show', '--address', h.config.temporal.address, '--workflow-id', workflowId, '--output', 'json'],
+      { encoding: 'utf8' },
+    );
     writeFileSync(new URL('../fixtures/sync-history.json', import.meta.url), json);
     console.log(`recorded ${(JSON.parse(json) as { events: unknown[] }).events.length} events of ${workflowId}`);
   } finally {

@@ -39,7 +39,11 @@ async function run(): Promise<void> {
     await handle.result();
     // The Temporal CLI writes the canonical JSON form that historyFromJSON reads back.
     const cli = process.env.TEMPORAL_CLI_PATH ?? new URL('../../.stack/py/bin/temporal', import.meta.url).pathname;
-    const json = execFileSync(cli, ['workflow', 'show', '--address', config.temporal.address, '--workflow-id', workflowId, '--output', 'json'], { encoding: 'utf8' });
+    const json = execFileSync(
+      cli,
+      ['workflow', 'show', '--address', config.temporal.address, '--workflow-id', workflowId, '--output', 'json'],
+      { encoding: 'utf8' },
+    );
     writeFileSync(new URL('../fixtures/pipeline-history.json', import.meta.url), json);
     console.log(`recorded ${(JSON.parse(json) as { events: unknown[] }).events.length} events of ${workflowId}`);
   } finally {

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { createSeriesReader, parseFluxTime, scoreLine, seriesQueries, type MetricSeries } from '../../activities/metrics/metric-series.js';
 import { scanSeries, SCORE_STRIDE, type Exclusion } from '../../activities/quality/scan-series.js';
 import { createThreadScorer, inlineScorer } from '../../activities/quality/series-scorer.js';
-import { AnomalyScanInput, addTotals, emptyTotals, resolveWindow, type AnomalyScanProgress, type ScanWindow } from '../../common/anomaly-scan.js';
+import {
+  AnomalyScanInput,
+  addTotals,
+  emptyTotals,
+  resolveWindow,
+  type AnomalyScanProgress,
+  type ScanWindow,
+} from '../../common/anomaly-scan.js';
 import { chunk } from '../../common/lanes.js';
 import { parseInput } from '../../common/errors.js';
 import { mulberry32 as random } from '../../common/seeded-random.js';
@@ -47,7 +54,12 @@ describe('anomaly scan input', () => {
   });
 
   it('rejects bad input without retries, naming each field', () => {
-    const err = rejection({ datasets: ['Shop Orders'], metrics: ['latency'], window: { from: '2025-01-02T00:00:00Z', to: '2025-01-01T00:00:00Z' }, detector: { sensitivity: 2 } });
+    const err = rejection({
+      datasets: ['Shop Orders'],
+      metrics: ['latency'],
+      window: { from: '2025-01-02T00:00:00Z', to: '2025-01-01T00:00:00Z' },
+      detector: { sensitivity: 2 },
+    });
     expect(err.nonRetryable).toBe(true);
     expect(err.type).toBe('InvalidInput');
     expect(err.message).toContain('datasets.0:');
@@ -57,7 +69,9 @@ describe('anomaly scan input', () => {
   });
 
   it('wants one kind of window and one way to pick datasets', () => {
-    expect(rejection({ window: { from: '2025-01-01T00:00:00Z', lastHours: 3 } }).message).toContain('window.lastHours: give either from and to');
+    expect(rejection({ window: { from: '2025-01-01T00:00:00Z', lastHours: 3 } }).message).toContain(
+      'window.lastHours: give either from and to',
+    );
     expect(rejection({ window: { from: '2025-01-01T00:00:00Z' } }).message).toContain('window.to: from and to go together');
     expect(rejection({ window: { from: 'yesterday', to: '2025-01-01T00:00:00Z' } }).message).toContain('window.from:');
     expect(rejection({ datasets: ['shop.orders'], team: 'commerce' }).message).toContain('team: give datasets or team, not both');
@@ -68,15 +82,36 @@ describe('anomaly scan input', () => {
     const now = Date.UTC(2025, 5, 1, 12);
     const w = resolveWindow(parseInput(AnomalyScanInput, { window: { lastHours: 6 }, trainingDays: 2 }), now);
     expect(w).toEqual({ fromMs: now - 6 * HOUR, toMs: now, trainingFromMs: now - 6 * HOUR - 2 * DAY });
-    const abs = resolveWindow(parseInput(AnomalyScanInput, { window: { from: '2025-01-01T00:00:00+02:00', to: '2025-01-02T00:00:00Z' } }), now);
+    const abs = resolveWindow(
+      parseInput(AnomalyScanInput, { window: { from: '2025-01-01T00:00:00+02:00', to: '2025-01-02T00:00:00Z' } }),
+      now,
+    );
     expect(abs.fromMs).toBe(Date.UTC(2024, 11, 31, 22));
     expect(abs.toMs).toBe(Date.UTC(2025, 0, 2));
   });
 
   it("adds a group's counts to the progress and leaves the rest of it alone", () => {
-    const progress: AnomalyScanProgress = { scanId: 's', phase: 'scanning', from: 'f', to: 't', groups: 3, groupsDone: 1, ...emptyTotals() };
+    const progress: AnomalyScanProgress = {
+      scanId: 's',
+      phase: 'scanning',
+      from: 'f',
+      to: 't',
+      groups: 3,
+      groupsDone: 1,
+      ...emptyTotals(),
+    };
     addTotals(progress, { ...emptyTotals(), series: 4, anomalies: 2 });
-    expect(progress).toEqual({ scanId: 's', phase: 'scanning', from: 'f', to: 't', groups: 3, groupsDone: 1, ...emptyTotals(), series: 4, anomalies: 2 });
+    expect(progress).toEqual({
+      scanId: 's',
+      phase: 'scanning',
+      from: 'f',
+      to: 't',
+      groups: 3,
+      groupsDone: 1,
+      ...emptyTotals(),
+      series: 4,
+      anomalies: 2,
+    });
   });
 
   it('cuts datasets into groups for the activities', () => {
@@ -87,7 +122,12 @@ describe('anomaly scan input', () => {
 
 describe('reading series from Flux annotated CSV', () => {
   it('reads every requested series in one query per measurement, filtering datasets by an anchored, escaped regex', () => {
-    const qs = seriesQueries('spokeflow/autogen', { datasets: ['shop.orders', 'a_b'], metrics: ['volume', 'duration', 'null_rate'], startMs: 0, stopMs: DAY });
+    const qs = seriesQueries('spokeflow/autogen', {
+      datasets: ['shop.orders', 'a_b'],
+      metrics: ['volume', 'duration', 'null_rate'],
+      startMs: 0,
+      stopMs: DAY,
+    });
     expect(qs.map((q) => q.measurement)).toEqual(['sync_run', 'sync_column']);
     expect(qs[0]!.flux).toContain('r.dataset =~ /^(shop\\.orders|a_b)$/');
     expect(qs[0]!.flux).toContain('r._field == "rows" or r._field == "duration_seconds"');
@@ -126,7 +166,10 @@ describe('reading series from Flux annotated CSV', () => {
       const byKey = Object.fromEntries([...series.values()].map((s) => [`${s.metric}/${s.dataset}/${s.seriesKey}`, [s.t, s.v]]));
       const jan1 = Date.UTC(2025, 0, 1);
       expect(byKey).toEqual({
-        'volume/a,b/incremental': [[jan1, jan1 + HOUR + 250, jan1 + 2 * HOUR], [10, 11, 1_500]],
+        'volume/a,b/incremental': [
+          [jan1, jan1 + HOUR + 250, jan1 + 2 * HOUR],
+          [10, 11, 1_500],
+        ],
         'volume/c/full': [[jan1], [-5.125]],
         'duration/c/full': [[jan1 + HOUR / 2], [0.1234567890123456789]],
       });
@@ -182,7 +225,7 @@ describe('scanning one series', () => {
     expect(scan.points).toBe(70);
   });
 
-  it("suppresses an alert feedback called normal, and records a point feedback called an anomaly as confirmed", () => {
+  it('suppresses an alert feedback called normal, and records a point feedback called an anomaly as confirmed', () => {
     const { series, window } = volumeSeries(odd);
     const quietPoint = window.toMs - 5 * HOUR;
     const feedback = new Map([
@@ -210,7 +253,14 @@ describe('the scoring thread', () => {
     const job = () => ({
       window,
       options: {},
-      series: [0, 1].map((k) => ({ ...series, seriesKey: `k${k}`, t: Float64Array.from(series.t), v: Float64Array.from(series.v), exclusions: [], feedback: [] as [number, 'normal' | 'anomaly'][] })),
+      series: [0, 1].map((k) => ({
+        ...series,
+        seriesKey: `k${k}`,
+        t: Float64Array.from(series.t),
+        v: Float64Array.from(series.v),
+        exclusions: [],
+        feedback: [] as [number, 'normal' | 'anomaly'][],
+      })),
     });
     const thread = createThreadScorer();
     try {

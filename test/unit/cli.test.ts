@@ -13,7 +13,9 @@ describe('the spokeflow CLI', () => {
     const r = spokeflow('run', 'dropEverythingWorkflow');
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(`spokeflow: unknown workflow "dropEverythingWorkflow": one of ${WORKFLOW_TYPES.join(', ')}`);
-    expect(WORKFLOW_TYPES).toEqual(expect.arrayContaining(['syncWorkflow', 'backfillWorkflow', 'anomalyScanWorkflow', 'healthScoringWorkflow']));
+    expect(WORKFLOW_TYPES).toEqual(
+      expect.arrayContaining(['syncWorkflow', 'backfillWorkflow', 'anomalyScanWorkflow', 'healthScoringWorkflow']),
+    );
   });
 
   it('rejects bad input with every field named, in one line', () => {

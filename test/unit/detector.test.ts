@@ -111,7 +111,10 @@ describe('anomaly detector', () => {
     const WEEK = 7 * 24 * HOUR;
     // Before 1970 (negative timestamps), and beyond 2^52 ms (where slots take the floating-point remainder path).
     for (const weeks of [-3000, 520, 8_000_000]) {
-      const shifted = scoreSeries(t.map((x) => x + weeks * WEEK), v);
+      const shifted = scoreSeries(
+        t.map((x) => x + weeks * WEEK),
+        v,
+      );
       expect(Array.from(shifted.scores)).toEqual(Array.from(base.scores));
       expect(Array.from(shifted.expected)).toEqual(Array.from(base.expected));
       expect(Array.from(shifted.upper)).toEqual(Array.from(base.upper));

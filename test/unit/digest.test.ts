@@ -19,14 +19,20 @@ describe('digest periods', () => {
 
   it('names weeks by ISO 8601, across year ends', () => {
     const week = (date: string) => resolvePeriod({ kind: 'weekly', date }, at('2030-01-01T00:00:00Z'));
-    expect(week('2021-01-03')).toMatchObject({ key: 'weekly:2020-W53', fromMs: at('2020-12-28T00:00:00Z'), toMs: at('2021-01-04T00:00:00Z') });
+    expect(week('2021-01-03')).toMatchObject({
+      key: 'weekly:2020-W53',
+      fromMs: at('2020-12-28T00:00:00Z'),
+      toMs: at('2021-01-04T00:00:00Z'),
+    });
     expect(week('2024-12-30')).toMatchObject({ key: 'weekly:2025-W01', label: '2025-W01 (2024-12-30 – 2025-01-05)' });
     expect(week('2025-03-16')).toMatchObject({ key: 'weekly:2025-W11' }); // a Sunday ends its week
     expect(week('2025-03-17')).toMatchObject({ key: 'weekly:2025-W12' });
   });
 
   it('refuses a day in the future and malformed input, naming the field', () => {
-    expect(resolvePeriod({ kind: 'daily', date: '2025-03-02' }, at('2025-03-01T12:00:00Z'))).toEqual({ error: 'period.date: must not be after today (2025-03-01)' });
+    expect(resolvePeriod({ kind: 'daily', date: '2025-03-02' }, at('2025-03-01T12:00:00Z'))).toEqual({
+      error: 'period.date: must not be after today (2025-03-01)',
+    });
     const bad = DigestInput.safeParse({ period: { kind: 'monthly', date: '2025-02-30' }, channels: [], scope: { team: 'A' } });
     expect(bad.success).toBe(false);
     expect(bad.error!.issues.map((i) => i.path.join('.')).sort()).toEqual(['channels', 'period.date', 'period.kind', 'scope.team']);
@@ -67,7 +73,16 @@ describe('digest rendering', () => {
 
   it('escapes what comes from sources and operators (errors, names) in HTML and Slack text', () => {
     const r = renderDigest(
-      content({ failedSyncs: [{ dataset: 'shop.orders', startedAtMs: at('2025-03-12T06:00:00Z'), error: '<img src=x onerror=alert(1)> & "quotes"', link: 'http://ui/a?b=1&c=2' }] }),
+      content({
+        failedSyncs: [
+          {
+            dataset: 'shop.orders',
+            startedAtMs: at('2025-03-12T06:00:00Z'),
+            error: '<img src=x onerror=alert(1)> & "quotes"',
+            link: 'http://ui/a?b=1&c=2',
+          },
+        ],
+      }),
       meta,
     );
     expect(r.html).not.toContain('<img');
@@ -105,7 +120,11 @@ describe('digest rendering', () => {
   });
 
   it('draws a sparkline inside its box, a 15-point fall visibly lower than a 2-point wobble', () => {
-    const ys = (svg: string) => /points="([^"]+)"/.exec(svg)![1]!.split(' ').map((p) => Number(p.split(',')[1]));
+    const ys = (svg: string) =>
+      /points="([^"]+)"/
+        .exec(svg)![1]!
+        .split(' ')
+        .map((p) => Number(p.split(',')[1]));
     const fall = ys(sparkline([85, 85, 85, 70], '#dc2626'));
     const wobble = ys(sparkline([85, 86, 84, 85], '#16a34a'));
     for (const y of [...fall, ...wobble]) {

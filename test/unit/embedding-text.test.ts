@@ -61,8 +61,24 @@ describe('the content hash', () => {
     ['tags', { tags: ['sales'] }],
     ['tag order', { tags: ['pii', 'sales'] }],
     ['a column', { columns: [{ name: 'id', type: 'int64' }] }],
-    ['a column name', { columns: [{ name: 'id', type: 'int64' }, { name: 'mail', type: 'string', doc: 'buyer e-mail' }] }],
-    ['a column doc', { columns: [{ name: 'id', type: 'int64' }, { name: 'email', type: 'string', doc: 'contact' }] }],
+    [
+      'a column name',
+      {
+        columns: [
+          { name: 'id', type: 'int64' },
+          { name: 'mail', type: 'string', doc: 'buyer e-mail' },
+        ],
+      },
+    ],
+    [
+      'a column doc',
+      {
+        columns: [
+          { name: 'id', type: 'int64' },
+          { name: 'email', type: 'string', doc: 'contact' },
+        ],
+      },
+    ],
     ['the name', { dataset: 'shop.order_lines' }],
   ])('changes when the %s changes', (_what, change) => {
     expect(hash({ ...orders, ...change })).not.toBe(hash(orders));

@@ -26,7 +26,9 @@ describe('the OpenAI-compatible embedding provider', () => {
         if (first === 'overloaded') return res.writeHead(503).end('busy');
         const dims = first === 'wrong size' ? 3 : 384;
         // Out of order on purpose: the index says which input each vector is for.
-        const data = body.input.map((_, i) => ({ index: i, embedding: Array.from({ length: dims }, (_, d) => (d === i ? 2 : 0)) })).reverse();
+        const data = body.input
+          .map((_, i) => ({ index: i, embedding: Array.from({ length: dims }, (_, d) => (d === i ? 2 : 0)) }))
+          .reverse();
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data }));
       });
     });
@@ -38,7 +40,10 @@ describe('the OpenAI-compatible embedding provider', () => {
   it('posts the texts with model and key, and returns unit vectors in input order', async () => {
     const e = createHttpEmbedder({ baseUrl, model: 'all-minilm', apiKey: 'sk-test', sendDimensions: true });
     const vectors = await e.embed(['a', 'b']);
-    expect(requests.at(-1)).toEqual({ auth: 'Bearer sk-test', body: { model: 'all-minilm', input: ['a', 'b'], encoding_format: 'float', dimensions: 384 } });
+    expect(requests.at(-1)).toEqual({
+      auth: 'Bearer sk-test',
+      body: { model: 'all-minilm', input: ['a', 'b'], encoding_format: 'float', dimensions: 384 },
+    });
     expect(vectors).toHaveLength(2);
     expect(vectors[0]![0]).toBe(1);
     expect(vectors[1]![1]).toBe(1);

@@ -32,7 +32,12 @@ describe('input validation', () => {
   });
 
   it('fills defaults for a minimal sync input', () => {
-    expect(parseInput(SyncInput, { dataset: 'shop.orders' })).toEqual({ dataset: 'shop.orders', mode: 'incremental', pageRows: 50_000, pagesPerChunk: 20 });
+    expect(parseInput(SyncInput, { dataset: 'shop.orders' })).toEqual({
+      dataset: 'shop.orders',
+      mode: 'incremental',
+      pageRows: 50_000,
+      pagesPerChunk: 20,
+    });
   });
 
   it('refuses names that could carry SQL into a statement', () => {

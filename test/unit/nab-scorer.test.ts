@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { PROFILES, optimiseThreshold, probationaryLength, scoreCorpus, scoreSeries, type ScoredSeries, type Window } from '../../bench/nab/scorer.js';
+import {
+  PROFILES,
+  optimiseThreshold,
+  probationaryLength,
+  scoreCorpus,
+  scoreSeries,
+  type ScoredSeries,
+  type Window,
+} from '../../bench/nab/scorer.js';
 
 const standard = PROFILES.standard;
 
@@ -59,9 +67,29 @@ describe('NAB scorer', () => {
   });
 
   it('normalises so that never firing scores 0 and firing on every window start scores 100', () => {
-    const corpus = [series([], [[40, 49]], 'a.csv'), series([], [[20, 29], [60, 69]], 'b.csv')];
+    const corpus = [
+      series([], [[40, 49]], 'a.csv'),
+      series(
+        [],
+        [
+          [20, 29],
+          [60, 69],
+        ],
+        'b.csv',
+      ),
+    ];
     expect(scoreCorpus(corpus, standard).normalised).toBe(0);
-    const perfect = [series([40], [[40, 49]], 'a.csv'), series([20, 60], [[20, 29], [60, 69]], 'b.csv')];
+    const perfect = [
+      series([40], [[40, 49]], 'a.csv'),
+      series(
+        [20, 60],
+        [
+          [20, 29],
+          [60, 69],
+        ],
+        'b.csv',
+      ),
+    ];
     expect(scoreCorpus(perfect, standard).normalised).toBeCloseTo(100, 10);
     expect(scoreCorpus(perfect, PROFILES.reward_low_FN_rate).normalised).toBeCloseTo(100, 10);
   });
@@ -82,7 +110,19 @@ describe('NAB scorer', () => {
   });
 
   it('rejects windows that overlap or leave the series', () => {
-    expect(() => scoreSeries(series([], [[40, 49], [45, 60]]), 0.5, standard)).toThrow(/sorted, disjoint/);
+    expect(() =>
+      scoreSeries(
+        series(
+          [],
+          [
+            [40, 49],
+            [45, 60],
+          ],
+        ),
+        0.5,
+        standard,
+      ),
+    ).toThrow(/sorted, disjoint/);
     expect(() => scoreSeries(series([], [[90, 120]]), 0.5, standard)).toThrow(/inside the series/);
   });
 });

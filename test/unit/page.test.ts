@@ -47,7 +47,13 @@ describe('page text for silver and bronze', () => {
     ]);
     expect(page.quarantined[0]!.row).toMatchObject({ id: '2', note: 'forever' });
     expect(page.rows).toBe(2);
-    expect(page.text.toString('utf8').split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['1', '5']);
+    expect(
+      page.text
+        .toString('utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0]),
+    ).toEqual(['1', '5']);
     expect([page.first, page.last]).toEqual([['1'], ['5']]); // positions cover quarantined rows too
   });
 
@@ -65,7 +71,18 @@ describe('page text for silver and bronze', () => {
       { name: 'small', type: { kind: 'int', bits: 16 }, sourceType: 'smallint' },
     ];
     const text = rowsToText([
-      ['9007199254740993', 'Zoë 東京 🚲\ttab\nline \\N', '2024-01-02 03:04:05.123456', '12345678.90', '1', '2024-02-29', '{"a": [1, "ü"]}', '00ff10', '-1.5e-7', '-32768'],
+      [
+        '9007199254740993',
+        'Zoë 東京 🚲\ttab\nline \\N',
+        '2024-01-02 03:04:05.123456',
+        '12345678.90',
+        '1',
+        '2024-02-29',
+        '{"a": [1, "ü"]}',
+        '00ff10',
+        '-1.5e-7',
+        '-32768',
+      ],
       ['2', null, null, null, '0', null, null, null, null, null],
       ['-42', '', '1969-12-31 23:59:59.5', '0.00', '0', '1900-01-01', '[]', '', '0', '7'],
     ]);
@@ -86,7 +103,25 @@ describe('page text for silver and bronze', () => {
     });
     const raw = await parquetReadObjects({ file: new Uint8Array(parquet).buffer, columns: ['raw'], utf8: false });
     expect(raw.map((r) => r.raw)).toEqual([new Uint8Array([0, 255, 16]), null, new Uint8Array([])]);
-    expect(rows[1]).toEqual({ id: 2n, note: null, at: null, price: null, ok: false, day: null, doc: null, raw: null, ratio: null, small: null });
-    expect(rows[2]).toMatchObject({ id: -42n, note: '', at: new Date(Date.UTC(1969, 11, 31, 23, 59, 59, 500)), day: new Date(Date.UTC(1900, 0, 1)), doc: '[]', small: 7 });
+    expect(rows[1]).toEqual({
+      id: 2n,
+      note: null,
+      at: null,
+      price: null,
+      ok: false,
+      day: null,
+      doc: null,
+      raw: null,
+      ratio: null,
+      small: null,
+    });
+    expect(rows[2]).toMatchObject({
+      id: -42n,
+      note: '',
+      at: new Date(Date.UTC(1969, 11, 31, 23, 59, 59, 500)),
+      day: new Date(Date.UTC(1900, 0, 1)),
+      doc: '[]',
+      small: 7,
+    });
   });
 });

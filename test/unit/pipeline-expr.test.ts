@@ -83,7 +83,7 @@ describe('pipeline expressions', () => {
   });
 
   it('fails type errors at evaluation, naming the values', () => {
-    expect(() => ev("input.team > 3")).toThrow(/cannot compare string "commerce" > number 3/);
+    expect(() => ev('input.team > 3')).toThrow(/cannot compare string "commerce" > number 3/);
     expect(() => ev('input.n / 0')).toThrow(/division by zero/);
     expect(() => ev('input.tags * 2')).toThrow(/cannot compute a list \* number 2/);
   });
@@ -97,6 +97,8 @@ describe('pipeline expressions', () => {
   it('is deterministic: the same AST and context give the same value', () => {
     const ast = parseExpr("join(pluck([item, item], 'dataset'), '|') + string(input.nested)");
     expect(JSON.stringify(ast)).toBe(JSON.stringify(parseExpr("join(pluck([item, item], 'dataset'), '|') + string(input.nested)")));
-    expect(evalExpr("join(pluck([item, item], 'dataset'), '|') + string(input.nested)", ctx)).toBe('shop.orders|shop.orders{"deep":{"x":1}}');
+    expect(evalExpr("join(pluck([item, item], 'dataset'), '|') + string(input.nested)", ctx)).toBe(
+      'shop.orders|shop.orders{"deep":{"x":1}}',
+    );
   });
 });

@@ -48,11 +48,22 @@ describe('pipeline spec validation', () => {
               iterator: { type: 'expr', expr: 'nodes.list.names' },
               parallel: true,
               parallelism: 5,
-              modules: [{ id: 'sync', value: { type: 'workflow', name: 'syncWorkflow', input_transforms: { dataset: { type: 'expr', expr: 'item' } } } }],
+              modules: [
+                {
+                  id: 'sync',
+                  value: { type: 'workflow', name: 'syncWorkflow', input_transforms: { dataset: { type: 'expr', expr: 'item' } } },
+                },
+              ],
             },
           },
-          { id: 'route', value: { type: 'branchone', branches: [{ expr: 'len(nodes.each) > 0', modules: [task('big')] }], default: [task('small')] } },
-          { id: 'both', value: { type: 'branchall', branches: [{ modules: [task('x1')] }, { skip_failure: true, modules: [task('x2')] }] } },
+          {
+            id: 'route',
+            value: { type: 'branchone', branches: [{ expr: 'len(nodes.each) > 0', modules: [task('big')] }], default: [task('small')] },
+          },
+          {
+            id: 'both',
+            value: { type: 'branchall', branches: [{ modules: [task('x1')] }, { skip_failure: true, modules: [task('x2')] }] },
+          },
           { id: 'ok', after: ['both'], value: { type: 'suspend', timeout: '1h', on_timeout: 'approve' } },
           { id: 'nap', after: ['ok'], value: { type: 'sleep', duration: 30 } },
         ],
@@ -83,7 +94,9 @@ describe('pipeline spec validation', () => {
 
   it('refuses a reference into another node', () => {
     const loop = { id: 'l', value: { type: 'forloopflow', iterator: { type: 'expr', expr: '[1, 2]' }, modules: [task('inner')] } };
-    expect(problem(spec([loop, task('b', { x: 'nodes.inner' })]))).toMatch(/^modules\.1\.value\.input_transforms\.x\.expr: node b: .*inner is not visible here/);
+    expect(problem(spec([loop, task('b', { x: 'nodes.inner' })]))).toMatch(
+      /^modules\.1\.value\.input_transforms\.x\.expr: node b: .*inner is not visible here/,
+    );
   });
 
   it('refuses a cycle, naming it', () => {
@@ -93,7 +106,9 @@ describe('pipeline spec validation', () => {
   });
 
   it('refuses a node reading its own output', () => {
-    expect(problem(spec([task('a', { x: 'nodes.a.rows' })]))).toBe('modules.0.value.input_transforms.x.expr: node a: value.input_transforms.x.expr: a node cannot read its own output');
+    expect(problem(spec([task('a', { x: 'nodes.a.rows' })]))).toBe(
+      'modules.0.value.input_transforms.x.expr: node a: value.input_transforms.x.expr: a node cannot read its own output',
+    );
   });
 
   it('refuses a bad expression, with its position', () => {
@@ -114,7 +129,9 @@ describe('pipeline spec validation', () => {
   });
 
   it('refuses item and index outside a forloopflow', () => {
-    expect(problem(spec([task('a', { x: 'item.name' })]))).toBe('modules.0.value.input_transforms.x.expr: node a: value.input_transforms.x.expr: item only exists inside a forloopflow');
+    expect(problem(spec([task('a', { x: 'item.name' })]))).toBe(
+      'modules.0.value.input_transforms.x.expr: node a: value.input_transforms.x.expr: item only exists inside a forloopflow',
+    );
   });
 
   it('refuses error outside the failure_module', () => {
@@ -122,8 +139,13 @@ describe('pipeline spec validation', () => {
   });
 
   it('refuses an inner node reading the node it sits in', () => {
-    const loop = { id: 'l', value: { type: 'forloopflow', iterator: { type: 'expr', expr: '[1]' }, modules: [task('i', { x: 'nodes.l' })] } };
-    expect(problem(spec([loop]))).toMatch(/^modules\.0\.value\.modules\.0\.value\.input_transforms\.x\.expr: node i: .*l contains this node/);
+    const loop = {
+      id: 'l',
+      value: { type: 'forloopflow', iterator: { type: 'expr', expr: '[1]' }, modules: [task('i', { x: 'nodes.l' })] },
+    };
+    expect(problem(spec([loop]))).toMatch(
+      /^modules\.0\.value\.modules\.0\.value\.input_transforms\.x\.expr: node i: .*l contains this node/,
+    );
   });
 
   it('refuses retry and timeout on kinds they do not apply to', () => {
@@ -134,7 +156,14 @@ describe('pipeline spec validation', () => {
   });
 
   it('refuses a suspend inside a forloopflow', () => {
-    const loop = { id: 'l', value: { type: 'forloopflow', iterator: { type: 'expr', expr: '[1]' }, modules: [{ id: 'ok', value: { type: 'suspend', timeout: 60 } }] } };
+    const loop = {
+      id: 'l',
+      value: {
+        type: 'forloopflow',
+        iterator: { type: 'expr', expr: '[1]' },
+        modules: [{ id: 'ok', value: { type: 'suspend', timeout: 60 } }],
+      },
+    };
     expect(problem(spec([loop]))).toMatch(/node ok: type: suspend cannot sit inside a forloopflow/);
   });
 
@@ -144,14 +173,22 @@ describe('pipeline spec validation', () => {
   });
 
   it('refuses a bad duration, a bad retry and a sleep with both duration and until', () => {
-    expect(problem(spec([{ id: 'w', value: { type: 'suspend', timeout: 'soon' } }]))).toMatch(/node w: must be seconds or a duration like 10m/);
-    expect(problem(spec([task('a', {}, { retry: {} })]))).toMatch(/^modules\.0\.retry: node a: give exactly one of constant and exponential/);
-    expect(problem(spec([{ id: 's', value: { type: 'sleep', duration: '1m', until: "'2030-01-01'" } }]))).toMatch(/node s: give exactly one of duration and until/);
+    expect(problem(spec([{ id: 'w', value: { type: 'suspend', timeout: 'soon' } }]))).toMatch(
+      /node w: must be seconds or a duration like 10m/,
+    );
+    expect(problem(spec([task('a', {}, { retry: {} })]))).toMatch(
+      /^modules\.0\.retry: node a: give exactly one of constant and exponential/,
+    );
+    expect(problem(spec([{ id: 's', value: { type: 'sleep', duration: '1m', until: "'2030-01-01'" } }]))).toMatch(
+      /node s: give exactly one of duration and until/,
+    );
   });
 
   it('refuses JavaScript input transforms: expressions are spokeflow expressions', () => {
     const js = { id: 'a', value: { type: 'activity', name: 'work', input_transforms: { x: { type: 'javascript', expr: 'results.a' } } } };
-    expect(problem(spec([js]))).toMatch(/^modules\.0\.value\.input_transforms\.x\.type: node a: must be \{ type: static, value \} or \{ type: expr, expr \}/);
+    expect(problem(spec([js]))).toMatch(
+      /^modules\.0\.value\.input_transforms\.x\.type: node a: must be \{ type: static, value \} or \{ type: expr, expr \}/,
+    );
   });
 
   it('refuses an unknown field, an empty pipeline and a bad id', () => {
@@ -164,7 +201,9 @@ describe('pipeline spec validation', () => {
     // The pipeline workflow checks this too, before starting anything.
     const entry = workflowEntry('pipelineWorkflow')!;
     expect(entry.input.safeParse(spec([{ id: 'w', value: { type: 'workflow', name: 'syncWorkflow' } }])).success).toBe(true);
-    expect(entry.input.safeParse(spec([{ id: 'w', value: { type: 'workflow', name: 'teamWorkflow', task_queue: 'team-x' } }])).success).toBe(true);
+    expect(
+      entry.input.safeParse(spec([{ id: 'w', value: { type: 'workflow', name: 'teamWorkflow', task_queue: 'team-x' } }])).success,
+    ).toBe(true);
     const refused = entry.input.safeParse(spec([{ id: 'w', value: { type: 'workflow', name: 'teamWorkflow' } }]));
     expect(refused.success ? 'ok' : describeIssues(refused.error)).toBe(
       'modules.0.value.name: node w: value.name: teamWorkflow is not a workflow of common/workflows.ts: give value.task_queue for a workflow of your own',
@@ -187,7 +226,11 @@ describe('pipeline spec validation', () => {
   });
 
   it("maps Windmill's retry shape to Temporal's policy (attempts are retries)", () => {
-    expect(retryPolicyOf({ constant: { attempts: 2, seconds: 5 } })).toEqual({ maximumAttempts: 3, initialInterval: 5_000, backoffCoefficient: 1 });
+    expect(retryPolicyOf({ constant: { attempts: 2, seconds: 5 } })).toEqual({
+      maximumAttempts: 3,
+      initialInterval: 5_000,
+      backoffCoefficient: 1,
+    });
     expect(retryPolicyOf({ exponential: { attempts: 4, seconds: 1, multiplier: 3, max_seconds: 60 } })).toEqual({
       maximumAttempts: 5,
       initialInterval: 1_000,
@@ -207,7 +250,8 @@ describe('pipeline spec validation', () => {
 
   it('exports a JSON Schema naming the node kinds', () => {
     const text = JSON.stringify(pipelineJsonSchema());
-    for (const kind of ['forloopflow', 'branchone', 'branchall', 'suspend', 'failure_module', 'input_transforms']) expect(text).toContain(kind);
+    for (const kind of ['forloopflow', 'branchone', 'branchall', 'suspend', 'failure_module', 'input_transforms'])
+      expect(text).toContain(kind);
   });
 
   it('accepts the nightly pipeline that ships in pipelines/', () => {
@@ -215,7 +259,14 @@ describe('pipeline spec validation', () => {
     const result = workflowEntry('pipelineWorkflow')!.input.safeParse(nightly);
     expect(result.success ? 'ok' : describeIssues(result.error)).toBe('ok');
     const spec = result.data as { modules: { id: string }[] };
-    expect(topologicalOrder(PipelineSpec.parse(nightly).modules).map((m) => m.id)).toEqual(['datasets', 'sync', 'anomaly_scan', 'health', 'embeddings', 'digest']);
+    expect(topologicalOrder(PipelineSpec.parse(nightly).modules).map((m) => m.id)).toEqual([
+      'datasets',
+      'sync',
+      'anomaly_scan',
+      'health',
+      'embeddings',
+      'digest',
+    ]);
     expect(spec.modules).toHaveLength(6);
     // Every child's static input is valid for the workflow it starts (checked again at run time).
     for (const m of PipelineSpec.parse(nightly).modules) {

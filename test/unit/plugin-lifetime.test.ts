@@ -122,7 +122,13 @@ describe('a plugin closes what it opened when its worker stops', () => {
   });
 
   it('leaves an embedder the caller injected open', async () => {
-    const embedder: Embedder = { model: 'test', modelVersion: 'test', dimensions: 384, embed: () => Promise.resolve([]), close: vi.fn(() => Promise.resolve()) };
+    const embedder: Embedder = {
+      model: 'test',
+      modelVersion: 'test',
+      dimensions: 384,
+      embed: () => Promise.resolve([]),
+      close: vi.fn(() => Promise.resolve()),
+    };
     await runWorker(knowledgePlugin({ config, embedder }));
     expect(embedder.close).not.toHaveBeenCalled();
     expect(opened('embedder')).toEqual([]);

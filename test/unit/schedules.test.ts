@@ -42,12 +42,17 @@ function asTemporalDescribesIt(declaration: ScheduleDeclaration, scheduleId: str
         comment: cron.split(' # ')[1]!,
       })),
       // Temporal leaves out a zero offset (whatever the SDK's type says) and a zero jitter.
-      intervals: (created.spec.intervals ?? []).map((i) => ({ every: Number(i.every), ...(i.offset ? { offset: Number(i.offset) } : {}) }) as IntervalSpecDescription),
+      intervals: (created.spec.intervals ?? []).map(
+        (i) => ({ every: Number(i.every), ...(i.offset ? { offset: Number(i.offset) } : {}) }) as IntervalSpecDescription,
+      ),
       skip: [],
       timezone: declaration.spec.timezone,
       ...(declaration.spec.jitter ? { jitter: declaration.spec.jitter } : {}),
     },
-    action: { ...created.action, typedSearchAttributes: new TypedSearchAttributes(created.action.typedSearchAttributes as never) } as LiveSchedule['action'],
+    action: {
+      ...created.action,
+      typedSearchAttributes: new TypedSearchAttributes(created.action.typedSearchAttributes as never),
+    } as LiveSchedule['action'],
     policies: { overlap: declaration.overlap, catchupWindow: declaration.catchupWindow, pauseOnFailure: declaration.pauseOnFailure },
   };
 }
@@ -69,8 +74,12 @@ describe('schedule declarations', () => {
   });
 
   it("checks the input against the workflow's own schema and names the field", () => {
-    expect(rejection({ ...ordersSync, input: { dataset: 'Bad Name' } })).toMatch(/schedule sync:shop\.orders: input\.dataset: must be lower-case words/);
-    expect(rejection({ ...ordersSync, input: { dataset: 'shop.orders', pageRows: 0, extra: 1 } })).toMatch(/input\.pageRows: .*input: .*extra/);
+    expect(rejection({ ...ordersSync, input: { dataset: 'Bad Name' } })).toMatch(
+      /schedule sync:shop\.orders: input\.dataset: must be lower-case words/,
+    );
+    expect(rejection({ ...ordersSync, input: { dataset: 'shop.orders', pageRows: 0, extra: 1 } })).toMatch(
+      /input\.pageRows: .*input: .*extra/,
+    );
     expect(rejection({ ...ordersSync, input: undefined })).toMatch(/sync:shop\.orders: input: /);
   });
 
@@ -125,7 +134,12 @@ describe('the registry', () => {
 
   it('syncs every demo dataset every 15 minutes in UTC, each at its own minute', () => {
     const syncs = declared.filter((d) => d.workflowType === 'syncWorkflow');
-    expect(syncs.map((d) => d.id).sort()).toEqual(['sync:shop.customers', 'sync:shop.order_lines', 'sync:shop.orders', 'sync:shop.products']);
+    expect(syncs.map((d) => d.id).sort()).toEqual([
+      'sync:shop.customers',
+      'sync:shop.order_lines',
+      'sync:shop.orders',
+      'sync:shop.products',
+    ]);
     for (const d of syncs) {
       expect(d).toMatchObject({ workflowType: 'syncWorkflow', overlap: 'BUFFER_ONE', spec: { every: 15 * 60_000, timezone: 'UTC' } });
     }
@@ -136,11 +150,24 @@ describe('the registry', () => {
   it('runs the nightly pipeline of pipelines/nightly.yaml at 01:30 UTC, its spec checked like any input', () => {
     const nightly = declared.find((d) => d.id === 'pipeline:nightly');
     expect(nightly).toMatchObject({ workflowType: 'pipelineWorkflow', spec: { cron: ['30 1 * * *'], timezone: 'UTC' } });
-    expect((nightly!.input as { modules: { id: string }[] }).modules.map((m) => m.id)).toEqual(['datasets', 'sync', 'anomaly_scan', 'health', 'embeddings', 'digest']);
+    expect((nightly!.input as { modules: { id: string }[] }).modules.map((m) => m.id)).toEqual([
+      'datasets',
+      'sync',
+      'anomaly_scan',
+      'health',
+      'embeddings',
+      'digest',
+    ]);
   });
 
   it('staggers the syncs of a team in list order and wraps around the interval', () => {
-    const schedules = syncSchedules({ team: 'commerce', datasets: ['a.one', 'a.two', 'a.three'], every: '10m', offset: '4m', stagger: '3m' });
+    const schedules = syncSchedules({
+      team: 'commerce',
+      datasets: ['a.one', 'a.two', 'a.three'],
+      every: '10m',
+      offset: '4m',
+      stagger: '3m',
+    });
     expect(schedules.map((s) => s.spec.offset)).toEqual(['4m', '7m', '0s']);
     expect(schedules.map((s) => s.id)).toEqual(['sync:a.one', 'sync:a.two', 'sync:a.three']);
   });
@@ -181,13 +208,23 @@ describe('comparing a declaration with the schedule Temporal holds', () => {
 
   it('sees a change made on the server even when the declaration is the same as last applied', () => {
     const live = asTemporalDescribesIt(orders, 'spokeflow:sync:shop.orders');
-    const drifted = { ...live, policies: { ...live.policies, overlap: 'SKIP' as const }, action: { ...live.action, taskQueue: 'elsewhere' } };
-    expect(changedFields(recordOf(orders), live.action.memo?.['spokeflow-declaration'], liveRecordOf(drifted))).toEqual(['taskQueue', 'overlap']);
+    const drifted = {
+      ...live,
+      policies: { ...live.policies, overlap: 'SKIP' as const },
+      action: { ...live.action, taskQueue: 'elsewhere' },
+    };
+    expect(changedFields(recordOf(orders), live.action.memo?.['spokeflow-declaration'], liveRecordOf(drifted))).toEqual([
+      'taskQueue',
+      'overlap',
+    ]);
   });
 
   it("keeps an operator's pause on update unless the declaration changes paused", () => {
     const byOperator = { state: { paused: true, note: 'ops: incident 42' } };
-    expect(updateOptionsOf(orders, 'spokeflow:sync:shop.orders', byOperator, ['spec.every']).state).toMatchObject({ paused: true, note: 'ops: incident 42' });
+    expect(updateOptionsOf(orders, 'spokeflow:sync:shop.orders', byOperator, ['spec.every']).state).toMatchObject({
+      paused: true,
+      note: 'ops: incident 42',
+    });
     expect(updateOptionsOf(orders, 'spokeflow:sync:shop.orders', byOperator, ['paused']).state).toMatchObject({ paused: false, note: '' });
   });
 
@@ -205,7 +242,13 @@ describe('comparing a declaration with the schedule Temporal holds', () => {
 describe('the printed diff', () => {
   it('shows each schedule with its changed fields, and says when nothing changed', () => {
     const text = formatDiff(
-      { create: ['spokeflow:a'], update: [{ id: 'spokeflow:b', changes: ['spec.every', 'overlap'] }], delete: [], unchanged: ['spokeflow:c'], conflicts: [] },
+      {
+        create: ['spokeflow:a'],
+        update: [{ id: 'spokeflow:b', changes: ['spec.every', 'overlap'] }],
+        delete: [],
+        unchanged: ['spokeflow:c'],
+        conflicts: [],
+      },
       { dryRun: true, prune: true },
     );
     expect(text).toContain('+ create     spokeflow:a');

@@ -20,7 +20,10 @@ const found = (group: ScanGroupInput): ScanTotals => ({
 
 function stubs(count: number, over: Partial<Stubs> = {}): Stubs {
   return {
-    planScan: async ({ scanId, input, window }) => ({ spec: { scanId, window, metrics: input.metrics, detector: input.detector }, datasets: datasets(count) }),
+    planScan: async ({ scanId, input, window }) => ({
+      spec: { scanId, window, metrics: input.metrics, detector: input.detector },
+      datasets: datasets(count),
+    }),
     scanGroup: async (group) => found(group),
     finishScan: async () => undefined,
     failScan: async () => undefined,
@@ -31,7 +34,12 @@ function stubs(count: number, over: Partial<Stubs> = {}): Stubs {
 describe('anomalyScanWorkflow with stub activities', () => {
   const t = useStubWorker(['planScan', 'scanGroup', 'finishScan', 'failScan'] satisfies (keyof Stubs)[]);
   const start = (input: object, more: object = {}) =>
-    t.client.workflow.start('anomalyScanWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('anomaly-scan:test'), args: [input], ...more });
+    t.client.workflow.start('anomalyScanWorkflow', {
+      taskQueue: t.taskQueue,
+      workflowId: t.workflowId('anomaly-scan:test'),
+      args: [input],
+      ...more,
+    });
   const groupsOf = (rec: ReturnType<typeof t.use>) => rec.argsOf('scanGroup').map(([g]) => g as ScanGroupInput);
 
   it('plans, scans the datasets in groups of datasetsPerActivity, then records the summed counts', async () => {
@@ -42,7 +50,10 @@ describe('anomalyScanWorkflow with stub activities', () => {
     const [plan] = rec.argsOf('planScan')[0] as Parameters<Stubs['planScan']>;
     const { startTime } = await handle.describe();
     const startMs = startTime.getTime();
-    expect(plan).toMatchObject({ scanId: handle.firstExecutionRunId, input: { team: 'commerce', metrics: ['volume', 'freshness', 'null_rate', 'duration'] } });
+    expect(plan).toMatchObject({
+      scanId: handle.firstExecutionRunId,
+      input: { team: 'commerce', metrics: ['volume', 'freshness', 'null_rate', 'duration'] },
+    });
     // lastHours counts back from the workflow's start; the training history lies before the window.
     expect(plan.window.toMs).toBeGreaterThanOrEqual(startMs - 1_000);
     expect(plan.window.toMs).toBeLessThanOrEqual(startMs + 1_000);
@@ -56,7 +67,13 @@ describe('anomalyScanWorkflow with stub activities', () => {
     ]);
     const totals = { datasets: 5, series: 10, points: 240, anomalies: 1, confirmed: 0, suppressed: 0, excludedPoints: 0 };
     expect(rec.argsOf('finishScan')).toEqual([[{ scanId: handle.firstExecutionRunId, totals }]]);
-    expect(result).toEqual({ scanId: handle.firstExecutionRunId, from: new Date(plan.window.fromMs).toISOString(), to: new Date(plan.window.toMs).toISOString(), groups: 3, ...totals });
+    expect(result).toEqual({
+      scanId: handle.firstExecutionRunId,
+      from: new Date(plan.window.fromMs).toISOString(),
+      to: new Date(plan.window.toMs).toISOString(),
+      groups: 3,
+      ...totals,
+    });
     expect(await handle.query<AnomalyScanProgress>('progress')).toMatchObject({ phase: 'done', groups: 3, groupsDone: 3, anomalies: 1 });
     expect(await searchAttributesOf(handle)).toEqual({ kind: 'anomaly-scan', team: 'commerce', outcome: 'succeeded' });
   });
@@ -70,7 +87,10 @@ describe('anomalyScanWorkflow with stub activities', () => {
 
   it('continues as new when the server suggests it, carrying the plan, the groups done and the counts', async () => {
     const rec = t.use(stubs(6));
-    const handle = await start({ window: { from: '2025-01-01T00:00:00Z', to: '2025-01-02T00:00:00Z' }, datasetsPerActivity: 1, parallelism: 1 }, suggestContinueAsNewAt(12));
+    const handle = await start(
+      { window: { from: '2025-01-01T00:00:00Z', to: '2025-01-02T00:00:00Z' }, datasetsPerActivity: 1, parallelism: 1 },
+      suggestContinueAsNewAt(12),
+    );
     const result = (await handle.result()) as AnomalyScanResult;
 
     expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
@@ -79,7 +99,13 @@ describe('anomalyScanWorkflow with stub activities', () => {
     expect(new Set(groupsOf(rec).map((g) => JSON.stringify(g.spec))).size).toBe(1); // one scan id and window throughout
     expect(groupsOf(rec)[5]!.spec.scanId).toBe(handle.firstExecutionRunId);
     expect(rec.argsOf('finishScan')[0]![0]).toMatchObject({ totals: { datasets: 6, points: 288, anomalies: 1 } });
-    expect(result).toMatchObject({ scanId: handle.firstExecutionRunId, groups: 6, datasets: 6, from: '2025-01-01T00:00:00.000Z', to: '2025-01-02T00:00:00.000Z' });
+    expect(result).toMatchObject({
+      scanId: handle.firstExecutionRunId,
+      groups: 6,
+      datasets: 6,
+      from: '2025-01-01T00:00:00.000Z',
+      to: '2025-01-02T00:00:00.000Z',
+    });
   });
 
   it("fails with the group's own error and records the scan as failed with that message", async () => {
@@ -108,7 +134,11 @@ describe('anomalyScanWorkflow with stub activities', () => {
   it('records a cancelled scan as cancelled', async () => {
     const rec = t.use(stubs(2, { scanGroup: untilCancelled }));
     const handle = await start({});
-    await eventually(async () => rec.names(), (names) => names.includes('scanGroup'), 'scanning started');
+    await eventually(
+      async () => rec.names(),
+      (names) => names.includes('scanGroup'),
+      'scanning started',
+    );
     await handle.cancel();
     const err = await handle.result().catch((e: unknown) => e);
     expect((err as { cause?: unknown }).cause).toBeInstanceOf(CancelledFailure);

@@ -49,7 +49,11 @@ function stubs(days: number, over: Partial<Stubs> = {}, meter = { running: 0, ma
     nextPartitions: async ({ afterKey, limit }) => {
       const rest = keys.filter((k) => afterKey === null || k > afterKey).slice(0, limit);
       const last = rest[rest.length - 1] ?? afterKey;
-      return { partitions: rest.map((key) => ({ key, from: `${key} 00:00:00`, to: `${key} 23:59:59` })), afterKey: last, exhausted: last === keys[keys.length - 1] };
+      return {
+        partitions: rest.map((key) => ({ key, from: `${key} 00:00:00`, to: `${key} 23:59:59` })),
+        afterKey: last,
+        exhausted: last === keys[keys.length - 1],
+      };
     },
     planSync: async (input, run) => {
       meter.max = Math.max(meter.max, ++meter.running);
@@ -61,7 +65,15 @@ function stubs(days: number, over: Partial<Stubs> = {}, meter = { running: 0, ma
     },
     finishSync: async ({ plan: p, totals }): Promise<SyncResult> => {
       meter.running--;
-      return { ...totals, dataset: p.dataset, syncRunId: p.syncRunId, mode: p.mode, deletedRows: 0, watermark: null, manifestKey: `${p.runPrefix}/_manifest.json` };
+      return {
+        ...totals,
+        dataset: p.dataset,
+        syncRunId: p.syncRunId,
+        mode: p.mode,
+        deletedRows: 0,
+        watermark: null,
+        manifestKey: `${p.runPrefix}/_manifest.json`,
+      };
     },
     recordPartitionFailure: async () => undefined,
     finishBackfill: async () => undefined,
@@ -70,12 +82,25 @@ function stubs(days: number, over: Partial<Stubs> = {}, meter = { running: 0, ma
 }
 
 describe('backfillWorkflow with stub activities', () => {
-  const t = useStubWorker(['planBackfill', 'nextPartitions', 'planSync', 'copyChunk', 'finishSync', 'recordPartitionFailure', 'finishBackfill'] satisfies (keyof Stubs)[]);
+  const t = useStubWorker([
+    'planBackfill',
+    'nextPartitions',
+    'planSync',
+    'copyChunk',
+    'finishSync',
+    'recordPartitionFailure',
+    'finishBackfill',
+  ] satisfies (keyof Stubs)[]);
   const input = (more: object = {}) => ({ dataset: 'shop.orders', from: '2024-03-01', to: '2024-03-06', ...more });
-  const start = (args: object) => t.client.workflow.start('backfillWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('backfill:test'), args: [args] });
+  const start = (args: object) =>
+    t.client.workflow.start('backfillWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('backfill:test'), args: [args] });
   const progressOf = (handle: Awaited<ReturnType<typeof start>>) => handle.query<BackfillProgress>('progress');
   // Partitions start in order; with several in flight their activities may reach the worker in another.
-  const keysSynced = (rec: ReturnType<typeof t.use>) => rec.argsOf('planSync').map(([, run]) => (run as PlanRun).partition!.key).sort();
+  const keysSynced = (rec: ReturnType<typeof t.use>) =>
+    rec
+      .argsOf('planSync')
+      .map(([, run]) => (run as PlanRun).partition!.key)
+      .sort();
 
   it('syncs each partition of the range in order, at most `concurrency` at once, and finishes completed', async () => {
     const meter = { running: 0, max: 0 };
@@ -85,23 +110,61 @@ describe('backfillWorkflow with stub activities', () => {
 
     expect(rec.names()[0]).toBe('planBackfill');
     expect(rec.argsOf('planBackfill')[0]).toEqual([
-      { dataset: 'shop.orders', from: '2024-03-01', to: '2024-03-06', granularity: 'daily', mode: 'missing', concurrency: 2, pageRows: 500, partitionsPerRun: 1000 },
+      {
+        dataset: 'shop.orders',
+        from: '2024-03-01',
+        to: '2024-03-06',
+        granularity: 'daily',
+        mode: 'missing',
+        concurrency: 2,
+        pageRows: 500,
+        partitionsPerRun: 1000,
+      },
       { backfillId: handle.firstExecutionRunId },
     ]);
     expect(keysSynced(rec)).toEqual(['2024-03-01', '2024-03-02', '2024-03-03', '2024-03-04', '2024-03-05']);
     // Each partition is the sync of its window, under a sync run fixed by backfill and partition.
-    const [partitionInput, run] = rec.argsOf('planSync').find(([, r]) => (r as PlanRun).partition?.key === '2024-03-01') as [SyncInput, PlanRun];
-    expect(partitionInput).toMatchObject({ dataset: 'shop.orders', mode: 'incremental', window: { from: '2024-03-01 00:00:00', to: '2024-03-01 23:59:59' }, pageRows: 500 });
+    const [partitionInput, run] = rec.argsOf('planSync').find(([, r]) => (r as PlanRun).partition?.key === '2024-03-01') as [
+      SyncInput,
+      PlanRun,
+    ];
+    expect(partitionInput).toMatchObject({
+      dataset: 'shop.orders',
+      mode: 'incremental',
+      window: { from: '2024-03-01 00:00:00', to: '2024-03-01 23:59:59' },
+      pageRows: 500,
+    });
     expect(run).toMatchObject({
       syncRunId: `${handle.firstExecutionRunId}:2024-03-01`,
       partition: { backfillId: handle.firstExecutionRunId, dataset: 'shop.orders', granularity: 'daily', key: '2024-03-01' },
     });
-    expect(rec.argsOf('finishSync').map(([f]) => (f as { partition: { key: string } }).partition.key).sort()).toEqual(keysSynced(rec));
+    expect(
+      rec
+        .argsOf('finishSync')
+        .map(([f]) => (f as { partition: { key: string } }).partition.key)
+        .sort(),
+    ).toEqual(keysSynced(rec));
     expect(meter.max).toBe(2);
     expect(rec.names()[rec.names().length - 1]).toBe('finishBackfill');
     expect(rec.argsOf('finishBackfill')[0]![0]).toMatchObject({ status: 'completed', progress: { succeeded: 5, failed: 0, rows: 50 } });
-    expect(result).toMatchObject({ status: 'completed', partitions: 5, toRun: 5, succeeded: 5, failed: 0, running: 0, rows: 50, backfillId: handle.firstExecutionRunId });
-    expect(await searchAttributesOf(handle)).toEqual({ kind: 'backfill', dataset: 'shop.orders', team: 'commerce', partition: '2024-03-01/2024-03-06', outcome: 'succeeded', rows: 50 });
+    expect(result).toMatchObject({
+      status: 'completed',
+      partitions: 5,
+      toRun: 5,
+      succeeded: 5,
+      failed: 0,
+      running: 0,
+      rows: 50,
+      backfillId: handle.firstExecutionRunId,
+    });
+    expect(await searchAttributesOf(handle)).toEqual({
+      kind: 'backfill',
+      dataset: 'shop.orders',
+      team: 'commerce',
+      partition: '2024-03-01/2024-03-06',
+      outcome: 'succeeded',
+      rows: 50,
+    });
   });
 
   it('goes on past a failing partition and records its failure with the activity’s message', async () => {
@@ -109,7 +172,8 @@ describe('backfillWorkflow with stub activities', () => {
     const rec = t.use({
       ...s,
       copyChunk: async (c: ChunkInput) => {
-        if (keyOf(c) === '2024-03-02') throw ApplicationFailure.nonRetryable('source rows of 2024-03-02 are unreadable', 'SourceSchemaError');
+        if (keyOf(c) === '2024-03-02')
+          throw ApplicationFailure.nonRetryable('source rows of 2024-03-02 are unreadable', 'SourceSchemaError');
         return s.copyChunk(c);
       },
     });
@@ -117,7 +181,11 @@ describe('backfillWorkflow with stub activities', () => {
     const result = (await handle.result()) as Result;
     expect(keysSynced(rec)).toEqual(['2024-03-01', '2024-03-02', '2024-03-03', '2024-03-04']);
     expect(rec.argsOf('recordPartitionFailure')).toHaveLength(1);
-    expect(rec.argsOf('recordPartitionFailure')[0]![0]).toMatchObject({ task: { key: '2024-03-02' }, status: 'failed', error: 'source rows of 2024-03-02 are unreadable' });
+    expect(rec.argsOf('recordPartitionFailure')[0]![0]).toMatchObject({
+      task: { key: '2024-03-02' },
+      status: 'failed',
+      error: 'source rows of 2024-03-02 are unreadable',
+    });
     expect(result).toMatchObject({ status: 'completed', succeeded: 3, failed: 1, rows: 30 });
     // The partition's sync run is ended as a failed sync's, and the backfill as partial.
     expect(rec.argsOf('recordPartitionFailure')[0]![0]).toMatchObject({ plan: { syncRunId: `${handle.firstExecutionRunId}:2024-03-02` } });
@@ -135,11 +203,19 @@ describe('backfillWorkflow with stub activities', () => {
       },
     });
     const handle = await start(input({ to: '2024-03-04', concurrency: 1 }));
-    await eventually(() => progressOf(handle), (p) => p.running === 1, 'the first partition running');
+    await eventually(
+      () => progressOf(handle),
+      (p) => p.running === 1,
+      'the first partition running',
+    );
     const paused = await handle.executeUpdate<BackfillProgress, []>('pause');
     expect(paused).toMatchObject({ paused: true, running: 1, succeeded: 0 });
     first.open();
-    await eventually(() => progressOf(handle), (p) => p.succeeded === 1 && p.running === 0, 'the running partition done');
+    await eventually(
+      () => progressOf(handle),
+      (p) => p.succeeded === 1 && p.running === 0,
+      'the running partition done',
+    );
     await pause(300);
     expect(keysSynced(rec)).toEqual(['2024-03-01']); // none started while paused
     expect(await handle.executeUpdate<BackfillProgress, []>('resume')).toMatchObject({ paused: false });
@@ -157,12 +233,22 @@ describe('backfillWorkflow with stub activities', () => {
       },
     });
     const handle = await start(input({ to: '2024-03-05', concurrency: 1 }));
-    await eventually(() => progressOf(handle), (p) => p.running === 1, 'one partition running');
+    await eventually(
+      () => progressOf(handle),
+      (p) => p.running === 1,
+      'one partition running',
+    );
     const refused = await handle.executeUpdate('setConcurrency', { args: [0] }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toContain('concurrency must be a whole number from 1 to 200, not 0');
+    expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toContain(
+      'concurrency must be a whole number from 1 to 200, not 0',
+    );
     expect(await handle.executeUpdate<BackfillProgress, [number]>('setConcurrency', { args: [3] })).toMatchObject({ concurrency: 3 });
-    const widened = await eventually(() => progressOf(handle), (p) => p.running === 3, 'three partitions running');
+    const widened = await eventually(
+      () => progressOf(handle),
+      (p) => p.running === 3,
+      'three partitions running',
+    );
     expect(widened).toMatchObject({ concurrency: 3, partitions: 4, toRun: 4, succeeded: 0 });
     hold.open();
     expect(await handle.result()).toMatchObject({ status: 'completed', succeeded: 4, concurrency: 3 });
@@ -171,7 +257,11 @@ describe('backfillWorkflow with stub activities', () => {
   it('cancels through an update: running partitions are cancelled and recorded, nothing new starts, the backfill ends cancelled', async () => {
     const rec = t.use({ ...stubs(5), copyChunk: untilCancelled });
     const handle = await start(input({ concurrency: 2 }));
-    await eventually(() => progressOf(handle), (p) => p.running === 2, 'two partitions running');
+    await eventually(
+      () => progressOf(handle),
+      (p) => p.running === 2,
+      'two partitions running',
+    );
     expect(await handle.executeUpdate<BackfillProgress, []>('cancel')).toMatchObject({ cancelled: true });
     const result = (await handle.result()) as Result;
     expect(result).toMatchObject({ status: 'cancelled', cancelled: true, succeeded: 0, failed: 0, running: 0 });

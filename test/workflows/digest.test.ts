@@ -9,7 +9,15 @@ type Stubs = Pick<DigestActivities, 'planDigest' | 'deliverDigestPage'>;
 /** Recipients paged by key: page i starts at bounds[i]. */
 const bounds = (pages: number) => Array.from({ length: pages }, (_, i) => `owner:${String.fromCharCode(97 + i)}`);
 /** Each page has 3 recipients: 2 sent, 1 with nothing to report; `refused` of them refused instead. */
-const delivered = (refused = 0): DigestTotals => ({ recipients: 3, sent: 2 - refused, resent: 0, alreadyDone: 0, empty: 1, failed: refused, objects: 3 });
+const delivered = (refused = 0): DigestTotals => ({
+  recipients: 3,
+  sent: 2 - refused,
+  resent: 0,
+  alreadyDone: 0,
+  empty: 1,
+  failed: refused,
+  objects: 3,
+});
 
 function stubs(pages: number, over: Partial<Stubs> = {}): Stubs {
   return {
@@ -21,18 +29,31 @@ function stubs(pages: number, over: Partial<Stubs> = {}): Stubs {
 
 describe('digestWorkflow with stub activities', () => {
   const t = useStubWorker(['planDigest', 'deliverDigestPage'] satisfies (keyof Stubs)[]);
-  const start = (input: object) => t.client.workflow.start('digestWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('digest:test'), args: [input] });
+  const start = (input: object) =>
+    t.client.workflow.start('digestWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('digest:test'), args: [input] });
   const pagesOf = (rec: ReturnType<typeof t.use>) => rec.argsOf('deliverDigestPage').map(([p]) => p as DigestPage);
 
   it('plans the recipients as pages of keys and delivers every page between its bounds', async () => {
     const rec = t.use(stubs(3));
-    const input = { period: { kind: 'daily', date: '2025-01-30' }, scope: { team: 'commerce' }, channels: ['email', 'webhook'], recipientsPerActivity: 3, parallelism: 2 };
+    const input = {
+      period: { kind: 'daily', date: '2025-01-30' },
+      scope: { team: 'commerce' },
+      channels: ['email', 'webhook'],
+      recipientsPerActivity: 3,
+      parallelism: 2,
+    };
     const handle = await start(input);
     const result = (await handle.result()) as DigestResult;
 
     expect(rec.argsOf('planDigest')[0]![0]).toEqual({
       spec: {
-        period: { kind: 'daily', key: 'daily:2025-01-30', label: '2025-01-30', fromMs: Date.parse('2025-01-30T00:00:00Z'), toMs: Date.parse('2025-01-31T00:00:00Z') },
+        period: {
+          kind: 'daily',
+          key: 'daily:2025-01-30',
+          label: '2025-01-30',
+          fromMs: Date.parse('2025-01-30T00:00:00Z'),
+          toMs: Date.parse('2025-01-31T00:00:00Z'),
+        },
         audience: 'owners',
         scope: { team: 'commerce' },
         channels: ['email', 'webhook'],
@@ -43,14 +64,40 @@ describe('digestWorkflow with stub activities', () => {
       },
       recipientsPerPage: 3,
     });
-    expect(pagesOf(rec).map((p) => [p.index, p.from, p.to]).sort()).toEqual([
+    expect(
+      pagesOf(rec)
+        .map((p) => [p.index, p.from, p.to])
+        .sort(),
+    ).toEqual([
       [0, 'owner:a', 'owner:b'],
       [1, 'owner:b', 'owner:c'],
       [2, 'owner:c', null], // the last page is open-ended
     ]);
-    expect(result).toEqual({ period: 'daily:2025-01-30', pages: 3, recipients: 9, sent: 6, resent: 0, alreadyDone: 0, empty: 3, failed: 0, objects: 9 });
-    expect(await handle.query<DigestProgress>('progress')).toMatchObject({ phase: 'done', pages: 3, pagesDone: 3, plannedRecipients: 9, sent: 6 });
-    expect(await searchAttributesOf(handle)).toEqual({ kind: 'digest', team: 'commerce', partition: 'daily:2025-01-30', outcome: 'succeeded', rows: 6 });
+    expect(result).toEqual({
+      period: 'daily:2025-01-30',
+      pages: 3,
+      recipients: 9,
+      sent: 6,
+      resent: 0,
+      alreadyDone: 0,
+      empty: 3,
+      failed: 0,
+      objects: 9,
+    });
+    expect(await handle.query<DigestProgress>('progress')).toMatchObject({
+      phase: 'done',
+      pages: 3,
+      pagesDone: 3,
+      plannedRecipients: 9,
+      sent: 6,
+    });
+    expect(await searchAttributesOf(handle)).toEqual({
+      kind: 'digest',
+      team: 'commerce',
+      partition: 'daily:2025-01-30',
+      outcome: 'succeeded',
+      rows: 6,
+    });
   });
 
   it('ends partial when some deliveries were refused', async () => {
@@ -66,14 +113,27 @@ describe('digestWorkflow with stub activities', () => {
     const result = (await handle.result()) as DigestResult;
     expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
     expect(rec.names().filter((n) => n === 'planDigest')).toHaveLength(1);
-    expect(pagesOf(rec).map((p) => p.index).sort()).toEqual([0, 1, 2, 3, 4]); // each page once
+    expect(
+      pagesOf(rec)
+        .map((p) => p.index)
+        .sort(),
+    ).toEqual([0, 1, 2, 3, 4]); // each page once
     expect(new Set(pagesOf(rec).map((p) => p.spec.digestRunId))).toEqual(new Set([handle.firstExecutionRunId]));
     expect(result).toMatchObject({ period: 'weekly:2025-W05', pages: 5, recipients: 15, sent: 10 });
-    expect(await searchAttributesOf(handle)).toMatchObject({ kind: 'digest', partition: 'weekly:2025-W05', outcome: 'succeeded', rows: 10 });
+    expect(await searchAttributesOf(handle)).toMatchObject({
+      kind: 'digest',
+      partition: 'weekly:2025-W05',
+      outcome: 'succeeded',
+      rows: 10,
+    });
   });
 
   it("fails with the page's own error and marks the run failed", async () => {
-    t.use(stubs(2, { deliverDigestPage: async () => Promise.reject(ApplicationFailure.nonRetryable('SMTP 535: authentication failed', 'SmtpAuth')) }));
+    t.use(
+      stubs(2, {
+        deliverDigestPage: async () => Promise.reject(ApplicationFailure.nonRetryable('SMTP 535: authentication failed', 'SmtpAuth')),
+      }),
+    );
     const handle = await start({ period: { date: '2025-01-30' }, parallelism: 1 });
     const failure = await failureOf(handle.result());
     expect([failure.type, failure.message]).toEqual(['SmtpAuth', 'SMTP 535: authentication failed']);

@@ -23,7 +23,12 @@ function stubs(pages: number, over: Partial<Stubs> = {}): Stubs {
 
 describe('embeddingRefreshWorkflow with stub activities', () => {
   const t = useStubWorker(['planRefresh', 'refreshPage', 'finishRefresh'] satisfies (keyof Stubs)[]);
-  const start = (input: object) => t.client.workflow.start('embeddingRefreshWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('embedding-refresh'), args: [input] });
+  const start = (input: object) =>
+    t.client.workflow.start('embeddingRefreshWorkflow', {
+      taskQueue: t.taskQueue,
+      workflowId: t.workflowId('embedding-refresh'),
+      args: [input],
+    });
   const afters = (rec: ReturnType<typeof t.use>) => rec.argsOf('refreshPage').map(([p]) => (p as RefreshPageInput).after);
 
   it('pages through the catalog from the last key of each page, then records the refresh', async () => {
@@ -43,9 +48,24 @@ describe('embeddingRefreshWorkflow with stub activities', () => {
       totalsBefore: { scanned: 10, embedded: 1 }, // what earlier pages did, for the activity's heartbeat
     });
     const totals = { scanned: 30, embedded: 6, unchanged: 24, failed: 0, skipped: 0, removed: 0 };
-    expect(rec.argsOf('finishRefresh')).toEqual([[{ refreshId: handle.firstExecutionRunId, cursor: 'page-3', totals, status: 'succeeded' }]]);
-    expect(result).toEqual({ refreshId: handle.firstExecutionRunId, model: 'bge-small', modelVersion: 'v1.5', pages: 3, outcome: 'succeeded', ...totals });
-    expect(await handle.query<EmbeddingRefreshProgress>('progress')).toMatchObject({ phase: 'done', model: 'bge-small v1.5', entries: 30, pages: 3, cursor: 'page-3' });
+    expect(rec.argsOf('finishRefresh')).toEqual([
+      [{ refreshId: handle.firstExecutionRunId, cursor: 'page-3', totals, status: 'succeeded' }],
+    ]);
+    expect(result).toEqual({
+      refreshId: handle.firstExecutionRunId,
+      model: 'bge-small',
+      modelVersion: 'v1.5',
+      pages: 3,
+      outcome: 'succeeded',
+      ...totals,
+    });
+    expect(await handle.query<EmbeddingRefreshProgress>('progress')).toMatchObject({
+      phase: 'done',
+      model: 'bge-small v1.5',
+      entries: 30,
+      pages: 3,
+      cursor: 'page-3',
+    });
     expect(await searchAttributesOf(handle)).toEqual({ kind: 'embedding-refresh', outcome: 'succeeded', rows: 6 });
   });
 
@@ -64,7 +84,10 @@ describe('embeddingRefreshWorkflow with stub activities', () => {
     expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
     expect(rec.names().filter((n) => n === 'planRefresh')).toHaveLength(1);
     expect(afters(rec)).toEqual([null, 'page-1', 'page-2', 'page-3', 'page-4']);
-    expect(rec.argsOf('refreshPage')[4]![0]).toMatchObject({ plan: { refreshId: handle.firstExecutionRunId }, totalsBefore: { scanned: 40, embedded: 10 } });
+    expect(rec.argsOf('refreshPage')[4]![0]).toMatchObject({
+      plan: { refreshId: handle.firstExecutionRunId },
+      totalsBefore: { scanned: 40, embedded: 10 },
+    });
     expect(result).toMatchObject({ refreshId: handle.firstExecutionRunId, pages: 5, scanned: 50, embedded: 15 });
   });
 
@@ -72,7 +95,8 @@ describe('embeddingRefreshWorkflow with stub activities', () => {
     const rec = t.use(
       stubs(3, {
         refreshPage: async (input) => {
-          if (input.after === 'page-1') throw ApplicationFailure.nonRetryable('pgvector: dimension 384 expected, got 768', 'DimensionMismatch');
+          if (input.after === 'page-1')
+            throw ApplicationFailure.nonRetryable('pgvector: dimension 384 expected, got 768', 'DimensionMismatch');
           return page(input, 3);
         },
       }),
@@ -81,7 +105,15 @@ describe('embeddingRefreshWorkflow with stub activities', () => {
     const failure = await failureOf(handle.result());
     expect([failure.type, failure.message]).toEqual(['DimensionMismatch', 'pgvector: dimension 384 expected, got 768']);
     expect(rec.argsOf('finishRefresh')).toEqual([
-      [{ refreshId: handle.firstExecutionRunId, cursor: 'page-1', totals: expect.objectContaining({ embedded: 1 }), status: 'failed', error: 'pgvector: dimension 384 expected, got 768' }],
+      [
+        {
+          refreshId: handle.firstExecutionRunId,
+          cursor: 'page-1',
+          totals: expect.objectContaining({ embedded: 1 }),
+          status: 'failed',
+          error: 'pgvector: dimension 384 expected, got 768',
+        },
+      ],
     ]);
     expect(await searchAttributesOf(handle)).toEqual({ kind: 'embedding-refresh', outcome: 'failed' });
   });
@@ -89,7 +121,11 @@ describe('embeddingRefreshWorkflow with stub activities', () => {
   it('records a cancelled refresh as cancelled', async () => {
     const rec = t.use(stubs(2, { refreshPage: untilCancelled }));
     const handle = await start({});
-    await eventually(async () => rec.names(), (names) => names.includes('refreshPage'), 'refreshing started');
+    await eventually(
+      async () => rec.names(),
+      (names) => names.includes('refreshPage'),
+      'refreshing started',
+    );
     await handle.cancel();
     const err = await handle.result().catch((e: unknown) => e);
     expect((err as { cause?: unknown }).cause).toBeInstanceOf(CancelledFailure);

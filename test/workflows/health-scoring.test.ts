@@ -19,7 +19,12 @@ function stubs(over: Partial<Stubs> = {}): Stubs {
 
 describe('healthScoringWorkflow with stub activities', () => {
   const t = useStubWorker(['planHealth', 'scoreHealth', 'summariseTeams', 'publishHealthSeries'] satisfies (keyof Stubs)[]);
-  const start = (input: object) => t.client.workflow.start('healthScoringWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('health-scoring:test'), args: [input] });
+  const start = (input: object) =>
+    t.client.workflow.start('healthScoringWorkflow', {
+      taskQueue: t.taskQueue,
+      workflowId: t.workflowId('health-scoring:test'),
+      args: [input],
+    });
 
   it('plans, scores, summarises teams and publishes the series for one day, in that order', async () => {
     const rec = t.use(stubs());
@@ -28,10 +33,30 @@ describe('healthScoringWorkflow with stub activities', () => {
 
     expect(rec.names()).toEqual(['planHealth', 'scoreHealth', 'summariseTeams', 'publishHealthSeries']);
     // A past day is scored as of its end; every step works from the same spec.
-    const spec: HealthSpec = { day: '2025-01-30', asOfMs: Date.parse('2025-01-31T00:00:00Z'), team: 'commerce', weights: { documentation: 1, freshness: 0.3, reliability: 0.25, quality: 0.2 } };
+    const spec: HealthSpec = {
+      day: '2025-01-30',
+      asOfMs: Date.parse('2025-01-31T00:00:00Z'),
+      team: 'commerce',
+      weights: { documentation: 1, freshness: 0.3, reliability: 0.25, quality: 0.2 },
+    };
     for (const [arg] of rec.calls.map((c) => c.args)) expect(arg).toEqual(spec);
-    expect(result).toEqual({ day: '2025-01-30', asOf: '2025-01-31T00:00:00.000Z', datasets: 12, averageScore: 74.5, teams: 3, worstTeams: [worst], points: 15 });
-    expect(await handle.query<HealthScoringProgress>('progress')).toEqual({ day: '2025-01-30', phase: 'done', datasets: 12, scored: 12, teams: 3, points: 15 });
+    expect(result).toEqual({
+      day: '2025-01-30',
+      asOf: '2025-01-31T00:00:00.000Z',
+      datasets: 12,
+      averageScore: 74.5,
+      teams: 3,
+      worstTeams: [worst],
+      points: 15,
+    });
+    expect(await handle.query<HealthScoringProgress>('progress')).toEqual({
+      day: '2025-01-30',
+      phase: 'done',
+      datasets: 12,
+      scored: 12,
+      teams: 3,
+      points: 15,
+    });
     expect(await searchAttributesOf(handle)).toEqual({ kind: 'health-scoring', team: 'commerce', outcome: 'succeeded' });
   });
 
@@ -39,14 +64,22 @@ describe('healthScoringWorkflow with stub activities', () => {
     const scoring = gate();
     t.use(stubs({ scoreHealth: async () => (await scoring.opened, { scored: 12, averageScore: 70 }) }));
     const handle = await start({});
-    const during = await eventually(() => handle.query<HealthScoringProgress>('progress'), (p) => p.phase === 'scoring', 'scoring');
+    const during = await eventually(
+      () => handle.query<HealthScoringProgress>('progress'),
+      (p) => p.phase === 'scoring',
+      'scoring',
+    );
     expect(during).toMatchObject({ datasets: 12, scored: 0, teams: 0, points: 0 });
     scoring.open();
     await handle.result();
   });
 
   it("fails with the step's own error and marks the run failed", async () => {
-    const rec = t.use(stubs({ summariseTeams: async () => Promise.reject(ApplicationFailure.nonRetryable('health_scores has no rows for 2025-01-30', 'NoScores')) }));
+    const rec = t.use(
+      stubs({
+        summariseTeams: async () => Promise.reject(ApplicationFailure.nonRetryable('health_scores has no rows for 2025-01-30', 'NoScores')),
+      }),
+    );
     const handle = await start({ day: '2025-01-30' });
     const failure = await failureOf(handle.result());
     expect([failure.type, failure.message]).toEqual(['NoScores', 'health_scores has no rows for 2025-01-30']);

@@ -63,10 +63,27 @@ function stubs() {
       return { attempts: n };
     },
     // A registered workflow a spec starts as a child: the sync, with its activities stubbed.
-    planSync: async (input: { dataset: string }, run: { syncRunId: string }) => ({ syncRunId: run.syncRunId, dataset: input.dataset, team: 'commerce', startAfter: null }) as unknown as SyncPlan,
-    copyChunk: async ({ firstSeq }: ChunkInput) => ({ rows: 7, quarantined: 0, bytes: 70, objects: 1, after: ['7'], nextSeq: firstSeq + 1, done: true }),
+    planSync: async (input: { dataset: string }, run: { syncRunId: string }) =>
+      ({ syncRunId: run.syncRunId, dataset: input.dataset, team: 'commerce', startAfter: null }) as unknown as SyncPlan,
+    copyChunk: async ({ firstSeq }: ChunkInput) => ({
+      rows: 7,
+      quarantined: 0,
+      bytes: 70,
+      objects: 1,
+      after: ['7'],
+      nextSeq: firstSeq + 1,
+      done: true,
+    }),
     finishSync: async ({ plan, totals }: { plan: SyncPlan; totals: SyncResult }) =>
-      ({ ...totals, dataset: plan.dataset, syncRunId: plan.syncRunId, mode: 'incremental', deletedRows: 0, watermark: ['7'], manifestKey: 'm' }) satisfies SyncResult,
+      ({
+        ...totals,
+        dataset: plan.dataset,
+        syncRunId: plan.syncRunId,
+        mode: 'incremental',
+        deletedRows: 0,
+        watermark: ['7'],
+        manifestKey: 'm',
+      }) satisfies SyncResult,
     failSync: async () => undefined,
   };
 }
@@ -75,8 +92,13 @@ describe('pipelineWorkflow with stub activities', () => {
   const names = ['record', 'add', 'maybeFail', 'flaky', 'planSync', 'copyChunk', 'finishSync', 'failSync'];
   const t = useStubWorker(names);
   const start = (spec: Spec) =>
-    t.client.workflow.start('pipelineWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId(`pipeline:${spec.id}`), args: [{ task_queues: { ingestion: t.taskQueue }, ...spec }] });
-  const labels = (rec: ReturnType<typeof t.use>) => rec.calls.filter((c) => c.name === 'record').map((c) => (c.args[0] as { label: string }).label);
+    t.client.workflow.start('pipelineWorkflow', {
+      taskQueue: t.taskQueue,
+      workflowId: t.workflowId(`pipeline:${spec.id}`),
+      args: [{ task_queues: { ingestion: t.taskQueue }, ...spec }],
+    });
+  const labels = (rec: ReturnType<typeof t.use>) =>
+    rec.calls.filter((c) => c.name === 'record').map((c) => (c.args[0] as { label: string }).label);
 
   it('runs each node once the nodes it reads or waits for are done, independent ones at once', async () => {
     const rec = t.use(stubs());
@@ -86,13 +108,22 @@ describe('pipelineWorkflow with stub activities', () => {
         record('a', {}, { ms: value(200) }),
         record('b', {}, { value: expr('nodes.a.label') }), // reads a: waits for it
         record('c', {}, { ms: value(200) }), // depends on nothing: runs alongside a
-        { id: 'd', after: ['b', 'c'], value: { type: 'activity', name: 'add', local: true, input_transforms: { a: value(1), b: value(2) } } },
+        {
+          id: 'd',
+          after: ['b', 'c'],
+          value: { type: 'activity', name: 'add', local: true, input_transforms: { a: value(1), b: value(2) } },
+        },
       ],
     });
     const result = (await handle.result()) as Result;
     expect(labels(rec).slice(0, 2).sort()).toEqual(['a', 'c']);
     expect(rec.names()).toEqual(['record', 'record', 'record', 'add']);
-    expect(result.outputs).toEqual({ a: { label: 'a', value: null }, b: { label: 'b', value: 'a' }, c: { label: 'c', value: null }, d: { sum: 3 } });
+    expect(result.outputs).toEqual({
+      a: { label: 'a', value: null },
+      b: { label: 'b', value: 'a' },
+      c: { label: 'c', value: null },
+      d: { sum: 3 },
+    });
     expect(Object.values(result.nodes).map((n) => n.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
     expect(await handle.query<Progress>('progress')).toMatchObject({ status: 'succeeded', finished: 4, total: 4, waitingForApproval: [] });
     expect(await searchAttributesOf(handle)).toEqual({ kind: 'pipeline', outcome: 'succeeded' });
@@ -122,7 +153,15 @@ describe('pipelineWorkflow with stub activities', () => {
             type: 'branchall',
             branches: [
               { modules: [record('left')] },
-              { skip_failure: true, modules: [{ id: 'right', value: { type: 'activity', name: 'maybeFail', input_transforms: { label: value('right'), fail: value(true) } } }] },
+              {
+                skip_failure: true,
+                modules: [
+                  {
+                    id: 'right',
+                    value: { type: 'activity', name: 'maybeFail', input_transforms: { label: value('right'), fail: value(true) } },
+                  },
+                ],
+              },
             ],
           },
         },
@@ -132,7 +171,10 @@ describe('pipelineWorkflow with stub activities', () => {
     expect(labels(rec).sort()).toEqual(['left', 'route_medium']);
     expect(result.outputs.route).toEqual({ label: 'route_medium', value: null });
     expect(result.nodes.route).toMatchObject({ status: 'succeeded', branch: 1 });
-    expect(result.outputs.both).toEqual([{ label: 'left', value: null }, { error: 'right failed as asked', node: 'right' }]);
+    expect(result.outputs.both).toEqual([
+      { label: 'left', value: null },
+      { error: 'right failed as asked', node: 'right' },
+    ]);
   });
 
   it('runs a loop body per item, collecting the results in order, or counts with the failures skipped', async () => {
@@ -143,7 +185,13 @@ describe('pipelineWorkflow with stub activities', () => {
       modules: [
         {
           id: 'each',
-          value: { type: 'forloopflow', iterator: expr('input.items'), parallel: true, parallelism: 2, modules: [{ id: 'plus', value: { type: 'activity', name: 'add', input_transforms: { a: expr('item'), b: value(10) } } }] },
+          value: {
+            type: 'forloopflow',
+            iterator: expr('input.items'),
+            parallel: true,
+            parallelism: 2,
+            modules: [{ id: 'plus', value: { type: 'activity', name: 'add', input_transforms: { a: expr('item'), b: value(10) } } }],
+          },
         },
         {
           id: 'counted',
@@ -152,26 +200,54 @@ describe('pipelineWorkflow with stub activities', () => {
             iterator: expr('input.items'),
             skip_failures: true,
             collect: 'counts',
-            modules: [{ id: 'check', value: { type: 'activity', name: 'maybeFail', input_transforms: { label: value('check'), fail: expr('item == 2') } } }],
+            modules: [
+              {
+                id: 'check',
+                value: { type: 'activity', name: 'maybeFail', input_transforms: { label: value('check'), fail: expr('item == 2') } },
+              },
+            ],
           },
         },
       ],
     });
     const result = (await handle.result()) as Result;
     expect(result.outputs.each).toEqual([{ sum: 11 }, { sum: 12 }, { sum: 13 }, { sum: 14 }]);
-    expect(result.outputs.counted).toEqual({ total: 4, succeeded: 3, failed: 1, errors: [{ index: 1, item: 2, node: 'check', error: 'check failed as asked' }] });
+    expect(result.outputs.counted).toEqual({
+      total: 4,
+      succeeded: 3,
+      failed: 1,
+      errors: [{ index: 1, item: 2, node: 'check', error: 'check failed as asked' }],
+    });
     expect(result.nodes.each).toMatchObject({ done: 4, failed: 0, total: 4 });
     expect(rec.names().filter((n) => n === 'add')).toHaveLength(4);
   });
 
   it('retries a node as its retry says, and fails it with its last error once the attempts are spent', async () => {
     const rec = t.use(stubs());
-    const ok = await start({ id: 'retry-ok', modules: [{ id: 'f', retry: { constant: { attempts: 2, seconds: 30 } }, value: { type: 'activity', name: 'flaky', input_transforms: { key: value('ok'), times: value(2) } } }] });
+    const ok = await start({
+      id: 'retry-ok',
+      modules: [
+        {
+          id: 'f',
+          retry: { constant: { attempts: 2, seconds: 30 } },
+          value: { type: 'activity', name: 'flaky', input_transforms: { key: value('ok'), times: value(2) } },
+        },
+      ],
+    });
     const began = Date.now();
     expect(((await ok.result()) as Result).outputs.f).toEqual({ attempts: 3 });
     expect(Date.now() - began).toBeLessThan(20_000); // the server skipped the 60 s of backoff
 
-    const spent = await start({ id: 'retry-spent', modules: [{ id: 'f', retry: { constant: { attempts: 1, seconds: 1 } }, value: { type: 'activity', name: 'flaky', input_transforms: { key: value('spent'), times: value(5) } } }] });
+    const spent = await start({
+      id: 'retry-spent',
+      modules: [
+        {
+          id: 'f',
+          retry: { constant: { attempts: 1, seconds: 1 } },
+          value: { type: 'activity', name: 'flaky', input_transforms: { key: value('spent'), times: value(5) } },
+        },
+      ],
+    });
     const failure = await failureOf(spent.result());
     expect(failure.message).toBe('node f failed: flaky spent attempt 2');
     expect((failure.details?.[0] as FailureDetails).failedNode).toBe('f');
@@ -184,7 +260,11 @@ describe('pipelineWorkflow with stub activities', () => {
       id: 'failing',
       modules: [
         record('first'),
-        { id: 'boom', after: ['first'], value: { type: 'activity', name: 'maybeFail', input_transforms: { label: value('boom'), fail: value(true) } } },
+        {
+          id: 'boom',
+          after: ['first'],
+          value: { type: 'activity', name: 'maybeFail', input_transforms: { label: value('boom'), fail: value(true) } },
+        },
         record('never', { after: ['boom'] }),
       ],
       failure_module: record('on_failure', {}, { value: expr("error.node + ': ' + error.message") }),
@@ -192,9 +272,16 @@ describe('pipelineWorkflow with stub activities', () => {
     const failure = await failureOf(handle.result());
     expect(failure.type).toBe('TestFailure');
     expect(failure.message).toBe('node boom failed: boom failed as asked');
-    expect(failure.details?.[0]).toEqual({ failedNode: 'boom', message: 'boom failed as asked', outputs: { first: { label: 'first', value: null } }, runId: handle.firstExecutionRunId });
+    expect(failure.details?.[0]).toEqual({
+      failedNode: 'boom',
+      message: 'boom failed as asked',
+      outputs: { first: { label: 'first', value: null } },
+      runId: handle.firstExecutionRunId,
+    });
     expect(labels(rec)).toEqual(['first', 'on_failure']);
-    expect(rec.calls.find((c) => (c.args[0] as { label?: string }).label === 'on_failure')?.args[0]).toMatchObject({ value: 'boom: boom failed as asked' });
+    expect(rec.calls.find((c) => (c.args[0] as { label?: string }).label === 'on_failure')?.args[0]).toMatchObject({
+      value: 'boom: boom failed as asked',
+    });
     const progress = await handle.query<Progress>('progress');
     expect(progress.status).toBe('failed');
     expect(progress.nodes.boom?.status).toBe('failed');
@@ -206,13 +293,14 @@ describe('pipelineWorkflow with stub activities', () => {
     const rec = t.use(stubs());
     const approval = (id: string) => ({
       id,
-      modules: [
-        { id: 'go', value: { type: 'suspend', timeout: '2h' } },
-        record('publish', {}, { value: expr('nodes.go.by') }),
-      ],
+      modules: [{ id: 'go', value: { type: 'suspend', timeout: '2h' } }, record('publish', {}, { value: expr('nodes.go.by') })],
     });
     const approved = await start(approval('approve-yes'));
-    await eventually(() => approved.query<Progress>('progress'), (p) => p.waitingForApproval.includes('go'), 'go waiting');
+    await eventually(
+      () => approved.query<Progress>('progress'),
+      (p) => p.waitingForApproval.includes('go'),
+      'go waiting',
+    );
     await approved.executeUpdate('approve', { args: [{ node: 'go', by: 'alice@example.com' }] });
     expect(((await approved.result()) as Result).outputs.publish).toEqual({ label: 'publish', value: 'alice@example.com' });
 
@@ -227,7 +315,11 @@ describe('pipelineWorkflow with stub activities', () => {
   it('continues as new every nodes_per_run nodes, reusing the outputs of the runs before', async () => {
     const rec = t.use(stubs());
     const chain = Array.from({ length: 5 }, (_, i) => record(`n${i + 1}`, i === 0 ? {} : { after: [`n${i}`] }));
-    const handle = await start({ id: 'long', nodes_per_run: 2, modules: [...chain, record('last', {}, { value: expr('nodes.n1.label') })] });
+    const handle = await start({
+      id: 'long',
+      nodes_per_run: 2,
+      modules: [...chain, record('last', {}, { value: expr('nodes.n1.label') })],
+    });
     const result = (await handle.result()) as Result;
     expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
     expect(labels(rec).sort()).toEqual(['last', 'n1', 'n2', 'n3', 'n4', 'n5']); // each node ran once
@@ -238,7 +330,10 @@ describe('pipelineWorkflow with stub activities', () => {
 
   it('starts a registered workflow as a child under its own id and search attributes', async () => {
     t.use(stubs());
-    const handle = await start({ id: 'child', modules: [{ id: 'sync', value: { type: 'workflow', name: 'syncWorkflow', input_transforms: { dataset: value('shop.orders') } } }] });
+    const handle = await start({
+      id: 'child',
+      modules: [{ id: 'sync', value: { type: 'workflow', name: 'syncWorkflow', input_transforms: { dataset: value('shop.orders') } } }],
+    });
     const result = (await handle.result()) as Result;
     expect(result.outputs.sync).toMatchObject({ dataset: 'shop.orders', rows: 7 });
     const child = t.client.workflow.getHandle('sync:shop.orders');
@@ -248,7 +343,15 @@ describe('pipelineWorkflow with stub activities', () => {
   it('fails at once on a bad spec, naming the node and the field', async () => {
     const rec = t.use(stubs());
     const failure = await failureOf(
-      (await start({ id: 'bad', modules: [{ id: 'a', value: { type: 'nope' } }, { id: 'b', value: { type: 'workflow', name: 'noSuchWorkflow' } }] })).result(),
+      (
+        await start({
+          id: 'bad',
+          modules: [
+            { id: 'a', value: { type: 'nope' } },
+            { id: 'b', value: { type: 'workflow', name: 'noSuchWorkflow' } },
+          ],
+        })
+      ).result(),
     );
     expect(failure.type).toBe('InvalidInput');
     expect(failure.message).toMatch(/^invalid pipeline spec: /);

@@ -85,21 +85,42 @@ describe('syncWorkflow with stub activities', () => {
     const totals: SyncTotals = { rows: 300, quarantined: 2, bytes: 3_000, objects: 6 };
     expect(rec.argsOf('finishSync')[0]![0]).toMatchObject({ totals, after: ['2024-01-04 00:00:00', '300'] });
     expect(result).toMatchObject({ ...totals, syncRunId: handle.firstExecutionRunId, watermark: ['2024-01-04 00:00:00', '300'] });
-    expect(await searchAttributesOf(handle)).toEqual({ kind: 'sync', dataset: 'shop.orders', team: 'commerce', outcome: 'succeeded', rows: 300 });
+    expect(await searchAttributesOf(handle)).toEqual({
+      kind: 'sync',
+      dataset: 'shop.orders',
+      team: 'commerce',
+      outcome: 'succeeded',
+      rows: 300,
+    });
   });
 
   it('reports progress while it copies: phase, estimated rows and the totals so far', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    t.use(stubs({
-      copyChunk: async (input) => {
-        if (chunkNumber(input) === 2) await gate;
-        return chunkResult(chunkNumber(input), 2);
-      },
-    }));
+    t.use(
+      stubs({
+        copyChunk: async (input) => {
+          if (chunkNumber(input) === 2) await gate;
+          return chunkResult(chunkNumber(input), 2);
+        },
+      }),
+    );
     const handle = await start({ dataset: 'shop.orders' });
-    const during = await eventually(() => handle.query<SyncProgress>('progress'), (p) => p.rows > 0, 'the first chunk counted');
-    expect(during).toEqual({ dataset: 'shop.orders', syncRunId: handle.firstExecutionRunId, phase: 'copying', estimatedRows: 300, rows: 100, quarantined: 2, bytes: 1_000, objects: 2 });
+    const during = await eventually(
+      () => handle.query<SyncProgress>('progress'),
+      (p) => p.rows > 0,
+      'the first chunk counted',
+    );
+    expect(during).toEqual({
+      dataset: 'shop.orders',
+      syncRunId: handle.firstExecutionRunId,
+      phase: 'copying',
+      estimatedRows: 300,
+      rows: 100,
+      quarantined: 2,
+      bytes: 1_000,
+      objects: 2,
+    });
     release();
     await handle.result();
     expect(await handle.query<SyncProgress>('progress')).toMatchObject({ phase: 'done', rows: 200 });
@@ -129,12 +150,14 @@ describe('syncWorkflow with stub activities', () => {
   });
 
   it("fails with the activity's own error and records the run as failed with that message", async () => {
-    const rec = t.use(stubs({
-      copyChunk: async (input) => {
-        if (chunkNumber(input) === 2) throw ApplicationFailure.nonRetryable('column orders.total disappeared', 'SourceSchemaError');
-        return chunkResult(1, 3);
-      },
-    }));
+    const rec = t.use(
+      stubs({
+        copyChunk: async (input) => {
+          if (chunkNumber(input) === 2) throw ApplicationFailure.nonRetryable('column orders.total disappeared', 'SourceSchemaError');
+          return chunkResult(1, 3);
+        },
+      }),
+    );
     const handle = await start({ dataset: 'shop.orders' });
     const failure = await failureOf(handle.result());
     expect(failure.message).toBe('column orders.total disappeared');
@@ -151,16 +174,22 @@ describe('syncWorkflow with stub activities', () => {
   });
 
   it('records a cancelled sync as cancelled, even though the workflow is being cancelled', async () => {
-    const rec = t.use(stubs({
-      copyChunk: async () => {
-        for (;;) {
-          Context.current().heartbeat();
-          await Context.current().sleep(50); // throws once the cancellation arrives
-        }
-      },
-    }));
+    const rec = t.use(
+      stubs({
+        copyChunk: async () => {
+          for (;;) {
+            Context.current().heartbeat();
+            await Context.current().sleep(50); // throws once the cancellation arrives
+          }
+        },
+      }),
+    );
     const handle = await start({ dataset: 'shop.orders' });
-    await eventually(async () => rec.names(), (names) => names.includes('copyChunk'), 'copying started');
+    await eventually(
+      async () => rec.names(),
+      (names) => names.includes('copyChunk'),
+      'copying started',
+    );
     await handle.cancel();
     const err = await handle.result().catch((e: unknown) => e);
     expect((err as { cause?: unknown }).cause).toBeInstanceOf(CancelledFailure);
@@ -182,11 +211,13 @@ describe('syncWorkflow with stub activities', () => {
   });
 
   it('fails without recording a run when planning finds no such dataset', async () => {
-    const rec = t.use(stubs({
-      planSync: async () => {
-        throw ApplicationFailure.nonRetryable('no dataset shop.gone in the catalog', 'UnknownDataset');
-      },
-    }));
+    const rec = t.use(
+      stubs({
+        planSync: async () => {
+          throw ApplicationFailure.nonRetryable('no dataset shop.gone in the catalog', 'UnknownDataset');
+        },
+      }),
+    );
     const handle = await start({ dataset: 'shop.gone' });
     const failure = await failureOf(handle.result());
     expect([failure.type, failure.message]).toEqual(['UnknownDataset', 'no dataset shop.gone in the catalog']);

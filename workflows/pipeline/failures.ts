@@ -31,5 +31,11 @@ export function failureOutput(err: unknown, container: string): { error: string;
 
 /** What a value is, for a message saying it is not what was needed. */
 export function kindOf(x: unknown): string {
-  return x === null || x === undefined ? 'null' : Array.isArray(x) ? 'a list' : typeof x === 'object' ? 'an object' : `${typeof x} ${JSON.stringify(x)}`;
+  return x === null || x === undefined
+    ? 'null'
+    : Array.isArray(x)
+      ? 'a list'
+      : typeof x === 'object'
+        ? 'an object'
+        : `${typeof x} ${JSON.stringify(x)}`;
 }

@@ -29,7 +29,9 @@ export async function runList(run: PipelineRun, modules: Module[], scope: Scope,
   const inner: Scope = { ...scope, nodes };
   const runs = new Map<string, Promise<void>>();
   let deferred = false;
-  const { chains, memberOf } = spec.batch_local ? chainsOf(modules, deps, top ? reuse : {}) : { chains: new Map<string, Module[]>(), memberOf: new Map<string, string>() };
+  const { chains, memberOf } = spec.batch_local
+    ? chainsOf(modules, deps, top ? reuse : {})
+    : { chains: new Map<string, Module[]>(), memberOf: new Map<string, string>() };
   for (const m of orderOf(modules)) {
     const head = memberOf.get(m.id);
     if (head !== undefined) {

@@ -17,7 +17,8 @@ export function report({ spec, progress, workflowId }: PipelineRun): void {
     return `- \`${m.id}\` ${n.kind} **${n.status}**${extra.length ? ` ${extra.join(', ')}` : ''}${m.summary ? ` · ${m.summary}` : ''}`;
   });
   const waiting = progress.waitingForApproval.map(
-    (n) => `\n\nwaiting for approval: \`temporal workflow update execute --name approve --workflow-id ${workflowId} --input '{"node":"${n}","by":"<you>"}'\``,
+    (n) =>
+      `\n\nwaiting for approval: \`temporal workflow update execute --name approve --workflow-id ${workflowId} --input '{"node":"${n}","by":"<you>"}'\``,
   );
   setCurrentDetails(
     `**pipeline ${spec.id}** — ${progress.status}, ${progress.finished} of ${progress.total} nodes done\n\n${lines.join('\n')}${waiting.join('')}`,

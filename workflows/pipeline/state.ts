@@ -44,7 +44,8 @@ export function startRun(spec: PipelineSpec, carry: PipelineCarry | undefined): 
     total: spec.modules.length,
     waitingForApproval: [],
   };
-  for (const m of spec.modules) progress.nodes[m.id] ??= { kind: m.value.type, status: 'pending', ...(m.summary ? { summary: m.summary } : {}) };
+  for (const m of spec.modules)
+    progress.nodes[m.id] ??= { kind: m.value.type, status: 'pending', ...(m.summary ? { summary: m.summary } : {}) };
   return {
     spec,
     workflowId: info.workflowId,

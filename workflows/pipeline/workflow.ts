@@ -58,7 +58,11 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
     if (top.deferred) {
       // nodes_per_run reached: the next run reuses what this one finished.
       const next = { ...(raw as Record<string, unknown>), resume_from: { outputs: run.outputs, run_id: run.firstRunId } };
-      await continueAsNew<typeof pipelineWorkflow>(next, { nodes: run.progress.nodes, finished: run.progress.finished, firstRunId: run.firstRunId });
+      await continueAsNew<typeof pipelineWorkflow>(next, {
+        nodes: run.progress.nodes,
+        finished: run.progress.finished,
+        firstRunId: run.firstRunId,
+      });
     }
     run.progress.status = 'succeeded';
     report(run);
@@ -77,7 +81,10 @@ function parseSpec(raw: unknown): PipelineSpec {
   }
   const unknown = unregisteredWorkflows(parsed.data, (name) => workflowEntry(name) !== undefined);
   if (unknown.length > 0) {
-    throw ApplicationFailure.nonRetryable(`invalid pipeline spec: ${unknown.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`, ErrorType.invalidInput);
+    throw ApplicationFailure.nonRetryable(
+      `invalid pipeline spec: ${unknown.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`,
+      ErrorType.invalidInput,
+    );
   }
   return parsed.data;
 }
@@ -95,13 +102,19 @@ async function failed(run: PipelineRun, err: unknown): Promise<ApplicationFailur
       const error = { node: failedNode, message };
       await runList(run, [spec.failure_module], { input: spec.input, nodes: { ...outputs }, error }, false);
     } catch (handlerErr) {
-      log.error('failure module failed', { pipeline: spec.id, message: handlerErr instanceof Error ? handlerErr.message : String(handlerErr) });
+      log.error('failure module failed', {
+        pipeline: spec.id,
+        message: handlerErr instanceof Error ? handlerErr.message : String(handlerErr),
+      });
     }
   }
   progress.status = 'failed';
   report(run);
   markOutcome('failed');
   const details: PipelineFailureDetails = { failedNode, message, outputs, runId: run.firstRunId };
-  const type = err instanceof NodeFailed && err.original instanceof ApplicationFailure && err.original.type ? err.original.type : ErrorType.pipelineNodeFailed;
+  const type =
+    err instanceof NodeFailed && err.original instanceof ApplicationFailure && err.original.type
+      ? err.original.type
+      : ErrorType.pipelineNodeFailed;
   return ApplicationFailure.create({ message: `node ${failedNode} failed: ${message}`, type, nonRetryable: true, details: [details] });
 }

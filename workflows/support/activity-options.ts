@@ -28,6 +28,10 @@ export const copy: ActivityOptions = {
  * A bulk step over many datasets (a scan group, a day's scores, a page of embeddings): it heartbeats
  * as it goes and a retry redoes it, which its upserts make safe.
  */
-export function bulk(options: { timeout: ActivityOptions['startToCloseTimeout']; heartbeat: ActivityOptions['heartbeatTimeout']; attempts: number }): ActivityOptions {
+export function bulk(options: {
+  timeout: ActivityOptions['startToCloseTimeout'];
+  heartbeat: ActivityOptions['heartbeatTimeout'];
+  attempts: number;
+}): ActivityOptions {
   return { startToCloseTimeout: options.timeout, heartbeatTimeout: options.heartbeat, retry: slowRetry(options.attempts) };
 }

@@ -27,7 +27,10 @@ export function tagRun(tags: { kind: string; dataset?: string; team?: string; pa
 
 /** How the run ended (and, for runs that move rows, how many). */
 export function markOutcome(outcome: RunOutcome, rows?: number): void {
-  upsertSearchAttributes([{ key: SearchAttr.outcome, value: outcome }, ...(rows !== undefined ? [{ key: SearchAttr.rows, value: rows }] : [])]);
+  upsertSearchAttributes([
+    { key: SearchAttr.outcome, value: outcome },
+    ...(rows !== undefined ? [{ key: SearchAttr.rows, value: rows }] : []),
+  ]);
 }
 
 /**

@@ -24,7 +24,12 @@ export async function runChain(run: PipelineRun, chain: Module[], scope: Scope):
     });
     const result = await batch.runPipelineBatch({
       steps,
-      scope: { input: scope.input, nodes: Object.fromEntries([...reads].map((d) => [d, scope.nodes[d]])), item: scope.item, index: scope.index },
+      scope: {
+        input: scope.input,
+        nodes: Object.fromEntries([...reads].map((d) => [d, scope.nodes[d]])),
+        item: scope.item,
+        index: scope.index,
+      },
     });
     if (shown) chain.forEach((c, i) => setNode(run, c.id, { status: 'succeeded', durationMs: result.durationsMs[i] ?? 0 }));
     return chain.map((c, i) => ({ id: c.id, output: result.outputs[i] ?? null }));

@@ -33,7 +33,8 @@ export async function runForLoopNode(run: PipelineRun, m: Module, v: NodeValue<'
         }
         const { error, node } = failureOutput(err, m.id);
         if (v.collect === 'all') results[index] = { error, node };
-        else if (errors.length < 20) errors.push({ index, item: typeof list[index] === 'object' ? null : (list[index] as unknown), node, error });
+        else if (errors.length < 20)
+          errors.push({ index, item: typeof list[index] === 'object' ? null : (list[index] as unknown), node, error });
         counts.failed++;
       }
       counts.done++;

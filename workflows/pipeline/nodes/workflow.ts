@@ -22,9 +22,15 @@ async function runChild(run: PipelineRun, m: Module, v: NodeValue<'workflow'>, s
     const checked = entry.input.safeParse(input);
     if (!checked.success) throw badValue(m.id, 'input_transforms', `${v.name} input: ${describeIssues(checked.error)}`);
   }
-  const explicitId = v.workflow_id ? (v.workflow_id.type === 'static' ? v.workflow_id.value : evaluateField(m.id, 'workflow_id.expr', v.workflow_id.expr, scope)) : undefined;
-  if (explicitId !== undefined && (typeof explicitId !== 'string' || explicitId === '')) throw badValue(m.id, 'workflow_id', 'must give a non-empty string');
-  const workflowId = (explicitId as string | undefined) ?? entry?.workflowIdOf(input) ?? `${run.workflowId}/${m.id}${scope.iteration ?? ''}`;
+  const explicitId = v.workflow_id
+    ? v.workflow_id.type === 'static'
+      ? v.workflow_id.value
+      : evaluateField(m.id, 'workflow_id.expr', v.workflow_id.expr, scope)
+    : undefined;
+  if (explicitId !== undefined && (typeof explicitId !== 'string' || explicitId === ''))
+    throw badValue(m.id, 'workflow_id', 'must give a non-empty string');
+  const workflowId =
+    (explicitId as string | undefined) ?? entry?.workflowIdOf(input) ?? `${run.workflowId}/${m.id}${scope.iteration ?? ''}`;
   const taskQueue = v.task_queue ?? (entry ? (spec.task_queues[entry.domain] ?? TaskQueue[entry.domain]) : undefined);
   const dataset = entry?.datasetOf(input);
   const policy = retryPolicyOf(m.retry);
