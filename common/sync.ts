@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SourceColumn } from './column-types.js';
 import { DatasetName, type SourceDeclaration } from './dataset.js';
+import { addCounts } from './totals.js';
 
 export const SyncInput = z
   .object({
@@ -83,6 +84,13 @@ export interface SyncTotals {
   bytes: number;
   objects: number;
 }
+
+export const emptySyncTotals = (): SyncTotals => ({ rows: 0, quarantined: 0, bytes: 0, objects: 0 });
+
+const SYNC_TOTAL_KEYS = Object.keys(emptySyncTotals()) as (keyof SyncTotals)[];
+
+/** Adds the counts only: `more` may be a chunk result with more in it. */
+export const addSyncTotals = (into: SyncTotals, more: SyncTotals): void => addCounts(into, more, SYNC_TOTAL_KEYS);
 
 export interface SyncProgress extends SyncTotals {
   dataset: string;

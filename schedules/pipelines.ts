@@ -6,8 +6,8 @@ const PIPELINES_DIR = new URL('../pipelines/', import.meta.url);
 
 /**
  * The schedules of pipelines/schedules.yaml as declarations: each `pipeline: <file>` becomes
- * `workflowType: pipelineWorkflow` with that spec as its input. To apply them with the others,
- * `pipelineWorkflow` needs an entry in schedulable.ts and PLATFORM_SCHEDULES a `...PIPELINE_SCHEDULES`.
+ * `workflowType: pipelineWorkflow` with that spec as its input (schedulable in common/workflows.ts);
+ * PLATFORM_SCHEDULES applies them with the others through `...PIPELINE_SCHEDULES`.
  */
 export function pipelineSchedules(file = new URL('schedules.yaml', PIPELINES_DIR)): ScheduleDeclarationInput[] {
   const raw = parseYaml(readFileSync(file, 'utf8')) as ({ pipeline?: unknown } & Record<string, unknown>)[];

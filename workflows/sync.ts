@@ -1,7 +1,7 @@
 import { continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { IngestionActivities } from '../activities/ingestion/index.js';
 import { parseInput } from '../common/errors.js';
-import { SyncInput, type SyncProgress, type SyncResult, type SyncResumeState } from '../common/sync.js';
+import { SyncInput, emptySyncTotals, type SyncProgress, type SyncResult, type SyncResumeState } from '../common/sync.js';
 import { copy, short } from './support/activity-options.js';
 import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 import { proxySyncSteps, runSync, syncState } from './support/sync-steps.js';
@@ -24,7 +24,7 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
     syncRunId: resume?.plan.syncRunId ?? info.runId,
     phase: 'planning',
     estimatedRows: resume?.plan.estimatedRows ?? 0,
-    ...(resume?.totals ?? { rows: 0, quarantined: 0, bytes: 0, objects: 0 }),
+    ...(resume?.totals ?? emptySyncTotals()),
   };
   setHandler(syncProgressQuery, () => progress);
 

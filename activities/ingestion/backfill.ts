@@ -4,7 +4,7 @@ import type { Pool } from 'mysql2/promise';
 import type { BackfillInput, BackfillProgress, PartitionRef } from '../../common/backfill.js';
 import { ErrorType } from '../../common/errors.js';
 import { countPartitions, partitionsBetween, type Partition } from '../../common/partitions.js';
-import type { SyncPlan, SyncTotals } from '../../common/sync.js';
+import { emptySyncTotals, type SyncPlan, type SyncTotals } from '../../common/sync.js';
 import { createBackfillLedger } from '../catalog/backfill-ledger.js';
 import { createDatasetCatalog } from '../catalog/datasets.js';
 import type { IngestionActivities } from './index.js';
@@ -102,8 +102,7 @@ export function createBackfillActivities(deps: { catalog: Pool; sync: IngestionA
      * failed sync's does, when it got as far as a plan, and the partition with the error.
      */
     async recordPartitionFailure({ task, status, error, plan, totals }: PartitionFailure): Promise<void> {
-      if (plan)
-        await deps.sync.failSync({ plan, totals: totals ?? { rows: 0, quarantined: 0, bytes: 0, objects: 0 }, outcome: status, error });
+      if (plan) await deps.sync.failSync({ plan, totals: totals ?? emptySyncTotals(), outcome: status, error });
       await ledger.markDone(task, { status, rows: 0, error });
     },
 

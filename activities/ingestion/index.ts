@@ -4,7 +4,16 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { PartitionRef } from '../../common/backfill.js';
 import { ErrorType } from '../../common/errors.js';
 import { bronzePartKey, bronzeRunPrefix, manifestKey, quarantinePartKey } from '../../common/keys.js';
-import type { ChunkInput, ChunkResult, KeysetPosition, SyncInput, SyncPlan, SyncResult, SyncTotals } from '../../common/sync.js';
+import {
+  emptySyncTotals,
+  type ChunkInput,
+  type ChunkResult,
+  type KeysetPosition,
+  type SyncInput,
+  type SyncPlan,
+  type SyncResult,
+  type SyncTotals,
+} from '../../common/sync.js';
 import { createBackfillLedger } from '../catalog/backfill-ledger.js';
 import { createDatasetCatalog } from '../catalog/datasets.js';
 import { deleteRowsNotFromRun, evolveSilverTable, loadSilverPage, type SilverTable } from '../catalog/silver.js';
@@ -280,7 +289,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
           ...plan,
           finished: await finishSync({
             plan,
-            totals: { rows: 0, quarantined: 0, bytes: 0, objects: 0 },
+            totals: emptySyncTotals(),
             after: plan.startAfter,
             partition: run.partition,
           }),
@@ -299,7 +308,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
       const lastCommitted = committed.at(-1);
       let after = lastCommitted ? lastCommitted.lastPosition : start;
       let seq = lastCommitted ? lastCommitted.seq + 1 : firstSeq;
-      const done = { rows: 0, quarantined: 0, bytes: 0, objects: 0, pages: committed.length };
+      const done = { ...emptySyncTotals(), pages: committed.length };
       for (const e of committed) {
         done.rows += e.rows;
         done.quarantined += e.quarantined;

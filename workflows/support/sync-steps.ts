@@ -1,7 +1,17 @@
 import { proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { IngestionActivities } from '../../activities/ingestion/index.js';
 import type { PartitionRef } from '../../common/backfill.js';
-import type { ChunkResult, KeysetPosition, SyncInput, SyncPlan, SyncResult, SyncResumeState, SyncTotals } from '../../common/sync.js';
+import {
+  addSyncTotals,
+  emptySyncTotals,
+  type ChunkResult,
+  type KeysetPosition,
+  type SyncInput,
+  type SyncPlan,
+  type SyncResult,
+  type SyncResumeState,
+  type SyncTotals,
+} from '../../common/sync.js';
 
 /**
  * The steps of one sync — plan, copy chunk after chunk, finish — as both a sync and each
@@ -28,7 +38,7 @@ export interface SyncState {
 export function syncState(resume?: SyncResumeState): SyncState {
   return resume
     ? { plan: resume.plan, after: resume.after, nextSeq: resume.nextSeq, totals: { ...resume.totals } }
-    : { after: null, nextSeq: 1, totals: { rows: 0, quarantined: 0, bytes: 0, objects: 0 } };
+    : { after: null, nextSeq: 1, totals: emptySyncTotals() };
 }
 
 export interface SyncRun {
@@ -61,7 +71,7 @@ export async function runSync(steps: SyncSteps, run: SyncRun): Promise<SyncResul
   for (;;) {
     const chunk = await steps.copyChunk({ plan, after: state.after, firstSeq: state.nextSeq });
     // A chunk reports everything committed from firstSeq on, pages a retry resumed included.
-    add(state.totals, chunk);
+    addSyncTotals(state.totals, chunk);
     state.after = chunk.after;
     state.nextSeq = chunk.nextSeq;
     run.copied?.(chunk);
@@ -73,11 +83,4 @@ export async function runSync(steps: SyncSteps, run: SyncRun): Promise<SyncResul
 
   run.finishing?.();
   return steps.finishSync({ plan, totals: { ...state.totals }, after: state.after, ...partition });
-}
-
-function add(totals: SyncTotals, more: SyncTotals): void {
-  totals.rows += more.rows;
-  totals.quarantined += more.quarantined;
-  totals.bytes += more.bytes;
-  totals.objects += more.objects;
 }
