@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createInfluxAdmin } from '../activities/metrics/influx-admin.js';
 import { createMetricSeries, seriesQueries } from '../activities/metrics/metric-series.js';
 import type { AnomalyMetric, AnomalyScanResult } from '../common/anomaly-scan.js';
@@ -12,6 +12,7 @@ import { loadConfig } from '../runtime/config.js';
 import { qualityPlugin } from '../workers/quality-plugin.js';
 import type { anomalyScanWorkflow } from '../workflows/anomaly-scan.js';
 import { mulberry32 as random } from '../common/seeded-random.js';
+import { clientConnectionOptions, connectWorker, temporalClient } from '../runtime/temporal.js';
 
 /**
  * npx tsx bench/anomaly-scan.ts [datasets=2000] [windowHours=24] [--skip-generate] [--parallelism=2] [--per-activity=250]
@@ -93,7 +94,7 @@ async function run(): Promise<void> {
     );
   }
 
-  const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const workerConnection = await connectWorker(config);
   const taskQueue = `bench-anomaly-scan-${Date.now()}`;
   const worker = await Worker.create({
     connection: workerConnection,
@@ -103,8 +104,8 @@ async function run(): Promise<void> {
     plugins: [qualityPlugin({ config, clients, registerWorkflows: false })],
   });
   const running = worker.run();
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const client = temporalClient(connection, config);
   const datasets = Array.from({ length: DATASETS }, (_, i) => datasetName(i));
   try {
     const window = { from: new Date(windowFrom).toISOString(), to: new Date(END).toISOString() };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
 import { backfillWorkflowId } from '../common/backfill.js';
@@ -10,6 +10,7 @@ import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { ingestionPlugin } from '../workers/plugins.js';
 import type { BackfillResult } from '../workflows/backfill.js';
+import { clientConnectionOptions, connectWorker, temporalClient } from '../runtime/temporal.js';
 
 /**
  * npm run bench:backfill [partitions]: a backfill of trivial (empty) hourly partitions, 50 at a
@@ -36,9 +37,9 @@ async function run(): Promise<void> {
     team: 'platform',
   });
 
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const client = temporalClient(connection, config);
+  const workerConnection = await connectWorker(config);
   const taskQueue = `bench-backfill-${tag}`;
   const worker = await Worker.create({
     connection: workerConnection,

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { PipelineResult, PipelineSpecInput } from '../common/pipeline/spec.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { pipelinePlugin } from '../workers/pipeline-plugin.js';
+import { clientConnectionOptions, connectWorker, temporalClient } from '../runtime/temporal.js';
 
 /**
  * npm run bench:dag [rounds]: wall times of pipelines on the dev server, beside a plain Temporal
@@ -61,9 +62,9 @@ async function run(): Promise<void> {
   const config = loadConfig();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const clients = createClients(config);
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const client = temporalClient(connection, config);
+  const workerConnection = await connectWorker(config);
   const tag = randomUUID().slice(0, 8);
   const taskQueue = `bench-dag-${tag}`;
   const worker = await Worker.create({

@@ -1,8 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { DigestResult } from '../common/digest.js';
 import { up as migrateCatalog } from '../infra/migrations/0001-catalog.js';
@@ -12,6 +12,7 @@ import { up as migrateDigests } from '../infra/migrations/0008-digests.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { notificationsPlugin } from '../workers/notifications-plugin.js';
+import { clientConnectionOptions, connectWorker, temporalClient } from '../runtime/temporal.js';
 
 /**
  * npx tsx bench/digest.ts [owners=10000] [--keep] [--pages=500] [--parallelism=4] [--smtp-connections=16]
@@ -78,9 +79,9 @@ async function run(): Promise<void> {
   const admin = createClients(base);
   await admin.catalog.query(`CREATE DATABASE IF NOT EXISTS \`${BENCH_DB}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   const clients = createClients(config);
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const client = temporalClient(connection, config);
+  const workerConnection = await connectWorker(config);
   try {
     const ctx = { mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, config };
     await migrateCatalog(ctx);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import mysql from 'mysql2/promise';
 import { vectorLiteral } from '../activities/vectors/embedder.js';
 import { buildEntryText, type CatalogEntry } from '../activities/vectors/entry-text.js';
@@ -14,6 +14,7 @@ import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { knowledgePlugin } from '../workers/knowledge-plugin.js';
 import { mulberry32 as random } from '../common/seeded-random.js';
+import { clientConnectionOptions, connectWorker, temporalClient } from '../runtime/temporal.js';
 
 /**
  * npx tsx bench/embeddings.ts [entries=20000] [searchEntries=100000] [--keep]
@@ -135,9 +136,9 @@ async function run(): Promise<void> {
   await vectorSchema(ctx);
 
   const embedder = createLocalEmbedder({ modelsDir: config.embeddings.modelsDir });
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const client = temporalClient(connection, config);
+  const workerConnection = await connectWorker(config);
   const taskQueue = `bench-knowledge-${randomUUID().slice(0, 8)}`;
   const worker = await Worker.create({
     connection: workerConnection,

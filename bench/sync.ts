@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
@@ -10,6 +10,7 @@ import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { ingestionPlugin } from '../workers/plugins.js';
 import type { syncWorkflow } from '../workflows/sync.js';
+import { clientConnectionOptions, connectWorker, temporalClient } from '../runtime/temporal.js';
 
 /**
  * npm run bench:sync [rows] [pageRows]: a full sync of generated narrow rows, Postgres → MinIO (Parquet) +
@@ -55,7 +56,7 @@ async function run(): Promise<void> {
     tags: ['bench'],
   });
 
-  const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const workerConnection = await connectWorker(config);
   const taskQueue = `bench-sync-${Date.now()}`;
   const worker = await Worker.create({
     connection: workerConnection,
@@ -64,8 +65,8 @@ async function run(): Promise<void> {
     plugins: [ingestionPlugin({ config, clients })],
   });
   const running = worker.run();
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const client = temporalClient(connection, config);
 
   const rssBefore = process.memoryUsage().rss;
   let peakRss = rssBefore;

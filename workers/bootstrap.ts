@@ -1,8 +1,9 @@
-import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { TaskQueue, type Domain } from '../common/task-queues.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { DOMAIN_PLUGINS } from './plugins.js';
+import { connectWorker } from '../runtime/temporal.js';
 
 export interface BootstrapOptions {
   /** Telemetry hook-in point: e.g. `{ metrics: { prometheus: { bindAddress: '0.0.0.0:9464' } } }`. */
@@ -23,7 +24,7 @@ export async function runWorkers(domains: Domain[], options: BootstrapOptions = 
     telemetryOptions: options.telemetryOptions ?? (prometheus ? { metrics: { prometheus: { bindAddress: prometheus } } } : undefined),
   });
   const clients = createClients(config);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await connectWorker(config);
   try {
     const workers = await Promise.all(
       domains.map((domain) => {

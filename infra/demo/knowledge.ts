@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { createEmbedder } from '../../activities/vectors/providers.js';
 import { createSemanticSearch } from '../../activities/vectors/search.js';
 import type { EmbeddingRefreshResult } from '../../common/knowledge.js';
@@ -10,6 +10,7 @@ import type { Clients } from '../../runtime/clients.js';
 import type { SpokeflowConfig } from '../../runtime/config.js';
 import { knowledgePlugin } from '../../workers/knowledge-plugin.js';
 import { formatHits } from '../../cli/search.js';
+import { connectWorker } from '../../runtime/temporal.js';
 
 export const DEMO_QUERY = 'personal data of customers used by marketing';
 
@@ -27,7 +28,7 @@ export async function showKnowledge(args: {
 }): Promise<string[]> {
   const { client, clients, config } = args;
   const query = args.query ?? DEMO_QUERY;
-  const connection = args.startWorker === false ? undefined : await NativeConnection.connect({ address: config.temporal.address });
+  const connection = args.startWorker === false ? undefined : await connectWorker(config);
   const worker = connection
     ? await Worker.create({
         connection,

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
 import { backfillWorkflowId } from '../../common/backfill.js';
@@ -25,6 +25,7 @@ import { showKnowledge } from './knowledge.js';
 import { runNightly } from './nightly.js';
 import { showQuality } from './quality.js';
 import { mutateShop, seedShop } from './shop.js';
+import { clientConnectionOptions, connectWorker, temporalClient } from '../../runtime/temporal.js';
 
 const DEFAULT_DATASETS = fileURLToPath(new URL('./shop-datasets.yaml', import.meta.url));
 
@@ -46,9 +47,9 @@ async function run(): Promise<void> {
   const clients = createClients(config);
   const shopDb = new pg.Pool({ ...config.postgres, max: 2 });
   shopDb.on('error', () => undefined); // a dropped idle connection is replaced on next use
-  const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const workerConnection = await connectWorker(config);
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const client = temporalClient(connection, config);
   // Digests go to a loopback mailbox unless SPOKEFLOW_SMTP_URL names a real server.
   const mailbox = config.digests.smtpUrl ? undefined : await startSmtpSink({ keepRaw: false });
   const workers: Worker[] = [];

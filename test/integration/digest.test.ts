@@ -14,6 +14,7 @@ import { notificationsPlugin } from '../../workers/notifications-plugin.js';
 import { startSmtpSink, startWebhookSink, mailPart, type SmtpSink, type WebhookSink } from '../support/mail-sinks.js';
 import { openHarness, WorkflowFailedError, type Harness } from '../support/harness.js';
 import { exitOf, polling } from '../support/worker-process.js';
+import { connectWorker } from '../../runtime/temporal.js';
 
 const HOUR = 3_600_000;
 const DAY_MS = 24 * HOUR;
@@ -73,7 +74,7 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
     process.env.SPOKEFLOW_SMTP_URL = smtp.url;
     process.env.SPOKEFLOW_DIGEST_WEBHOOK_URL = hook.url;
     h = await openHarness({ domain: 'notifications' });
-    workerConnection = await NativeConnection.connect({ address: h.config.temporal.address });
+    workerConnection = await connectWorker(h.config);
 
     const declare = (name: string, owner: string, extra: Record<string, unknown> = {}) =>
       h.datasets.upsert({

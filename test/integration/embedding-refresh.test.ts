@@ -11,6 +11,7 @@ import { up as healthSchema } from '../../infra/migrations/0006-health.js';
 import { up as vectorSchema } from '../../infra/migrations/0007-vector-index.js';
 import { knowledgePlugin } from '../../workers/knowledge-plugin.js';
 import { openHarness, type Harness } from '../support/harness.js';
+import { connectWorker } from '../../runtime/temporal.js';
 
 const REFUSED = 'REFUSE-ME';
 
@@ -162,7 +163,7 @@ describe('embedding refresh on the real stack', () => {
     for (const d of datasets) await declare(d);
 
     local = createLocalEmbedder({ modelsDir: h.config.embeddings.modelsDir });
-    workerConnection = await NativeConnection.connect({ address: h.config.temporal.address });
+    workerConnection = await connectWorker(h.config);
     worker = await Worker.create({
       connection: workerConnection,
       namespace: h.config.temporal.namespace,

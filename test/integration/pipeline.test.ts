@@ -19,6 +19,7 @@ import { loadConfig, type SpokeflowConfig } from '../../runtime/config.js';
 import { pipelinePlugin } from '../../workers/pipeline-plugin.js';
 import { createTestActivities, pipelineTestBundle } from '../support/pipeline-worker.js';
 import { SearchAttr } from '../../common/search-attributes.js';
+import { clientConnectionOptions, connectWorker, temporalClient } from '../../runtime/temporal.js';
 
 describe('pipelineWorkflow on the dev server', () => {
   const tag = randomUUID().slice(0, 8);
@@ -36,9 +37,9 @@ describe('pipelineWorkflow on the dev server', () => {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     config = loadConfig();
     clients = createClients(config);
-    connection = await Connection.connect({ address: config.temporal.address });
-    client = new Client({ connection, namespace: config.temporal.namespace });
-    workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+    connection = await Connection.connect(clientConnectionOptions(config));
+    client = temporalClient(connection, config);
+    workerConnection = await connectWorker(config);
     worker = await Worker.create({
       connection: workerConnection,
       namespace: config.temporal.namespace,

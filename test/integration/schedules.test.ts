@@ -7,6 +7,7 @@ import { applySchedules, listManagedSchedules } from '../../schedules/apply.js';
 import { syncSchedules } from '../../schedules/registry.js';
 import type { ScheduleDeclarationInput } from '../../schedules/schema.js';
 import { loadConfig } from '../../runtime/config.js';
+import { clientConnectionOptions, temporalClient } from '../../runtime/temporal.js';
 
 // A prefix of this run's own: prune is limited to it, so the demo's schedules are never touched.
 const prefix = `test-${randomUUID().slice(0, 8)}:`;
@@ -66,8 +67,8 @@ async function untilListed(ids: string[]): Promise<void> {
 
 beforeAll(async () => {
   const config = loadConfig();
-  connection = await Connection.connect({ address: config.temporal.address });
-  client = new Client({ connection, namespace: config.temporal.namespace });
+  connection = await Connection.connect(clientConnectionOptions(config));
+  client = temporalClient(connection, config);
 });
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Connection, WorkflowFailedError } from '@temporalio/client';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
@@ -11,6 +11,7 @@ import { loadConfig, type SpokeflowConfig } from '../../runtime/config.js';
 import type { Domain } from '../../common/task-queues.js';
 import { DOMAIN_PLUGINS } from '../../workers/plugins.js';
 import type { syncWorkflow } from '../../workflows/sync.js';
+import { clientConnectionOptions, connectWorker, temporalClient } from '../../runtime/temporal.js';
 
 /**
  * A test's view of the real local stack: store clients, a Temporal client, and an in-process
@@ -25,13 +26,13 @@ export async function openHarness(options: { inProcessWorker?: boolean; domain?:
   }
   const config = loadConfig();
   const clients = createClients(config);
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const client = temporalClient(connection, config);
   const domain = options.domain ?? 'ingestion';
   const plugin = DOMAIN_PLUGINS[domain]!;
   const taskQueue = `test-${domain}-${randomUUID().slice(0, 8)}`;
   const inProcess = options.inProcessWorker ?? true;
-  const workerConnection = inProcess ? await NativeConnection.connect({ address: config.temporal.address }) : undefined;
+  const workerConnection = inProcess ? await connectWorker(config) : undefined;
   const worker = workerConnection
     ? await Worker.create({
         connection: workerConnection,

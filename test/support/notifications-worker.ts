@@ -1,7 +1,8 @@
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { DigestStep } from '../../activities/notify/digest.js';
 import { loadConfig } from '../../runtime/config.js';
 import { notificationsPlugin } from '../../workers/notifications-plugin.js';
+import { connectWorker } from '../../runtime/temporal.js';
 
 // A real notifications worker process on a test's own task queue that kills itself (SIGKILL: no
 // cleanup, no graceful shutdown) the first time a digest page reaches `crashAt`.
@@ -11,7 +12,7 @@ if (!taskQueue || !crashAt) throw new Error('usage: notifications-worker.ts <tas
 async function run(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const config = loadConfig();
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await connectWorker(config);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

@@ -1,13 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { PipelineProgress } from '../../common/pipeline/spec.js';
 import { createClients } from '../../runtime/clients.js';
 import { loadConfig } from '../../runtime/config.js';
 import { pipelinePlugin } from '../../workers/pipeline-plugin.js';
 import { createTestActivities, everyKindSpec, pipelineTestBundle } from './pipeline-worker.js';
+import { clientConnectionOptions, connectWorker, temporalClient } from '../../runtime/temporal.js';
 
 // Records the history of a pipeline using every node kind into test/fixtures/pipeline-history.json:
 // the determinism guard the replay test runs against later versions of pipelineWorkflow.
@@ -15,9 +16,9 @@ async function run(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const config = loadConfig();
   const clients = createClients(config);
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const client = temporalClient(connection, config);
+  const workerConnection = await connectWorker(config);
   const tag = randomUUID().slice(0, 8);
   const taskQueue = `record-pipeline-${tag}`;
   const worker = await Worker.create({
