@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createInfluxAdmin } from '../activities/metrics/influx-admin.js';
 import { createMetricSeries, seriesQueries } from '../activities/metrics/metric-series.js';
@@ -12,7 +11,7 @@ import { loadConfig } from '../runtime/config.js';
 import { qualityPlugin } from '../workers/quality-plugin.js';
 import type { anomalyScanWorkflow } from '../workflows/anomaly-scan.js';
 import { mulberry32 as random } from '../common/seeded-random.js';
-import { clientConnectionOptions, connectWorker, temporalClient } from '../runtime/temporal.js';
+import { connectClient, connectWorker } from '../runtime/temporal.js';
 
 /**
  * npx tsx bench/anomaly-scan.ts [datasets=2000] [windowHours=24] [--skip-generate] [--parallelism=2] [--per-activity=250]
@@ -104,8 +103,7 @@ async function run(): Promise<void> {
     plugins: [qualityPlugin({ config, clients, registerWorkflows: false })],
   });
   const running = worker.run();
-  const connection = await Connection.connect(clientConnectionOptions(config));
-  const client = temporalClient(connection, config);
+  const { client, connection } = await connectClient(config);
   const datasets = Array.from({ length: DATASETS }, (_, i) => datasetName(i));
   try {
     const window = { from: new Date(windowFrom).toISOString(), to: new Date(END).toISOString() };

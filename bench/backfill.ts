@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
@@ -10,7 +9,7 @@ import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { ingestionPlugin } from '../workers/plugins.js';
 import type { BackfillResult } from '../workflows/backfill.js';
-import { clientConnectionOptions, connectWorker, temporalClient } from '../runtime/temporal.js';
+import { connectClient, connectWorker } from '../runtime/temporal.js';
 
 /**
  * npm run bench:backfill [partitions]: a backfill of trivial (empty) hourly partitions, 50 at a
@@ -37,8 +36,7 @@ async function run(): Promise<void> {
     team: 'platform',
   });
 
-  const connection = await Connection.connect(clientConnectionOptions(config));
-  const client = temporalClient(connection, config);
+  const { client, connection } = await connectClient(config);
   const workerConnection = await connectWorker(config);
   const taskQueue = `bench-backfill-${tag}`;
   const worker = await Worker.create({

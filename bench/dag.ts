@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { PipelineResult, PipelineSpecInput } from '../common/pipeline/spec.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { pipelinePlugin } from '../workers/pipeline-plugin.js';
-import { clientConnectionOptions, connectWorker, temporalClient } from '../runtime/temporal.js';
+import { connectClient, connectWorker } from '../runtime/temporal.js';
 
 /**
  * npm run bench:dag [rounds]: wall times of pipelines on the dev server, beside a plain Temporal
@@ -62,8 +61,7 @@ async function run(): Promise<void> {
   const config = loadConfig();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const clients = createClients(config);
-  const connection = await Connection.connect(clientConnectionOptions(config));
-  const client = temporalClient(connection, config);
+  const { client, connection } = await connectClient(config);
   const workerConnection = await connectWorker(config);
   const tag = randomUUID().slice(0, 8);
   const taskQueue = `bench-dag-${tag}`;

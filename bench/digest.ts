@@ -1,7 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { DigestResult } from '../common/digest.js';
@@ -12,7 +11,7 @@ import { up as migrateDigests } from '../infra/migrations/0008-digests.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { notificationsPlugin } from '../workers/notifications-plugin.js';
-import { clientConnectionOptions, connectWorker, temporalClient } from '../runtime/temporal.js';
+import { connectClient, connectWorker } from '../runtime/temporal.js';
 
 /**
  * npx tsx bench/digest.ts [owners=10000] [--keep] [--pages=500] [--parallelism=4] [--smtp-connections=16]
@@ -79,8 +78,7 @@ async function run(): Promise<void> {
   const admin = createClients(base);
   await admin.catalog.query(`CREATE DATABASE IF NOT EXISTS \`${BENCH_DB}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   const clients = createClients(config);
-  const connection = await Connection.connect(clientConnectionOptions(config));
-  const client = temporalClient(connection, config);
+  const { client, connection } = await connectClient(config);
   const workerConnection = await connectWorker(config);
   try {
     const ctx = { mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, config };

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import mysql from 'mysql2/promise';
 import { vectorLiteral } from '../activities/vectors/embedder.js';
@@ -14,7 +13,7 @@ import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { knowledgePlugin } from '../workers/knowledge-plugin.js';
 import { mulberry32 as random } from '../common/seeded-random.js';
-import { clientConnectionOptions, connectWorker, temporalClient } from '../runtime/temporal.js';
+import { connectClient, connectWorker } from '../runtime/temporal.js';
 
 /**
  * npx tsx bench/embeddings.ts [entries=20000] [searchEntries=100000] [--keep]
@@ -136,8 +135,7 @@ async function run(): Promise<void> {
   await vectorSchema(ctx);
 
   const embedder = createLocalEmbedder({ modelsDir: config.embeddings.modelsDir });
-  const connection = await Connection.connect(clientConnectionOptions(config));
-  const client = temporalClient(connection, config);
+  const { client, connection } = await connectClient(config);
   const workerConnection = await connectWorker(config);
   const taskQueue = `bench-knowledge-${randomUUID().slice(0, 8)}`;
   const worker = await Worker.create({

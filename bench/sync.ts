@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
@@ -10,7 +9,7 @@ import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { ingestionPlugin } from '../workers/plugins.js';
 import type { syncWorkflow } from '../workflows/sync.js';
-import { clientConnectionOptions, connectWorker, temporalClient } from '../runtime/temporal.js';
+import { connectClient, connectWorker } from '../runtime/temporal.js';
 
 /**
  * npm run bench:sync [rows] [pageRows]: a full sync of generated narrow rows, Postgres → MinIO (Parquet) +
@@ -65,8 +64,7 @@ async function run(): Promise<void> {
     plugins: [ingestionPlugin({ config, clients })],
   });
   const running = worker.run();
-  const connection = await Connection.connect(clientConnectionOptions(config));
-  const client = temporalClient(connection, config);
+  const { client, connection } = await connectClient(config);
 
   const rssBefore = process.memoryUsage().rss;
   let peakRss = rssBefore;

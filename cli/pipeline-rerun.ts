@@ -1,10 +1,10 @@
 import { pathToFileURL } from 'node:url';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PipelineFailureDetails } from '../common/pipeline/spec.js';
 import { runLink } from './run.js';
 import { loadConfig } from '../runtime/config.js';
-import { clientConnectionOptions, temporalClient } from '../runtime/temporal.js';
+import { connectClient } from '../runtime/temporal.js';
 
 /**
  * Re-runs a failed pipeline from its failed node: reads the last run's input and failure details
@@ -43,9 +43,8 @@ async function main(): Promise<void> {
   const workflowId = process.argv[2];
   if (!workflowId) throw new Error('usage: npx tsx cli/pipeline-rerun.ts <workflow id of a failed pipeline>');
   const config = loadConfig();
-  const connection = await Connection.connect(clientConnectionOptions(config));
+  const { client, connection } = await connectClient(config);
   try {
-    const client = temporalClient(connection, config);
     const { handle, failedNode, reused } = await rerunFailedPipeline(client, workflowId);
     console.log(
       `re-running ${workflowId} from ${failedNode}, reusing ${reused.join(', ') || 'nothing'}\n  ${runLink(config, workflowId, handle.firstExecutionRunId)}`,

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { SingleBar, Presets } from 'cli-progress';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -8,7 +8,7 @@ import { SearchAttr } from '../common/search-attributes.js';
 import { TaskQueue } from '../common/task-queues.js';
 import { WORKFLOW_TYPES, workflowEntry, type WorkflowEntry } from '../common/workflows.js';
 import { loadConfig, type SpokeflowConfig } from '../runtime/config.js';
-import { clientConnectionOptions, temporalClient } from '../runtime/temporal.js';
+import { connectClient } from '../runtime/temporal.js';
 
 /** A problem the person at the terminal can fix: printed as it is, without a stack trace. */
 export class UsageError extends Error {}
@@ -88,9 +88,8 @@ export async function runWorkflow(
   const entry = entryOf(workflowType);
   const input = validateInput(workflowType, raw);
   const config = options.config ?? loadConfig();
-  const connection = await Connection.connect(clientConnectionOptions(config));
+  const { client, connection } = await connectClient(config);
   try {
-    const client = temporalClient(connection, config);
     const workflowId = entry.workflowIdOf(input);
     const dataset = entry.datasetOf(input);
     const handle = await client.workflow
@@ -122,9 +121,8 @@ export async function runWorkflow(
 
 /** `spokeflow status <workflow id>`: where a run is, from Temporal and its progress query. */
 export async function workflowStatus(workflowId: string, config = loadConfig()): Promise<Record<string, unknown>> {
-  const connection = await Connection.connect(clientConnectionOptions(config));
+  const { client, connection } = await connectClient(config);
   try {
-    const client = temporalClient(connection, config);
     const handle = client.workflow.getHandle(workflowId);
     const d = await handle.describe().catch((err: unknown) => {
       throw new UsageError(`no run with workflow id ${workflowId} (${(err as Error).message})`);

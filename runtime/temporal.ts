@@ -35,16 +35,6 @@ export async function connectClient(config: SpokeflowConfig): Promise<TemporalCl
   return { client: temporalClient(connection, config), connection, close: () => connection.close() };
 }
 
-/** Runs `use` with a client, then closes its connection whatever happens. */
-export async function withClient<T>(config: SpokeflowConfig, use: (client: Client) => Promise<T>): Promise<T> {
-  const temporal = await connectClient(config);
-  try {
-    return await use(temporal.client);
-  } finally {
-    await temporal.close();
-  }
-}
-
 /** The native connection a worker polls through. */
 export function connectWorker(config: SpokeflowConfig): Promise<NativeConnection> {
   return NativeConnection.connect(workerConnectionOptions(config));

@@ -1,8 +1,7 @@
-import { Connection } from '@temporalio/client';
 import { loadConfig, type SpokeflowConfig } from '../runtime/config.js';
 import { DEFAULT_SCHEDULE_PREFIX, applySchedules, listManagedSchedules, type ManagedSchedule, type ScheduleDiff } from './apply.js';
 import { PLATFORM_SCHEDULES } from './registry.js';
-import { clientConnectionOptions, temporalClient } from '../runtime/temporal.js';
+import { connectClient } from '../runtime/temporal.js';
 
 export type ScheduleCommand = 'apply' | 'diff' | 'list';
 
@@ -28,9 +27,8 @@ export async function runScheduleCommand(command: ScheduleCommand, options: Sche
   const config = options.config ?? loadConfig();
   const print = options.print ?? ((text: string) => console.log(text));
   const prefix = options.prefix ?? DEFAULT_SCHEDULE_PREFIX;
-  const connection = await Connection.connect(clientConnectionOptions(config));
+  const { client, connection } = await connectClient(config);
   try {
-    const client = temporalClient(connection, config);
     if (command === 'list') {
       const schedules = await listManagedSchedules(client, prefix);
       print(formatSchedules(schedules));

@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
@@ -25,7 +24,7 @@ import { showKnowledge } from './knowledge.js';
 import { runNightly } from './nightly.js';
 import { showQuality } from './quality.js';
 import { mutateShop, seedShop } from './shop.js';
-import { clientConnectionOptions, connectWorker, temporalClient } from '../../runtime/temporal.js';
+import { connectClient, connectWorker } from '../../runtime/temporal.js';
 
 const DEFAULT_DATASETS = fileURLToPath(new URL('./shop-datasets.yaml', import.meta.url));
 
@@ -48,8 +47,7 @@ async function run(): Promise<void> {
   const shopDb = new pg.Pool({ ...config.postgres, max: 2 });
   shopDb.on('error', () => undefined); // a dropped idle connection is replaced on next use
   const workerConnection = await connectWorker(config);
-  const connection = await Connection.connect(clientConnectionOptions(config));
-  const client = temporalClient(connection, config);
+  const { client, connection } = await connectClient(config);
   // Digests go to a loopback mailbox unless SPOKEFLOW_SMTP_URL names a real server.
   const mailbox = config.digests.smtpUrl ? undefined : await startSmtpSink({ keepRaw: false });
   const workers: Worker[] = [];

@@ -10,7 +10,7 @@ import { loadConfig } from '../../runtime/config.js';
 import { pipelinePlugin } from '../../workers/pipeline-plugin.js';
 import { WORKFLOWS_PATH } from '../../workers/plugins.js';
 import { createTestActivities, everyKindSpec, pipelineTestBundle } from '../support/pipeline-worker.js';
-import { clientConnectionOptions, connectWorker, temporalClient } from '../../runtime/temporal.js';
+import { connectClient, connectWorker } from '../../runtime/temporal.js';
 
 const FIXTURE = new URL('../fixtures/pipeline-history.json', import.meta.url);
 
@@ -28,8 +28,7 @@ describe('replaying pipeline histories against the current workflow code', () =>
     Runtime.install({ logger: new DefaultLogger('WARN') });
     const config = loadConfig();
     clients = createClients(config);
-    connection = await Connection.connect(clientConnectionOptions(config));
-    client = temporalClient(connection, config);
+    ({ client, connection } = await connectClient(config));
     workerConnection = await connectWorker(config);
     worker = await Worker.create({
       connection: workerConnection,

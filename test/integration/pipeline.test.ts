@@ -19,7 +19,7 @@ import { loadConfig, type SpokeflowConfig } from '../../runtime/config.js';
 import { pipelinePlugin } from '../../workers/pipeline-plugin.js';
 import { createTestActivities, pipelineTestBundle } from '../support/pipeline-worker.js';
 import { SearchAttr } from '../../common/search-attributes.js';
-import { clientConnectionOptions, connectWorker, temporalClient } from '../../runtime/temporal.js';
+import { connectClient, connectWorker } from '../../runtime/temporal.js';
 
 describe('pipelineWorkflow on the dev server', () => {
   const tag = randomUUID().slice(0, 8);
@@ -37,8 +37,7 @@ describe('pipelineWorkflow on the dev server', () => {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     config = loadConfig();
     clients = createClients(config);
-    connection = await Connection.connect(clientConnectionOptions(config));
-    client = temporalClient(connection, config);
+    ({ client, connection } = await connectClient(config));
     workerConnection = await connectWorker(config);
     worker = await Worker.create({
       connection: workerConnection,

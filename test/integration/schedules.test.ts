@@ -7,7 +7,7 @@ import { applySchedules, listManagedSchedules } from '../../schedules/apply.js';
 import { syncSchedules } from '../../schedules/registry.js';
 import type { ScheduleDeclarationInput } from '../../schedules/schema.js';
 import { loadConfig } from '../../runtime/config.js';
-import { clientConnectionOptions, temporalClient } from '../../runtime/temporal.js';
+import { connectClient } from '../../runtime/temporal.js';
 
 // A prefix of this run's own: prune is limited to it, so the demo's schedules are never touched.
 const prefix = `test-${randomUUID().slice(0, 8)}:`;
@@ -67,8 +67,7 @@ async function untilListed(ids: string[]): Promise<void> {
 
 beforeAll(async () => {
   const config = loadConfig();
-  connection = await Connection.connect(clientConnectionOptions(config));
-  client = temporalClient(connection, config);
+  ({ client, connection } = await connectClient(config));
 });
 
 afterAll(async () => {

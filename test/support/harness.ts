@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
@@ -11,7 +11,7 @@ import { loadConfig, type SpokeflowConfig } from '../../runtime/config.js';
 import type { Domain } from '../../common/task-queues.js';
 import { DOMAIN_PLUGINS } from '../../workers/plugins.js';
 import type { syncWorkflow } from '../../workflows/sync.js';
-import { clientConnectionOptions, connectWorker, temporalClient } from '../../runtime/temporal.js';
+import { connectClient, connectWorker } from '../../runtime/temporal.js';
 
 /**
  * A test's view of the real local stack: store clients, a Temporal client, and an in-process
@@ -26,8 +26,7 @@ export async function openHarness(options: { inProcessWorker?: boolean; domain?:
   }
   const config = loadConfig();
   const clients = createClients(config);
-  const connection = await Connection.connect(clientConnectionOptions(config));
-  const client = temporalClient(connection, config);
+  const { client, connection } = await connectClient(config);
   const domain = options.domain ?? 'ingestion';
   const plugin = DOMAIN_PLUGINS[domain]!;
   const taskQueue = `test-${domain}-${randomUUID().slice(0, 8)}`;

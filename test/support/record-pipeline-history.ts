@@ -1,14 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { PipelineProgress } from '../../common/pipeline/spec.js';
 import { createClients } from '../../runtime/clients.js';
 import { loadConfig } from '../../runtime/config.js';
 import { pipelinePlugin } from '../../workers/pipeline-plugin.js';
 import { createTestActivities, everyKindSpec, pipelineTestBundle } from './pipeline-worker.js';
-import { clientConnectionOptions, connectWorker, temporalClient } from '../../runtime/temporal.js';
+import { connectClient, connectWorker } from '../../runtime/temporal.js';
 
 // Records the history of a pipeline using every node kind into test/fixtures/pipeline-history.json:
 // the determinism guard the replay test runs against later versions of pipelineWorkflow.
@@ -16,8 +15,7 @@ async function run(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const config = loadConfig();
   const clients = createClients(config);
-  const connection = await Connection.connect(clientConnectionOptions(config));
-  const client = temporalClient(connection, config);
+  const { client, connection } = await connectClient(config);
   const workerConnection = await connectWorker(config);
   const tag = randomUUID().slice(0, 8);
   const taskQueue = `record-pipeline-${tag}`;
