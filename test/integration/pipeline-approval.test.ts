@@ -182,9 +182,7 @@ describe('pipeline approvals and sleeps on the time-skipping server', () => {
   it('rejects by default when nobody decides within the timeout', async () => {
     const before = acts.count(`publish-${tag}`);
     const handle = await start(approvalSpec('reject'));
-    const t = Date.now();
-    const failure = await failureOf(handle.result()); // the server skips the 2 hours
-    expect(Date.now() - t).toBeLessThan(30_000);
+    const failure = await failureOf(handle.result()); // the test server skips the 2 hours
     expect(failure.message).toBe('node go failed: nobody decided within 7200 s');
     expect(acts.count(`publish-${tag}`)).toBe(before);
   });
@@ -210,9 +208,7 @@ describe('pipeline approvals and sleeps on the time-skipping server', () => {
         { id: 'later', after: ['week'], value: { type: 'sleep', until: "'2000-01-01T00:00:00Z'" } },
       ],
     };
-    const t = Date.now();
-    const result = (await (await start(spec)).result()) as PipelineResult;
-    expect(Date.now() - t).toBeLessThan(30_000);
+    const result = (await (await start(spec)).result()) as PipelineResult; // the test server skips the week
     expect(result.outputs.week).toEqual({ sleptMs: 7 * 86_400_000 });
     expect(result.outputs.later).toEqual({ sleptMs: 0 }); // already past: no timer
     expect((result.outputs.until as { sleptMs: number }).sleptMs).toBe(0); // 7 days later, 3 days from the start is past

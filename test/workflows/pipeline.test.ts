@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import type { ChunkInput, SyncPlan, SyncResult } from '../../common/sync.js';
-import { eventually, failureOf, pause, searchAttributesOf, useStubWorker } from './support/environment.js';
+import { eventually, failureOf, pause, searchAttributesOf, serverSecondsBetween, useStubWorker } from './support/environment.js';
 
 // The spec, progress and result shapes as an operator writes and reads them (kept local: the
 // interpreter's modules are moving, its contract is not).
@@ -234,9 +234,11 @@ describe('pipelineWorkflow with stub activities', () => {
         },
       ],
     });
-    const began = Date.now();
     expect(((await ok.result()) as Result).outputs.f).toEqual({ attempts: 3 });
-    expect(Date.now() - began).toBeLessThan(20_000); // the server skipped the 60 s of backoff
+    // Two backoffs of 30 s on the server's clock (skipped by the test server) before the third attempt started.
+    expect(
+      await serverSecondsBetween(ok, 'activityTaskScheduledEventAttributes', 'activityTaskStartedEventAttributes'),
+    ).toBeGreaterThanOrEqual(60);
 
     const spent = await start({
       id: 'retry-spent',
@@ -304,10 +306,11 @@ describe('pipelineWorkflow with stub activities', () => {
     await approved.executeUpdate('approve', { args: [{ node: 'go', by: 'alice@example.com' }] });
     expect(((await approved.result()) as Result).outputs.publish).toEqual({ label: 'publish', value: 'alice@example.com' });
 
-    const began = Date.now();
     const ignored = await start(approval('approve-nobody'));
-    const failure = await failureOf(ignored.result()); // the server skips the two hours
-    expect(Date.now() - began).toBeLessThan(20_000);
+    const failure = await failureOf(ignored.result()); // the test server skips the two hours
+    expect(
+      await serverSecondsBetween(ignored, 'workflowExecutionStartedEventAttributes', 'workflowExecutionFailedEventAttributes'),
+    ).toBeGreaterThanOrEqual(7200);
     expect([failure.type, failure.message]).toEqual(['PipelineApprovalRejected', 'node go failed: nobody decided within 7200 s']);
     expect(labels(rec)).toEqual(['publish']);
   });

@@ -58,6 +58,7 @@ export function useStubWorker(activityNames: readonly string[]) {
     running = worker.run();
   });
   afterAll(async () => {
+    if (env) await terminateOpenRuns(env);
     worker?.shutdown();
     await running;
     await env?.teardown();
@@ -82,6 +83,39 @@ export function useStubWorker(activityNames: readonly string[]) {
       return rec;
     },
   };
+}
+
+/**
+ * Ends every run this file left open. The test server stops skipping time while any workflow or
+ * activity task is waiting for a worker, so a run left behind by one file, once its worker is
+ * gone, would keep the next files' timers and retry backoffs waiting in real time. Files run one
+ * at a time, so every open run on the server is this file's.
+ */
+async function terminateOpenRuns(env: TestWorkflowEnvironment): Promise<void> {
+  const { executions } = await env.client.workflowService.listOpenWorkflowExecutions({ namespace: 'default', maximumPageSize: 1000 });
+  await Promise.all(
+    executions.map(
+      ({ execution }) =>
+        env.client.workflow
+          .getHandle(execution?.workflowId ?? '', execution?.runId ?? undefined)
+          .terminate('its test file ended')
+          .catch(() => undefined), // closed meanwhile
+    ),
+  );
+}
+
+/**
+ * Seconds of the server's clock (time skipped included) from the first event carrying `from`
+ * attributes to the first carrying `to` (e.g. 'activityTaskScheduledEventAttributes').
+ */
+export async function serverSecondsBetween(handle: WorkflowHandle, from: string, to: string): Promise<number> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const timeOf = (attributes: string) => {
+    const event = events.find((e) => (e as Record<string, unknown>)[attributes]);
+    if (!event?.eventTime) throw new Error(`no event with ${attributes} in the history of ${handle.workflowId}`);
+    return Number(event.eventTime.seconds) + (event.eventTime.nanos ?? 0) / 1e9;
+  };
+  return timeOf(to) - timeOf(from);
 }
 
 /** Start options that make the run see `continueAsNewSuggested` once its history has `events` events. */
