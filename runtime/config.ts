@@ -97,6 +97,17 @@ export const ConfigSchema = z.object({
     .url()
     .optional()
     .describe('Slack-compatible incoming webhook of the digests; unset: no webhook channel'),
+  SPOKEFLOW_CODEC_KEYS: z
+    .string()
+    .optional()
+    .describe('payload encryption keys, `id:base64key,…` (32-byte AES-256 keys); unset with no file: payloads stay plain'),
+  SPOKEFLOW_CODEC_KEYS_FILE: z.string().optional().describe('file of payload encryption keys, `id:base64key` per line or comma'),
+  SPOKEFLOW_CODEC_KEY_ID: z.string().optional().describe('id of the key new payloads are encrypted with; default the first key'),
+  SPOKEFLOW_CODEC_SERVER_TOKEN: z.string().optional().describe('bearer token `spokeflow codec-server` requires of every request'),
+  SPOKEFLOW_CODEC_SERVER_ORIGINS: z
+    .string()
+    .default('http://localhost:8233,http://127.0.0.1:8233')
+    .describe('Web UI origins the codec server allows (CORS), comma-separated'),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -141,6 +152,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       from: e.SPOKEFLOW_DIGEST_FROM,
       teamEmail: e.SPOKEFLOW_DIGEST_TEAM_EMAIL,
       webhookUrl: e.SPOKEFLOW_DIGEST_WEBHOOK_URL,
+    },
+    codec: { keys: e.SPOKEFLOW_CODEC_KEYS, keysFile: e.SPOKEFLOW_CODEC_KEYS_FILE, keyId: e.SPOKEFLOW_CODEC_KEY_ID },
+    codecServer: {
+      token: e.SPOKEFLOW_CODEC_SERVER_TOKEN,
+      origins: e.SPOKEFLOW_CODEC_SERVER_ORIGINS.split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
     },
     /** Source connection URLs by name, from SPOKEFLOW_SOURCE_<NAME>_URL. */
     sourceUrls: Object.fromEntries(

@@ -1,6 +1,7 @@
 import { SimplePlugin } from '@temporalio/plugin';
 import { createClients, type Clients } from '../runtime/clients.js';
 import { loadConfig, type SpokeflowConfig } from '../runtime/config.js';
+import { spokeflowDataConverter } from '../runtime/data-converter.js';
 import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
 
 /** Something a plugin holds for as long as its worker runs. */
@@ -61,6 +62,7 @@ export function definePlugin<O extends PluginOptions = PluginOptions>(
     return new SimplePlugin({
       name,
       activities: parts.activities,
+      dataConverter: spokeflowDataConverter(config), // payload encryption, when keys are configured
       ...(options.registerWorkflows === false ? {} : { workflowsPath: sharedWorkflowsPath }),
       runContext: (next) => closingAfter(next, owned),
     });
