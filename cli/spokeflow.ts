@@ -12,6 +12,15 @@ import { readDatasetFile } from '../infra/datasets-file.js';
 import { migrate } from '../infra/migrations/index.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
+import { redactConsole, redactorOf } from '../runtime/redact.js';
+
+// Every line this command prints is free of the configured credentials; an invalid
+// configuration is reported by the command that needs it.
+try {
+  redactConsole(redactorOf(loadConfig()));
+} catch {
+  redactConsole(redactorOf(loadConfig({})));
+}
 
 /** Opens the stores, runs `work`, and always closes them again. */
 async function withCatalog<T>(work: (catalog: ReturnType<typeof createDatasetCatalog>) => Promise<T>): Promise<T> {

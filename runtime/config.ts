@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeIssues } from '../common/errors.js';
@@ -110,7 +111,30 @@ export const ConfigSchema = z.object({
     .describe('Web UI origins the codec server allows (CORS), comma-separated'),
 });
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+const SOURCE_URL = /^SPOKEFLOW_SOURCE_[A-Z0-9_]+_URL$/;
+
+/**
+ * `<NAME>_FILE` for any setting (and any SPOKEFLOW_SOURCE_<NAME>_URL): its value is read from that
+ * file (a mounted Kubernetes Secret, say), trailing newline dropped, so secrets need not sit in the environment.
+ */
+export function withFileVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const resolved = { ...env };
+  for (const [fileVar, path] of Object.entries(env)) {
+    if (!fileVar.endsWith('_FILE') || !path || fileVar in ConfigSchema.shape) continue; // SPOKEFLOW_CODEC_KEYS_FILE is a setting of its own
+    const name = fileVar.slice(0, -'_FILE'.length);
+    if (!(name in ConfigSchema.shape) && !SOURCE_URL.test(name)) continue;
+    if (env[name] !== undefined) throw new Error(`invalid configuration: set ${name} or ${fileVar}, not both`);
+    try {
+      resolved[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new Error(`invalid configuration: ${fileVar}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return resolved;
+}
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env) {
+  const env = withFileVariables(rawEnv);
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) throw new Error(`invalid configuration: ${describeIssues(parsed.error)}`);
   const e = parsed.data;
@@ -160,10 +184,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         .map((o) => o.trim())
         .filter(Boolean),
     },
-    /** Source connection URLs by name, from SPOKEFLOW_SOURCE_<NAME>_URL. */
+    /** Source connection URLs by name, from SPOKEFLOW_SOURCE_<NAME>_URL (or its _FILE). */
     sourceUrls: Object.fromEntries(
       Object.entries(env)
-        .filter(([k, v]) => /^SPOKEFLOW_SOURCE_[A-Z0-9_]+_URL$/.test(k) && v)
+        .filter(([k, v]) => SOURCE_URL.test(k) && v)
         .map(([k, v]) => [k.slice('SPOKEFLOW_SOURCE_'.length, -'_URL'.length).toLowerCase().replaceAll('_', '-'), v!]),
     ),
   };
