@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import type { BackfillProgress } from '../common/backfill.js';
 import { WORKFLOW_TYPES } from '../common/workflows.js';
 import { runScheduleCommand } from '../schedules/command.js';
+import { startCodecServer } from './codec-server.js';
 import { formatHits, searchCatalog } from './search.js';
 import { inputJsonSchema, readInput, runWorkflow, UsageError, workflowStatus } from './run.js';
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
@@ -11,6 +12,15 @@ import { readDatasetFile } from '../infra/datasets-file.js';
 import { migrate } from '../infra/migrations/index.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
+import { redactConsole, redactorOf } from '../runtime/redact.js';
+
+// Every line this command prints is free of the configured credentials; an invalid
+// configuration is reported by the command that needs it.
+try {
+  redactConsole(redactorOf(loadConfig()));
+} catch {
+  redactConsole(redactorOf(loadConfig({})));
+}
 
 /** Opens the stores, runs `work`, and always closes them again. */
 async function withCatalog<T>(work: (catalog: ReturnType<typeof createDatasetCatalog>) => Promise<T>): Promise<T> {
@@ -137,6 +147,17 @@ program
   .action(async (query: string, o: { team?: string; tag?: string; limit: number; json?: boolean }) => {
     const hits = await searchCatalog(query, { team: o.team, tag: o.tag, limit: o.limit });
     console.log(o.json ? JSON.stringify(hits, null, 2) : formatHits(hits));
+  });
+
+program
+  .command('codec-server')
+  .description(
+    "decode and encode payloads for the Temporal Web UI (its --ui-codec-endpoint / codec endpoint) with this process's codec keys",
+  )
+  .option('--port <n>', 'port to listen on', (v) => Number(v), 8234)
+  .option('--host <ip>', 'address to bind; put TLS in front before binding beyond loopback', '127.0.0.1')
+  .action(async (o: { port: number; host: string }) => {
+    await startCodecServer(loadConfig(), o);
   });
 
 program

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeIssues } from '../common/errors.js';
@@ -97,9 +98,43 @@ export const ConfigSchema = z.object({
     .url()
     .optional()
     .describe('Slack-compatible incoming webhook of the digests; unset: no webhook channel'),
+  SPOKEFLOW_CODEC_KEYS: z
+    .string()
+    .optional()
+    .describe('payload encryption keys, `id:base64key,…` (32-byte AES-256 keys); unset with no file: payloads stay plain'),
+  SPOKEFLOW_CODEC_KEYS_FILE: z.string().optional().describe('file of payload encryption keys, `id:base64key` per line or comma'),
+  SPOKEFLOW_CODEC_KEY_ID: z.string().optional().describe('id of the key new payloads are encrypted with; default the first key'),
+  SPOKEFLOW_CODEC_SERVER_TOKEN: z.string().optional().describe('bearer token `spokeflow codec-server` requires of every request'),
+  SPOKEFLOW_CODEC_SERVER_ORIGINS: z
+    .string()
+    .default('http://localhost:8233,http://127.0.0.1:8233')
+    .describe('Web UI origins the codec server allows (CORS), comma-separated'),
 });
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+const SOURCE_URL = /^SPOKEFLOW_SOURCE_[A-Z0-9_]+_URL$/;
+
+/**
+ * `<NAME>_FILE` for any setting (and any SPOKEFLOW_SOURCE_<NAME>_URL): its value is read from that
+ * file (a mounted Kubernetes Secret, say), trailing newline dropped, so secrets need not sit in the environment.
+ */
+export function withFileVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const resolved = { ...env };
+  for (const [fileVar, path] of Object.entries(env)) {
+    if (!fileVar.endsWith('_FILE') || !path || fileVar in ConfigSchema.shape) continue; // SPOKEFLOW_CODEC_KEYS_FILE is a setting of its own
+    const name = fileVar.slice(0, -'_FILE'.length);
+    if (!(name in ConfigSchema.shape) && !SOURCE_URL.test(name)) continue;
+    if (env[name] !== undefined) throw new Error(`invalid configuration: set ${name} or ${fileVar}, not both`);
+    try {
+      resolved[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new Error(`invalid configuration: ${fileVar}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return resolved;
+}
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env) {
+  const env = withFileVariables(rawEnv);
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) throw new Error(`invalid configuration: ${describeIssues(parsed.error)}`);
   const e = parsed.data;
@@ -142,10 +177,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       teamEmail: e.SPOKEFLOW_DIGEST_TEAM_EMAIL,
       webhookUrl: e.SPOKEFLOW_DIGEST_WEBHOOK_URL,
     },
-    /** Source connection URLs by name, from SPOKEFLOW_SOURCE_<NAME>_URL. */
+    codec: { keys: e.SPOKEFLOW_CODEC_KEYS, keysFile: e.SPOKEFLOW_CODEC_KEYS_FILE, keyId: e.SPOKEFLOW_CODEC_KEY_ID },
+    codecServer: {
+      token: e.SPOKEFLOW_CODEC_SERVER_TOKEN,
+      origins: e.SPOKEFLOW_CODEC_SERVER_ORIGINS.split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    },
+    /** Source connection URLs by name, from SPOKEFLOW_SOURCE_<NAME>_URL (or its _FILE). */
     sourceUrls: Object.fromEntries(
       Object.entries(env)
-        .filter(([k, v]) => /^SPOKEFLOW_SOURCE_[A-Z0-9_]+_URL$/.test(k) && v)
+        .filter(([k, v]) => SOURCE_URL.test(k) && v)
         .map(([k, v]) => [k.slice('SPOKEFLOW_SOURCE_'.length, -'_URL'.length).toLowerCase().replaceAll('_', '-'), v!]),
     ),
   };

@@ -1,6 +1,7 @@
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { SpokeflowConfig } from './config.js';
+import { spokeflowDataConverter } from './data-converter.js';
 
 /**
  * Every connection spokeflow makes to Temporal — workers, the CLI, schedules, the demo, benchmarks
@@ -27,7 +28,7 @@ export interface TemporalClient {
 
 /** A client of the configured namespace over an open connection. */
 export function temporalClient(connection: Connection, config: SpokeflowConfig): Client {
-  return new Client({ connection, namespace: config.temporal.namespace });
+  return new Client({ connection, namespace: config.temporal.namespace, dataConverter: spokeflowDataConverter(config) });
 }
 
 export async function connectClient(config: SpokeflowConfig): Promise<TemporalClient> {
