@@ -20,7 +20,10 @@ export const ConfigSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .optional()
     .describe('force TLS on or off (on by itself with any TLS setting or an API key)'),
-  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().optional().describe("CA certificate of the server's (PEM); unset: the system's CAs"),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z
+    .string()
+    .optional()
+    .describe("CA certificate that signed the server's (PEM); unset: the system's CAs"),
   TEMPORAL_TLS_SERVER_NAME: z.string().optional().describe('name the server certificate carries, when not the host of the address'),
   TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().optional().describe('mTLS client certificate (PEM)'),
   TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().optional().describe('mTLS client key (PEM); never printed'),

@@ -33,6 +33,7 @@ export async function probeTemporal(settings: TemporalSettings): Promise<void> {
   if (tlsSettings === false) {
     const failure = await h2Handshake(`http://${host}:${port}`, {});
     if (!failure || UNREACHABLE.has(failure.code ?? '')) return;
+    if (failure.code === 'ETIMEDOUT') return; // slow, not misconfigured: the SDK's own deadline decides
     if (await speaksTls(host, port)) {
       throw new TemporalConnectionError(
         `${where} requires TLS, but this connection is plaintext: set TEMPORAL_TLS=true (and TEMPORAL_TLS_SERVER_CA_CERT_PATH if its CA is private)`,
@@ -49,6 +50,7 @@ export async function probeTemporal(settings: TemporalSettings): Promise<void> {
   });
   if (!failure || UNREACHABLE.has(failure.code ?? '')) return;
   const code = failure.code ?? '';
+  if (code === 'ETIMEDOUT') return;
   if (UNTRUSTED.has(code)) {
     const trusted = tlsSettings.serverCa ? `the CA of ${tlsSettings.serverCaFrom}` : "the system's CAs";
     throw new TemporalConnectionError(
@@ -115,7 +117,10 @@ function h2Handshake(url: string, options: http2.SecureClientSessionOptions): Pr
       resolve(failure);
       session.destroy();
     };
-    const timer = setTimeout(() => finish(new Error(`no HTTP/2 settings within ${PROBE_TIMEOUT_MS / 1000} s`)), PROBE_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => finish(Object.assign(new Error(`no HTTP/2 settings within ${PROBE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })),
+      PROBE_TIMEOUT_MS,
+    );
     session.once('remoteSettings', () => finish());
     session.once('error', (err: ProbeFailure) => finish(err));
     // A TLS alert after the handshake (mTLS refusing a client without a certificate) reaches the
