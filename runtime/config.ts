@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeIssues } from '../common/errors.js';
+import { loadTemporalSettings, TEMPORAL_DEFAULTS } from './temporal-profile.js';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 
@@ -10,8 +11,24 @@ const port = z.coerce.number().int().min(1).max(65_535);
  * for validation and for the configuration reference in the README.
  */
 export const ConfigSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233').describe('Temporal frontend host:port'),
-  TEMPORAL_NAMESPACE: z.string().default('default').describe('Temporal namespace'),
+  // The Temporal connection is read by @temporalio/envconfig (runtime/temporal-profile.ts); these
+  // entries validate and document its variables.
+  TEMPORAL_ADDRESS: z.string().default(TEMPORAL_DEFAULTS.address).describe('Temporal frontend host:port (over the TOML profile)'),
+  TEMPORAL_NAMESPACE: z.string().default(TEMPORAL_DEFAULTS.namespace).describe('Temporal namespace (over the TOML profile)'),
+  TEMPORAL_CONFIG_FILE: z.string().optional().describe('TOML file of connection profiles; default ~/.config/temporalio/temporal.toml'),
+  TEMPORAL_PROFILE: z.string().optional().describe('profile of that file; default `default`'),
+  TEMPORAL_TLS: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .describe('force TLS on or off (on by itself with any TLS setting or an API key)'),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z
+    .string()
+    .optional()
+    .describe("CA certificate that signed the server's (PEM); unset: the system's CAs"),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional().describe('name the server certificate carries, when not the host of the address'),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().optional().describe('mTLS client certificate (PEM)'),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().optional().describe('mTLS client key (PEM); never printed'),
+  TEMPORAL_API_KEY: z.string().optional().describe('API key sent as a bearer token (implies TLS); never printed'),
   TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233').describe('Temporal Web UI, for links'),
   MYSQL_HOST: z.string().default('127.0.0.1').describe('MySQL/MariaDB host of the catalog and silver tables'),
   MYSQL_PORT: port.default(3306).describe('MySQL/MariaDB port'),
@@ -139,7 +156,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env) {
   if (!parsed.success) throw new Error(`invalid configuration: ${describeIssues(parsed.error)}`);
   const e = parsed.data;
   return {
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, uiUrl: e.TEMPORAL_UI_URL },
+    temporal: { ...loadTemporalSettings(env), uiUrl: e.TEMPORAL_UI_URL },
     mysql: {
       host: e.MYSQL_HOST,
       port: e.MYSQL_PORT,

@@ -30,6 +30,7 @@ function secretValues(config: SpokeflowConfig): (string | undefined)[] {
     config.digests.smtpUrl,
     config.digests.webhookUrl, // an incoming webhook's URL is its credential
     config.codecServer.token,
+    config.temporal.apiKey?.reveal(),
     ...Object.values(config.sourceUrls),
     ...(config.codec.keys ?? '').split(',').map((entry) => entry.slice(entry.indexOf(':') + 1).trim()),
   ];

@@ -2,6 +2,8 @@ import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { SpokeflowConfig } from './config.js';
 import { spokeflowDataConverter } from './data-converter.js';
+import { connectChecked } from './temporal-probe.js';
+import type { TemporalSettings } from './temporal-profile.js';
 
 /**
  * Every connection spokeflow makes to Temporal — workers, the CLI, schedules, the demo, benchmarks
@@ -11,12 +13,23 @@ import { spokeflowDataConverter } from './data-converter.js';
 
 /** Options of a client connection (the CLI, schedules, starters). */
 export function clientConnectionOptions(config: SpokeflowConfig): ConnectionOptions {
-  return { address: config.temporal.address };
+  return connectionOptionsOf(config.temporal);
 }
 
 /** Options of a worker's native connection. */
 export function workerConnectionOptions(config: SpokeflowConfig): NativeConnectionOptions {
-  return { address: config.temporal.address };
+  return connectionOptionsOf(config.temporal);
+}
+
+/** Address, TLS (server CA, name, mTLS pair), API key and metadata: the same for both kinds of connection. */
+function connectionOptionsOf(t: TemporalSettings) {
+  const tls = t.tls && {
+    serverNameOverride: t.tls.serverName,
+    serverRootCACertificate: t.tls.serverCa,
+    clientCertPair: t.tls.client && { crt: t.tls.client.cert, key: t.tls.client.key.reveal() },
+  };
+  const metadata = Object.fromEntries(Object.entries(t.metadata).map(([k, v]) => [k, v.reveal()]));
+  return { address: t.address, tls, apiKey: t.apiKey?.reveal(), metadata };
 }
 
 /** A Temporal client on its own connection; `close()` closes that connection. */
@@ -32,11 +45,11 @@ export function temporalClient(connection: Connection, config: SpokeflowConfig):
 }
 
 export async function connectClient(config: SpokeflowConfig): Promise<TemporalClient> {
-  const connection = await Connection.connect(clientConnectionOptions(config));
+  const connection = await connectChecked(config.temporal, () => Connection.connect(clientConnectionOptions(config)));
   return { client: temporalClient(connection, config), connection, close: () => connection.close() };
 }
 
 /** The native connection a worker polls through. */
 export function connectWorker(config: SpokeflowConfig): Promise<NativeConnection> {
-  return NativeConnection.connect(workerConnectionOptions(config));
+  return connectChecked(config.temporal, () => NativeConnection.connect(workerConnectionOptions(config)));
 }

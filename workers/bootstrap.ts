@@ -5,6 +5,7 @@ import { loadConfig } from '../runtime/config.js';
 import { DOMAIN_PLUGINS } from './plugins.js';
 import { connectWorker } from '../runtime/temporal.js';
 import { redactConsole, redactingLogFunction, redactorOf } from '../runtime/redact.js';
+import { describeTemporal } from '../runtime/temporal-profile.js';
 
 export interface BootstrapOptions {
   /** Telemetry hook-in point: e.g. `{ metrics: { prometheus: { bindAddress: '0.0.0.0:9464' } } }`. */
@@ -42,7 +43,7 @@ export async function runWorkers(domains: Domain[], options: BootstrapOptions = 
         });
       }),
     );
-    console.log(`spokeflow workers polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${config.temporal.address}`);
+    console.log(`spokeflow workers polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${describeTemporal(config.temporal)}`);
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     await connection.close();

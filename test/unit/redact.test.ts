@@ -22,6 +22,7 @@ describe('redaction of credentials', () => {
       SPOKEFLOW_DIGEST_WEBHOOK_URL: 'https://hooks.example/T000/B000/XXXXsecretpath',
       SPOKEFLOW_CODEC_KEYS: 'k1:bXlrZXlteWtleW15a2V5bXlrZXlteWtleW15a2V5MTI=',
       SPOKEFLOW_SOURCE_CRM_URL: 'postgres://crm:crm-password@crm:5432/crm',
+      TEMPORAL_API_KEY: 'temporal-cloud-api-key',
     });
     const redact = redactorOf(config);
     const line = redact(
@@ -29,6 +30,7 @@ describe('redaction of credentials', () => {
     );
     expect(line).toBe('key ***, hook ***, codec ***, Authorization: Bearer ***');
     expect(redact('password crm-password in a driver message')).toBe('password *** in a driver message');
+    expect(redact('api key temporal-cloud-api-key refused')).toBe('api key *** refused');
   });
 
   it("leaves the local stack's default values alone, so ordinary words survive", () => {
