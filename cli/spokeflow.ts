@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { BackfillProgress } from '../common/backfill.js';
@@ -34,7 +35,20 @@ async function withCatalog<T>(work: (catalog: ReturnType<typeof createDatasetCat
   }
 }
 
-const program = new Command('spokeflow').description('durable data-platform workflows on Temporal');
+/** The version of the installed package: its package.json is one level up from the sources, two from dist/cli. */
+function packageVersion(): string {
+  for (const relative of ['../package.json', '../../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'spokeflow' && manifest.version) return manifest.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}
+
+const program = new Command('spokeflow').description('durable data-platform workflows on Temporal').version(packageVersion());
 
 const datasets = program.command('datasets').description('declare and list the datasets of the catalog');
 datasets
@@ -100,8 +114,9 @@ program
   .option('--input-file <path>', 'the input, from a .json or .yaml file')
   .option('--no-follow', 'return once started')
   .option('--task-queue <name>', "another task queue than the workflow's domain's (a canary worker, say)")
-  .action(async (workflowType: string, o: { input?: string; inputFile?: string; follow: boolean; taskQueue?: string }) => {
-    const result = await runWorkflow(workflowType, await readInput(o), { follow: o.follow, taskQueue: o.taskQueue });
+  .option('--no-wait', 'start even when no worker polls the task queue (the run waits for one)')
+  .action(async (workflowType: string, o: { input?: string; inputFile?: string; follow: boolean; taskQueue?: string; wait: boolean }) => {
+    const result = await runWorkflow(workflowType, await readInput(o), { follow: o.follow, taskQueue: o.taskQueue, requireWorker: o.wait });
     if (result !== undefined) console.log(JSON.stringify(result, null, 2));
   });
 
@@ -130,11 +145,25 @@ program
   .option('--granularity <grain>', 'daily or hourly', 'daily')
   .option('--mode <mode>', 'missing, failed or all', 'missing')
   .option('--concurrency <n>', 'partitions at once', (v) => Number(v), 8)
-  .action(async (dataset: string, o: { from: string; to: string; granularity: string; mode: string; concurrency: number }) => {
-    const result = (await runWorkflow('backfillWorkflow', { dataset, ...o }, { follow: true })) as BackfillProgress & { status: string };
-    console.log(`${result.status}: ${result.succeeded} of ${result.toRun} partitions synced, ${result.failed} failed, ${result.rows} rows`);
-    if (result.failed > 0) process.exitCode = 1;
-  });
+  .option('--no-wait', 'start even when no worker polls the task queue (the run waits for one)')
+  .action(
+    async (
+      dataset: string,
+      { wait, ...o }: { from: string; to: string; granularity: string; mode: string; concurrency: number; wait: boolean },
+    ) => {
+      const result = (await runWorkflow(
+        'backfillWorkflow',
+        { dataset, ...o },
+        { follow: true, requireWorker: wait },
+      )) as BackfillProgress & {
+        status: string;
+      };
+      console.log(
+        `${result.status}: ${result.succeeded} of ${result.toRun} partitions synced, ${result.failed} failed, ${result.rows} rows`,
+      );
+      if (result.failed > 0) process.exitCode = 1;
+    },
+  );
 
 program
   .command('search')
