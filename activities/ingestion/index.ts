@@ -22,7 +22,7 @@ import { deleteRowsNotFromRun, evolveSilverTable, loadSilverPage, type SilverTab
 import { createSyncLedger } from '../catalog/sync-ledger.js';
 import type { SyncMetrics } from '../metrics/sync-metrics.js';
 import type { BronzeStore, StoredObject } from '../objects/bronze.js';
-import { permanentSourceError, type SourceConnections } from '../sources/index.js';
+import { type SourceConnections } from '../sources/index.js';
 import { boundsSql, relationSql } from '../sources/keyset.js';
 import { inspectPage, type SilverPage } from './page.js';
 import type { ParquetEncoder } from './parquet-encoder.js';
@@ -229,9 +229,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
       }
       const source = deps.sources.get(d.source);
       const relation = relationSql(source.dialect, d.source);
-      const columns = await source.describe(relation).catch((err: unknown) => {
-        throw permanentSourceError(d.name, err) ?? err;
-      });
+      const columns = await source.describe(relation);
       for (const name of [...(cursor ? [cursor] : []), ...d.source.primaryKey]) {
         if (!columns.some((c) => c.name === name)) {
           throw ApplicationFailure.nonRetryable(
