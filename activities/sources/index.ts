@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { SourceColumn } from '../../common/column-types.js';
 import type { SourceDeclaration } from '../../common/dataset.js';
 import { ErrorType } from '../../common/errors.js';
-import type { Dialect, PageQuery } from './keyset.js';
+import type { Dialect, PageQuery, UniqueIndex } from './keyset.js';
 import { openMysql } from './mysql.js';
 import { openPostgres } from './postgres.js';
 import {
@@ -20,6 +20,8 @@ export type Row = (string | null)[];
 export interface SourceConnection {
   dialect: Dialect;
   describe(relation: string): Promise<SourceColumn[]>;
+  /** A declared table's unique indexes (primary key included), to find a key it was declared without. */
+  uniqueIndexes(table: string): Promise<UniqueIndex[]>;
   queryRows(sql: string, values: string[]): Promise<Row[]>;
   /** One keyset page as page text (see activities/ingestion/page.ts). */
   readPageText(relation: string, query: PageQuery): Promise<Buffer>;
