@@ -47,13 +47,24 @@ export const SourceDeclaration = z
       .refine((q) => !/;\s*\S/.test(q), 'must be a single SELECT statement')
       .optional()
       .describe('source query, run read-only; give exactly one of table and query'),
-    primaryKey: z.array(SqlIdentifier).min(1).describe('columns that identify a row'),
+    primaryKey: z
+      .array(SqlIdentifier)
+      .min(1)
+      .optional()
+      .describe(
+        'columns that identify a row; omit for a table to use its primary key, else a unique index of NOT NULL columns (required with query)',
+      ),
     cursor: SqlIdentifier.optional().describe('monotonic column (e.g. updated_at) for incremental sync; without it only full refresh'),
   })
   .strict()
   .refine((s) => (s.table === undefined) !== (s.query === undefined), {
     message: 'give exactly one of table and query',
     path: ['table'],
+  })
+  // A query's result has no index to find a key in.
+  .refine((s) => s.query === undefined || s.primaryKey !== undefined, {
+    message: 'a source query must declare the columns that identify a row',
+    path: ['primaryKey'],
   });
 
 export const DatasetDeclaration = z

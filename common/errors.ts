@@ -21,6 +21,19 @@ export const ErrorType = {
   pipelineApprovalRejected: 'PipelineApprovalRejected',
   pipelineOutputTooLarge: 'PipelineOutputTooLarge',
   pipelineBadValue: 'PipelineBadValue',
+  // What a store said that no retry can change (activities/store-errors.ts maps each driver's codes).
+  authenticationFailed: 'AuthenticationFailed',
+  unknownHost: 'UnknownHost',
+  unknownDatabase: 'UnknownDatabase',
+  unknownBucket: 'UnknownBucket',
+  malformedUrl: 'MalformedUrl',
+  permissionDenied: 'PermissionDenied',
+  readOnly: 'ReadOnly',
+  missingTable: 'MissingTable',
+  missingColumn: 'MissingColumn',
+  querySyntax: 'QuerySyntax',
+  /** Incremental sync of a source with no primary key, no unique NOT NULL index and no declared key. */
+  missingRowKey: 'MissingRowKey',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

@@ -56,7 +56,8 @@ export interface SyncPlan {
   team: string;
   mode: 'incremental' | 'full';
   /** Fixed for the whole run (no secrets in it), so a re-declaration mid-run changes nothing. */
-  source: SourceDeclaration;
+  /** The declared source, with the key it is copied by (declared, or found on the source table). */
+  source: SourceDeclaration & { primaryKey: string[] };
   targetTable: string;
   columns: SourceColumn[];
   /** Columns the copy is ordered and resumed by: [cursor, ...primaryKey], or the key alone in full mode. */

@@ -3,6 +3,16 @@ import { Client as MinioClient } from 'minio';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { createInfluxAdmin } from '../activities/metrics/influx-admin.js';
+import {
+  influxErrorClassifier,
+  minioErrorClassifier,
+  mysqlErrorClassifier,
+  postgresErrorClassifier,
+  siteOfUrl,
+  smtpErrorClassifier,
+  storesErrorClassifier,
+  type ClassifyError,
+} from '../activities/store-errors.js';
 import type { SpokeflowConfig } from './config.js';
 
 /** The store clients activities are built from; one set per process. */
@@ -50,3 +60,58 @@ export function createClients(config: SpokeflowConfig) {
   };
 }
 export type Clients = ReturnType<typeof createClients>;
+
+/**
+ * The mapping of every shared client's errors (catalog MySQL, pgvector Postgres, MinIO, InfluxDB,
+ * SMTP), each naming its store, address and settings. Sources map their own (activities/sources).
+ */
+export function storeErrorClassifier(config: SpokeflowConfig): ClassifyError {
+  const { mysql: m, postgres: p, minio: o, influx: i } = config;
+  const influx = siteOfUrl(i.url) ?? { address: i.url };
+  const smtp = config.digests.smtpUrl ? siteOfUrl(config.digests.smtpUrl) : undefined;
+  return storesErrorClassifier([
+    {
+      driver: 'mysql',
+      host: m.host,
+      classify: mysqlErrorClassifier({
+        store: 'MySQL catalog',
+        address: `${m.host}:${m.port}`,
+        database: m.database,
+        setting: 'the MYSQL_* settings',
+      }),
+    },
+    {
+      driver: 'postgres',
+      host: p.host,
+      classify: postgresErrorClassifier({
+        store: 'Postgres vector index',
+        address: `${p.host}:${p.port}`,
+        database: p.database,
+        setting: 'the PG* settings',
+      }),
+    },
+    {
+      driver: 'minio',
+      host: o.endPoint,
+      classify: minioErrorClassifier({
+        store: 'MinIO',
+        address: `${o.endPoint}:${o.port}`,
+        setting: 'MINIO_ACCESS_KEY and MINIO_SECRET_KEY',
+      }),
+    },
+    {
+      driver: 'influx',
+      host: influx.address.split(':')[0] ?? '',
+      classify: influxErrorClassifier({ store: 'InfluxDB', address: influx.address, setting: 'INFLUX_TOKEN' }),
+    },
+    ...(smtp
+      ? [
+          {
+            driver: 'smtp' as const,
+            host: smtp.address.split(':')[0] ?? '',
+            classify: smtpErrorClassifier({ store: 'SMTP', address: smtp.address, setting: 'SPOKEFLOW_SMTP_URL' }),
+          },
+        ]
+      : []),
+  ]);
+}

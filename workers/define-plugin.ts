@@ -1,5 +1,6 @@
 import { SimplePlugin } from '@temporalio/plugin';
-import { createClients, type Clients } from '../runtime/clients.js';
+import { withErrorClassification } from '../activities/store-errors.js';
+import { createClients, storeErrorClassifier, type Clients } from '../runtime/clients.js';
 import { loadConfig, type SpokeflowConfig } from '../runtime/config.js';
 import { spokeflowDataConverter } from '../runtime/data-converter.js';
 import { redactingActivityErrors, redactorOf } from '../runtime/redact.js';
@@ -62,7 +63,8 @@ export function definePlugin<O extends PluginOptions = PluginOptions>(
     const owned = [...(parts.owns ?? []), ...opened];
     return new SimplePlugin({
       name,
-      activities: parts.activities,
+      // A store's permanent error (wrong password, unknown database …) fails at once, saying what to fix.
+      activities: withErrorClassification(parts.activities, storeErrorClassifier(config)),
       dataConverter: spokeflowDataConverter(config), // payload encryption, when keys are configured
       workerInterceptors: { activity: [redactingActivityErrors(redactorOf(config))] }, // no credential in a failure
       ...(options.registerWorkflows === false ? {} : { workflowsPath: sharedWorkflowsPath }),

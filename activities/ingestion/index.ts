@@ -22,8 +22,8 @@ import { deleteRowsNotFromRun, evolveSilverTable, loadSilverPage, type SilverTab
 import { createSyncLedger } from '../catalog/sync-ledger.js';
 import type { SyncMetrics } from '../metrics/sync-metrics.js';
 import type { BronzeStore, StoredObject } from '../objects/bronze.js';
-import { permanentSourceError, type SourceConnections } from '../sources/index.js';
-import { boundsSql, relationSql } from '../sources/keyset.js';
+import { type SourceConnections } from '../sources/index.js';
+import { boundsSql, chooseRowKey, relationSql } from '../sources/keyset.js';
 import { inspectPage, type SilverPage } from './page.js';
 import type { ParquetEncoder } from './parquet-encoder.js';
 
@@ -229,10 +229,16 @@ export function createIngestionActivities(deps: IngestionDeps) {
       }
       const source = deps.sources.get(d.source);
       const relation = relationSql(source.dialect, d.source);
-      const columns = await source.describe(relation).catch((err: unknown) => {
-        throw permanentSourceError(d.name, err) ?? err;
-      });
-      for (const name of [...(cursor ? [cursor] : []), ...d.source.primaryKey]) {
+      const columns = await source.describe(relation);
+      const primaryKey = d.source.primaryKey ?? (d.source.table ? chooseRowKey(await source.uniqueIndexes(d.source.table)) : undefined);
+      if (!primaryKey) {
+        throw ApplicationFailure.nonRetryable(
+          `source table ${d.source.table} of ${d.name} has no primary key and no unique index of NOT NULL columns: ` +
+            'declare source.primaryKey (columns that identify a row) in the dataset, or add such a key to the table',
+          ErrorType.missingRowKey,
+        );
+      }
+      for (const name of [...(cursor ? [cursor] : []), ...primaryKey]) {
         if (!columns.some((c) => c.name === name)) {
           throw ApplicationFailure.nonRetryable(
             `source of ${d.name} has no column "${name}" (columns: ${columns.map((c) => c.name).join(', ')})`,
@@ -252,7 +258,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
         d.name,
         { database: deps.silverDatabase, table: d.target.table },
         columns,
-        d.source.primaryKey,
+        primaryKey,
         run.syncRunId,
       );
 
@@ -272,10 +278,10 @@ export function createIngestionActivities(deps: IngestionDeps) {
         dataset: d.name,
         team: d.team,
         mode: input.mode,
-        source: d.source,
+        source: { ...d.source, primaryKey },
         targetTable: d.target.table,
         columns,
-        keyset: input.mode === 'full' || !cursor ? d.source.primaryKey : [cursor, ...d.source.primaryKey],
+        keyset: input.mode === 'full' || !cursor ? primaryKey : [cursor, ...primaryKey],
         upperInclusive: !input.window,
         startAfter: watermark,
         cursorLowerBound: input.window?.from ?? null,

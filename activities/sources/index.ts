@@ -2,9 +2,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { SourceColumn } from '../../common/column-types.js';
 import type { SourceDeclaration } from '../../common/dataset.js';
 import { ErrorType } from '../../common/errors.js';
-import type { Dialect, PageQuery } from './keyset.js';
+import type { Dialect, PageQuery, UniqueIndex } from './keyset.js';
 import { openMysql } from './mysql.js';
 import { openPostgres } from './postgres.js';
+import {
+  mysqlErrorClassifier,
+  postgresErrorClassifier,
+  siteOfUrl,
+  withErrorClassification,
+  type ClassifyError,
+  type StoreSite,
+} from '../store-errors.js';
 
 /** A row as canonical text values, in the order of the described columns. */
 export type Row = (string | null)[];
@@ -12,6 +20,8 @@ export type Row = (string | null)[];
 export interface SourceConnection {
   dialect: Dialect;
   describe(relation: string): Promise<SourceColumn[]>;
+  /** A declared table's unique indexes (primary key included), to find a key it was declared without. */
+  uniqueIndexes(table: string): Promise<UniqueIndex[]>;
   queryRows(sql: string, values: string[]): Promise<Row[]>;
   /** One keyset page as page text (see activities/ingestion/page.ts). */
   readPageText(relation: string, query: PageQuery): Promise<Buffer>;
@@ -40,7 +50,7 @@ export function createSourceConnections(resolveUrl: ResolveConnectionUrl) {
             ErrorType.missingSecret,
           );
         }
-        connection = source.kind === 'postgres' ? openPostgres(url) : openMysql(url);
+        connection = withErrorClassification(openSource(source, url), sourceErrorClassifier(source, url));
         open.set(key, connection);
       }
       return connection;
@@ -53,19 +63,29 @@ export function createSourceConnections(resolveUrl: ResolveConnectionUrl) {
 }
 export type SourceConnections = ReturnType<typeof createSourceConnections>;
 
-// Errors a retry cannot fix: the declared relation, a column or the query itself is wrong.
-const PERMANENT_POSTGRES_CODES = new Set(['42P01', '42703', '42601', '42883', '3F000']); // undefined table / column, syntax, undefined function, schema
-const PERMANENT_MYSQL_ERRNOS = new Set([1146, 1054, 1064, 1049]); // no such table, bad field, syntax, unknown database
+const URL_SCHEMES: Record<SourceDeclaration['kind'], string[]> = { postgres: ['postgres:', 'postgresql:'], mysql: ['mysql:', 'mariadb:'] };
 
-/**
- * The source error as a non-retryable failure when it says the declaration no longer matches
- * the source (a table dropped, a column renamed); undefined for errors worth retrying.
- */
-export function permanentSourceError(dataset: string, err: unknown): ApplicationFailure | undefined {
-  const e = err as { code?: unknown; errno?: unknown; message?: unknown };
-  const permanent =
-    (typeof e.code === 'string' && PERMANENT_POSTGRES_CODES.has(e.code)) ||
-    (typeof e.errno === 'number' && PERMANENT_MYSQL_ERRNOS.has(e.errno));
-  if (!permanent) return undefined;
-  return ApplicationFailure.nonRetryable(`source of ${dataset}: ${String(e.message)}`, ErrorType.sourceSchema);
+function sourceSite(source: SourceDeclaration, url: string): StoreSite {
+  const site = siteOfUrl(url) ?? { address: '(unparsable URL)' };
+  const store = `${source.kind === 'postgres' ? 'Postgres' : 'MySQL'} source "${source.connection}"`;
+  return { store, ...site, setting: connectionEnvVar(source.connection) };
+}
+
+/** A URL that cannot name a server of its kind fails here, once, instead of on every retry. */
+function openSource(source: SourceDeclaration, url: string): SourceConnection {
+  const parsed = siteOfUrl(url) && new URL(url);
+  if (!parsed || !URL_SCHEMES[source.kind].includes(parsed.protocol) || !parsed.hostname) {
+    const wanted = URL_SCHEMES[source.kind][0]!;
+    throw ApplicationFailure.nonRetryable(
+      `${source.kind} source "${source.connection}": ${connectionEnvVar(source.connection)} is not a ${wanted}//user:password@host:port/database URL`,
+      ErrorType.malformedUrl,
+    );
+  }
+  return source.kind === 'postgres' ? openPostgres(url) : openMysql(url);
+}
+
+/** The source's driver errors, mapped with the connection's name, address and variable. */
+function sourceErrorClassifier(source: SourceDeclaration, url: string): ClassifyError {
+  const site = sourceSite(source, url);
+  return source.kind === 'postgres' ? postgresErrorClassifier(site) : mysqlErrorClassifier(site);
 }

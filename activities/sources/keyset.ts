@@ -106,3 +106,33 @@ export function boundsSql(
     (where.length ? ` WHERE ${where.join(' AND ')} OR ${c} IS NULL` : '');
   return { sql, values };
 }
+
+/** A unique index of a source table, as the source's catalog describes it. */
+export interface UniqueIndex {
+  name: string;
+  primary: boolean;
+  columns: { name: string; notNull: boolean }[];
+}
+
+/**
+ * The columns that identify a row: the primary key, else the narrowest unique index whose columns
+ * are all NOT NULL (a NULL would let two rows share a key); undefined when there is neither.
+ */
+export function chooseRowKey(indexes: UniqueIndex[]): string[] | undefined {
+  const primary = indexes.find((i) => i.primary);
+  if (primary) return primary.columns.map((c) => c.name);
+  const usable = indexes.filter((i) => i.columns.length > 0 && i.columns.every((c) => c.notNull));
+  usable.sort((a, b) => a.columns.length - b.columns.length || a.name.localeCompare(b.name));
+  return usable[0]?.columns.map((c) => c.name);
+}
+
+/** Rows of (index, primary?, column, not null?) in index column order, grouped into indexes. */
+export function groupIndexColumns(rows: { index: string; primary: boolean; column: string; notNull: boolean }[]): UniqueIndex[] {
+  const byName = new Map<string, UniqueIndex>();
+  for (const r of rows) {
+    let index = byName.get(r.index);
+    if (!index) byName.set(r.index, (index = { name: r.index, primary: r.primary, columns: [] }));
+    index.columns.push({ name: r.column, notNull: r.notNull });
+  }
+  return [...byName.values()];
+}

@@ -1,7 +1,7 @@
 import mysql from 'mysql2/promise';
 import type { FieldPacket, TypeCastField, TypeCastNext } from 'mysql2/promise';
 import type { ColumnType, SourceColumn } from '../../common/column-types.js';
-import { pageSql, type Dialect } from './keyset.js';
+import { groupIndexColumns, pageSql, type Dialect } from './keyset.js';
 import { rowsToText } from '../ingestion/page.js';
 import type { Row, SourceConnection } from './index.js';
 
@@ -156,6 +156,28 @@ export function openMysql(url: string): SourceConnection {
           characterSet: f.characterSet ?? 0,
         }),
       }));
+    },
+    async uniqueIndexes(table) {
+      const [schema, name] = table.includes('.') ? table.split('.') : [null, table];
+      // Prefix indexes (SUB_PART) do not identify a row by the column's whole value.
+      const [rows] = await pool.query({
+        sql:
+          'SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM information_schema.STATISTICS s ' +
+          'JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME ' +
+          'WHERE s.TABLE_SCHEMA = COALESCE(?, DATABASE()) AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 ' +
+          'AND s.INDEX_NAME NOT IN (SELECT INDEX_NAME FROM information_schema.STATISTICS p WHERE p.TABLE_SCHEMA = s.TABLE_SCHEMA AND p.TABLE_NAME = s.TABLE_NAME AND p.SUB_PART IS NOT NULL) ' +
+          'ORDER BY s.INDEX_NAME, s.SEQ_IN_INDEX',
+        values: [schema, name],
+        rowsAsArray: true,
+      });
+      return groupIndexColumns(
+        (rows as string[][]).map(([index, column, nullable]) => ({
+          index: index!,
+          primary: index === 'PRIMARY',
+          column: column!,
+          notNull: nullable === 'NO',
+        })),
+      );
     },
     async queryRows(sql, values) {
       const [rows] = await pool.query({ sql, values, rowsAsArray: true });

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { ColumnType, SourceColumn } from '../../common/column-types.js';
 import { to as copyTo } from 'pg-copy-streams';
 import { fromPostgresCopyText } from '../ingestion/page.js';
-import { pageSql, type Dialect } from './keyset.js';
+import { groupIndexColumns, pageSql, quoteQualified, type Dialect } from './keyset.js';
 import type { SourceConnection, Row } from './index.js';
 
 // Every value arrives as the server's text: no precision is lost to JS numbers or Dates.
@@ -144,6 +144,28 @@ export function openPostgres(url: string): SourceConnection {
     async describe(relation) {
       const result = await pool.query({ text: `SELECT * FROM ${relation} AS src LIMIT 0`, types: asText });
       return result.fields.map((f): SourceColumn => ({ name: f.name, ...pgColumnType(f.dataTypeID, f.dataTypeModifier) }));
+    },
+    async uniqueIndexes(table) {
+      // Partial and expression indexes do not identify every row by its columns.
+      const result = await pool.query<Row>({
+        text:
+          'SELECT i.indexrelid::regclass::text, i.indisprimary, a.attname, a.attnotnull FROM pg_index i ' +
+          'CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ' +
+          'JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ' +
+          'WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL ' +
+          'ORDER BY 1, k.ord',
+        values: [quoteQualified(postgresDialect, table)],
+        rowMode: 'array',
+        types: asText,
+      });
+      return groupIndexColumns(
+        result.rows.map(([index, primary, column, notNull]) => ({
+          index: index!,
+          primary: primary === 't',
+          column: column!,
+          notNull: notNull === 't',
+        })),
+      );
     },
     async queryRows(sql, values) {
       const result = await pool.query<Row>({ text: sql, values, rowMode: 'array', types: asText });

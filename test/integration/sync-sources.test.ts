@@ -202,8 +202,8 @@ describe('sync sources, bad input and poison rows', () => {
         team: 'platform',
       });
       const failure = await failureOf(h.sync({ dataset: `${kind}_${tag}.dropped` }));
-      expect(failure).toMatchObject({ type: 'SourceSchemaError', nonRetryable: true });
-      expect(failure.message).toContain(`source of ${kind}_${tag}.dropped:`);
+      expect(failure).toMatchObject({ type: 'MissingTable', nonRetryable: true });
+      expect(failure.message).toContain(`${kind === 'postgres' ? 'Postgres' : 'MySQL'} source "${connection}"`);
       expect(failure.message).toMatch(/dropped/);
     }
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mysqlDialect } from '../../activities/sources/mysql.js';
 import { postgresDialect } from '../../activities/sources/postgres.js';
-import { pageSql, relationSql } from '../../activities/sources/keyset.js';
+import { chooseRowKey, pageSql, relationSql } from '../../activities/sources/keyset.js';
 import type { SourceColumn } from '../../common/column-types.js';
 
 const columns: SourceColumn[] = [
@@ -57,5 +57,31 @@ describe('keyset page queries', () => {
         'WHERE `updated_at` >= ? AND `updated_at` < ? AND (`updated_at`, `id`) > (?, NULL) ORDER BY src.`updated_at`, src.`id` LIMIT 10',
     );
     expect(values).toEqual(['2023-12-01', '2024-02-01', '2024-01-01 00:00:00']);
+  });
+});
+
+describe('the key of a table declared without one', () => {
+  const index = (name: string, primary: boolean, ...columns: [string, boolean][]) => ({
+    name,
+    primary,
+    columns: columns.map(([c, notNull]) => ({ name: c, notNull })),
+  });
+
+  it('is the primary key when there is one', () => {
+    expect(chooseRowKey([index('by_code', false, ['code', true]), index('pk', true, ['a', true], ['b', true])])).toEqual(['a', 'b']);
+  });
+
+  it('is the narrowest unique index of NOT NULL columns otherwise, passing over one with a nullable column', () => {
+    const indexes = [
+      index('wide', false, ['a', true], ['b', true]),
+      index('nullable', false, ['other', false]),
+      index('code', false, ['code', true]),
+    ];
+    expect(chooseRowKey(indexes)).toEqual(['code']);
+  });
+
+  it('is missing when no unique index has only NOT NULL columns', () => {
+    expect(chooseRowKey([index('nullable', false, ['other', false])])).toBeUndefined();
+    expect(chooseRowKey([])).toBeUndefined();
   });
 });
