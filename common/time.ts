@@ -56,7 +56,7 @@ export function formatDuration(ms: number): string {
 export const IsoDay = z
   .string()
   .regex(/^\d{4}-\d\d-\d\d$/, 'must be a day like 2025-01-31')
-  .refine((d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'must be a real calendar day');
+  .refine((d) => !('error' in parseInstant(d)), 'must be a real calendar day'); // zod runs it even when the pattern failed
 
 const INSTANT = /^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d)(?::(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?)?)?(Z|[+-]\d\d:?\d\d)?$/i;
 
