@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { BackfillProgress } from '../common/backfill.js';
@@ -11,6 +12,7 @@ import { readDatasetFile } from '../infra/datasets-file.js';
 import { migrate } from '../infra/migrations/index.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
+import { packageFile } from '../runtime/package-paths.js';
 
 /** Opens the stores, runs `work`, and always closes them again. */
 async function withCatalog<T>(work: (catalog: ReturnType<typeof createDatasetCatalog>) => Promise<T>): Promise<T> {
@@ -144,7 +146,9 @@ program
   .description('the local stack of servers (infra/local/stack.sh)')
   .argument('<command>', 'up, down, status, reset or env')
   .action((command: string) => {
-    const script = fileURLToPath(new URL('../infra/local/stack.sh', import.meta.url));
+    const script = fileURLToPath(packageFile('infra/local/stack.sh'));
+    if (!existsSync(script))
+      throw new UsageError('spokeflow stack runs the local stack of a clone of the repository; this installation has none');
     process.exitCode = spawnSync('bash', [script, command], { stdio: 'inherit' }).status ?? 1;
   });
 

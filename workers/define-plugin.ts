@@ -1,7 +1,7 @@
 import { SimplePlugin } from '@temporalio/plugin';
 import { createClients, type Clients } from '../runtime/clients.js';
 import { loadConfig, type SpokeflowConfig } from '../runtime/config.js';
-import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
+import { defaultWorkflowCode, workflowCodeParameters, type PluginOptions } from './plugin-options.js';
 
 /** Something a plugin holds for as long as its worker runs. */
 export interface Closable {
@@ -61,7 +61,7 @@ export function definePlugin<O extends PluginOptions = PluginOptions>(
     return new SimplePlugin({
       name,
       activities: parts.activities,
-      ...(options.registerWorkflows === false ? {} : { workflowsPath: sharedWorkflowsPath }),
+      ...(options.registerWorkflows === false ? {} : workflowCodeParameters(options.workflowCode ?? defaultWorkflowCode())),
       runContext: (next) => closingAfter(next, owned),
     });
   };
