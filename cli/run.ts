@@ -8,7 +8,9 @@ import { SearchAttr } from '../common/search-attributes.js';
 import { TaskQueue } from '../common/task-queues.js';
 import { WORKFLOW_TYPES, workflowEntry, type WorkflowEntry } from '../common/workflows.js';
 import { loadConfig, type SpokeflowConfig } from '../runtime/config.js';
+import { createClients } from '../runtime/clients.js';
 import { connectClient } from '../runtime/temporal.js';
+import { noWorkerPolling, undeclaredDatasets } from './preflight.js';
 
 /** A problem the person at the terminal can fix: printed as it is, without a stack trace. */
 export class UsageError extends Error {}
@@ -76,25 +78,34 @@ async function follow(entry: WorkflowEntry, handle: WorkflowHandle): Promise<unk
 }
 
 /**
- * `spokeflow run`: validates the input with the workflow's own schema, starts the run on its
+ * `spokeflow run`: validates the input with the workflow's own schema, checks that the datasets
+ * it names are declared and that a worker polls its queue (unless `requireWorker` is false), starts the run on its
  * domain's task queue under its deterministic id, prints the id and the Web UI link, and (unless
  * told not to) follows its progress until it ends.
  */
 export async function runWorkflow(
   workflowType: string,
   raw: unknown,
-  options: { follow: boolean; taskQueue?: string; config?: SpokeflowConfig },
+  options: { follow: boolean; taskQueue?: string; config?: SpokeflowConfig; requireWorker?: boolean },
 ): Promise<unknown> {
   const entry = entryOf(workflowType);
   const input = validateInput(workflowType, raw);
   const config = options.config ?? loadConfig();
+  const taskQueue = options.taskQueue ?? TaskQueue[entry.domain];
+  const clients = createClients(config);
+  const undeclared = await undeclaredDatasets(clients.catalog, entry.datasetsNamed(input)).finally(() => clients.close());
+  if (undeclared) throw new UsageError(undeclared);
   const { client, connection } = await connectClient(config);
   try {
+    if (options.requireWorker !== false) {
+      const idle = await noWorkerPolling(client, config.temporal.namespace, taskQueue, entry.domain);
+      if (idle) throw new UsageError(idle);
+    }
     const workflowId = entry.workflowIdOf(input);
     const dataset = entry.datasetOf(input);
     const handle = await client.workflow
       .start(workflowType, {
-        taskQueue: options.taskQueue ?? TaskQueue[entry.domain],
+        taskQueue,
         workflowId,
         args: [input],
         staticSummary: entry.summaryOf(input),

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { BackfillProgress } from '../common/backfill.js';
 import { WORKFLOW_TYPES } from '../common/workflows.js';
 import { runScheduleCommand } from '../schedules/command.js';
+import { startCodecServer } from './codec-server.js';
 import { formatHits, searchCatalog } from './search.js';
 import { inputJsonSchema, readInput, runWorkflow, UsageError, workflowStatus } from './run.js';
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
@@ -13,6 +14,15 @@ import { migrate } from '../infra/migrations/index.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { packageFile } from '../runtime/package-paths.js';
+import { redactConsole, redactorOf } from '../runtime/redact.js';
+
+// Every line this command prints is free of the configured credentials; an invalid
+// configuration is reported by the command that needs it.
+try {
+  redactConsole(redactorOf(loadConfig()));
+} catch {
+  redactConsole(redactorOf(loadConfig({})));
+}
 
 /** Opens the stores, runs `work`, and always closes them again. */
 async function withCatalog<T>(work: (catalog: ReturnType<typeof createDatasetCatalog>) => Promise<T>): Promise<T> {
@@ -26,7 +36,17 @@ async function withCatalog<T>(work: (catalog: ReturnType<typeof createDatasetCat
   }
 }
 
-const program = new Command('spokeflow').description('durable data-platform workflows on Temporal');
+/** The version of the installed package, from its package.json (the package root, from source or dist/). */
+function packageVersion(): string {
+  try {
+    const manifest = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version?: string };
+    return manifest.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const program = new Command('spokeflow').description('durable data-platform workflows on Temporal').version(packageVersion());
 
 const datasets = program.command('datasets').description('declare and list the datasets of the catalog');
 datasets
@@ -92,8 +112,9 @@ program
   .option('--input-file <path>', 'the input, from a .json or .yaml file')
   .option('--no-follow', 'return once started')
   .option('--task-queue <name>', "another task queue than the workflow's domain's (a canary worker, say)")
-  .action(async (workflowType: string, o: { input?: string; inputFile?: string; follow: boolean; taskQueue?: string }) => {
-    const result = await runWorkflow(workflowType, await readInput(o), { follow: o.follow, taskQueue: o.taskQueue });
+  .option('--no-wait', 'start even when no worker polls the task queue (the run waits for one)')
+  .action(async (workflowType: string, o: { input?: string; inputFile?: string; follow: boolean; taskQueue?: string; wait: boolean }) => {
+    const result = await runWorkflow(workflowType, await readInput(o), { follow: o.follow, taskQueue: o.taskQueue, requireWorker: o.wait });
     if (result !== undefined) console.log(JSON.stringify(result, null, 2));
   });
 
@@ -122,11 +143,25 @@ program
   .option('--granularity <grain>', 'daily or hourly', 'daily')
   .option('--mode <mode>', 'missing, failed or all', 'missing')
   .option('--concurrency <n>', 'partitions at once', (v) => Number(v), 8)
-  .action(async (dataset: string, o: { from: string; to: string; granularity: string; mode: string; concurrency: number }) => {
-    const result = (await runWorkflow('backfillWorkflow', { dataset, ...o }, { follow: true })) as BackfillProgress & { status: string };
-    console.log(`${result.status}: ${result.succeeded} of ${result.toRun} partitions synced, ${result.failed} failed, ${result.rows} rows`);
-    if (result.failed > 0) process.exitCode = 1;
-  });
+  .option('--no-wait', 'start even when no worker polls the task queue (the run waits for one)')
+  .action(
+    async (
+      dataset: string,
+      { wait, ...o }: { from: string; to: string; granularity: string; mode: string; concurrency: number; wait: boolean },
+    ) => {
+      const result = (await runWorkflow(
+        'backfillWorkflow',
+        { dataset, ...o },
+        { follow: true, requireWorker: wait },
+      )) as BackfillProgress & {
+        status: string;
+      };
+      console.log(
+        `${result.status}: ${result.succeeded} of ${result.toRun} partitions synced, ${result.failed} failed, ${result.rows} rows`,
+      );
+      if (result.failed > 0) process.exitCode = 1;
+    },
+  );
 
 program
   .command('search')
@@ -139,6 +174,17 @@ program
   .action(async (query: string, o: { team?: string; tag?: string; limit: number; json?: boolean }) => {
     const hits = await searchCatalog(query, { team: o.team, tag: o.tag, limit: o.limit });
     console.log(o.json ? JSON.stringify(hits, null, 2) : formatHits(hits));
+  });
+
+program
+  .command('codec-server')
+  .description(
+    "decode and encode payloads for the Temporal Web UI (its --ui-codec-endpoint / codec endpoint) with this process's codec keys",
+  )
+  .option('--port <n>', 'port to listen on', (v) => Number(v), 8234)
+  .option('--host <ip>', 'address to bind; put TLS in front before binding beyond loopback', '127.0.0.1')
+  .action(async (o: { port: number; host: string }) => {
+    await startCodecServer(loadConfig(), o);
   });
 
 program

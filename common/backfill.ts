@@ -1,15 +1,12 @@
 import { z } from 'zod';
 import { DatasetName } from './dataset.js';
-
-const DateOrTime = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}([ T]\d{2}(:\d{2}(:\d{2})?)?)?Z?$/, 'must be a UTC date or date-time like 2024-03-01 or 2024-03-01T05:00');
+import { instantMs, UtcInstant } from './time.js';
 
 export const BackfillInput = z
   .object({
     dataset: DatasetName.describe('catalog name of the dataset, e.g. shop.orders (it must declare a cursor column)'),
-    from: DateOrTime.describe('first partition: the one containing this time (UTC)'),
-    to: DateOrTime.describe('end of the range, exclusive (UTC)'),
+    from: UtcInstant.describe('first partition: the one containing this time (UTC)'),
+    to: UtcInstant.describe('end of the range, exclusive (UTC)'),
     granularity: z.enum(['daily', 'hourly']).default('daily').describe('size of a partition'),
     mode: z
       .enum(['missing', 'failed', 'all'])
@@ -26,7 +23,7 @@ export const BackfillInput = z
       .describe('partitions one workflow run handles before it continues as new (bounds its history)'),
   })
   .strict()
-  .refine((b) => b.from < b.to, { message: 'must be after from', path: ['to'] });
+  .refine((b) => instantMs(b.from) < instantMs(b.to), { message: 'must be after from', path: ['to'] });
 export type BackfillInput = z.output<typeof BackfillInput>;
 
 export interface BackfillProgress {

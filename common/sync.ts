@@ -1,7 +1,28 @@
 import { z } from 'zod';
 import type { SourceColumn } from './column-types.js';
 import { DatasetName, type SourceDeclaration } from './dataset.js';
+import { instantMs, normaliseInstant } from './time.js';
 import { addCounts } from './totals.js';
+
+/** A bound on the cursor: an integer for a numeric cursor (kept as text), else a date or date-time. */
+const CursorBound = z.preprocess(
+  (v) => (typeof v === 'number' && Number.isInteger(v) ? String(v) : v),
+  z.string().transform((text, ctx) => (/^-?\d+$/.test(text) ? text : normaliseInstant(text, ctx))),
+);
+
+/** Which kind of cursor a window bound is for: the plan checks it against the dataset's cursor column. */
+export const boundKind = (bound: string): 'number' | 'instant' => (/^-?\d+$/.test(bound) ? 'number' : 'instant');
+
+const SyncWindow = z
+  .object({ from: CursorBound, to: CursorBound })
+  .strict()
+  .superRefine((w, ctx) => {
+    if (boundKind(w.from) !== boundKind(w.to)) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be of the same kind as from (both numbers, or both dates)' });
+    } else if (boundKind(w.from) === 'number' ? BigInt(w.from) >= BigInt(w.to) : instantMs(w.from) >= instantMs(w.to)) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: `must be after from (${w.from})` });
+    }
+  });
 
 export const SyncInput = z
   .object({
@@ -18,11 +39,7 @@ export const SyncInput = z
       .max(1_000)
       .default(20)
       .describe('pages copied by one activity (progress is reported after each)'),
-    window: z
-      .object({ from: z.string().min(1), to: z.string().min(1) })
-      .strict()
-      .optional()
-      .describe('only rows with from <= cursor < to (a backfill partition); leaves the watermark alone'),
+    window: SyncWindow.optional().describe('only rows with from <= cursor < to (a backfill partition); leaves the watermark alone'),
   })
   .strict();
 export type SyncInput = z.output<typeof SyncInput>;

@@ -57,3 +57,61 @@ export const IsoDay = z
   .string()
   .regex(/^\d{4}-\d\d-\d\d$/, 'must be a day like 2025-01-31')
   .refine((d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'must be a real calendar day');
+
+const INSTANT = /^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d)(?::(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?)?)?(Z|[+-]\d\d:?\d\d)?$/i;
+
+/**
+ * Epoch ms of a date or date-time as people write them ('2024-03-01', '2024-03-01T05',
+ * '2024-03-01 05:30:00.250', with 'Z' or an offset like '+02:00'; no zone means UTC), or a
+ * reason it is not one. Every field is checked as a value: month 13, day 45 or 25:00 are refused.
+ */
+export function parseInstant(text: string): { ms: number } | { error: string } {
+  const m = INSTANT.exec(text.trim());
+  if (!m) return { error: 'must be a date or date-time like 2024-03-01, 2024-03-01T05:00 or 2024-03-01T05:00:00+02:00' };
+  const field = (i: number) => Number(m[i] ?? 0);
+  const [year, month, day, hour, minute, second] = [field(1), field(2), field(3), field(4), field(5), field(6)];
+  const fraction = m[7] ? Number(`0.${m[7]}`) * SECOND_MS : 0;
+  const daysInMonth = month >= 1 && month <= 12 ? new Date(Date.UTC(year, month, 0)).getUTCDate() : 0;
+  if (daysInMonth === 0) return { error: `month ${month} does not exist` };
+  if (day < 1 || day > daysInMonth) return { error: `day ${day} does not exist in ${year}-${String(month).padStart(2, '0')}` };
+  if (hour > 23 || minute > 59 || second > 59) return { error: `time ${m[4]}:${m[5] ?? '00'}:${m[6] ?? '00'} does not exist` };
+  let offsetMs = 0;
+  const zone = m[8]?.toUpperCase();
+  if (zone && zone !== 'Z') {
+    const [h, mm] = [Number(zone.slice(1, 3)), Number(zone.slice(-2))];
+    if (h > 14 || mm > 59) return { error: `offset ${zone} does not exist` };
+    offsetMs = (zone.startsWith('-') ? -1 : 1) * (h * HOUR_MS + mm * MINUTE_MS);
+  }
+  return { ms: Date.UTC(year, month - 1, day, hour, minute, second) + Math.round(fraction) - offsetMs };
+}
+
+/**
+ * A date or date-time input (see `parseInstant`), refused at once when it is not a real one, and
+ * normalised to UTC `YYYY-MM-DD HH:MM:SS[.mmm]`: the form the cursor bounds and partitions use.
+ */
+export const UtcInstant = z
+  .string()
+  .transform((text, ctx) => normaliseInstant(text, ctx))
+  .meta({ description: 'a date or date-time, UTC unless it says its zone' });
+
+/** The UTC `YYYY-MM-DD HH:MM:SS[.mmm]` of a date or date-time, or an issue with its reason. */
+export function normaliseInstant(text: string, ctx: z.RefinementCtx): string {
+  const parsed = parseInstant(text);
+  if ('error' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.error });
+    return z.NEVER;
+  }
+  return parsed.ms % SECOND_MS === 0 ? sqlTimeSeconds(parsed.ms) : sqlTime(parsed.ms);
+}
+
+/** Epoch ms of a normalised `UtcInstant`. */
+export const instantMs = (normalised: string): number => fromSqlTime(normalised);
+
+/**
+ * The ISO 8601 interval of a range of normalised instants, as short as it stays exact:
+ * `2024-03-01/2024-03-11` for midnights, `2024-03-01T05:00:00Z/…` otherwise.
+ */
+export function isoInterval(from: string, to: string): string {
+  const iso = (instant: string) => (instant.endsWith(' 00:00:00') ? instant.slice(0, 10) : `${instant.replace(' ', 'T')}Z`);
+  return `${iso(from)}/${iso(to)}`;
+}

@@ -45,6 +45,8 @@ export interface WorkflowEntry {
   workflowIdOf(input: unknown): string;
   /** The dataset a run works on (SpokeflowDataset), from its validated input. */
   datasetOf(input: unknown): string | undefined;
+  /** Every catalog dataset a run's input names, checked by the CLI before it starts one. */
+  datasetsNamed(input: unknown): string[];
   /** What a run does, in a few words: its static summary in the Web UI. */
   summaryOf(input: unknown): string;
 }
@@ -58,12 +60,19 @@ function entry<S extends z.ZodType>(e: {
   progressOf(progress: Record<string, unknown>): RunMeasure;
   workflowIdOf(input: z.output<S>): string;
   datasetOf(input: z.output<S>): string | undefined;
+  /** Defaults to the one of `datasetOf`. */
+  datasetsNamed?(input: z.output<S>): string[];
   summaryOf(input: z.output<S>): string;
 }): WorkflowEntry {
   return {
     ...e,
     workflowIdOf: (raw) => e.workflowIdOf(e.input.parse(raw)),
     datasetOf: (raw) => e.datasetOf(e.input.parse(raw)),
+    datasetsNamed: (raw) => {
+      const input = e.input.parse(raw);
+      const one = e.datasetOf(input);
+      return e.datasetsNamed?.(input) ?? (one ? [one] : []);
+    },
     summaryOf: (raw) => e.summaryOf(e.input.parse(raw)),
   };
 }
@@ -112,6 +121,7 @@ export const WORKFLOWS: Readonly<Record<string, WorkflowEntry>> = {
     progressOf: (p) => ({ done: count(p, 'groupsDone'), total: count(p, 'groups'), unit: 'dataset groups' }),
     workflowIdOf: anomalyScanWorkflowId,
     datasetOf: (input) => (input.datasets?.length === 1 ? input.datasets[0] : undefined),
+    datasetsNamed: (input) => input.datasets ?? [],
     summaryOf: (input) =>
       `anomaly scan of ${input.team ? `team ${input.team}` : input.datasets ? `${input.datasets.length} datasets` : 'every dataset'}`,
   }),

@@ -10,7 +10,7 @@ import { workflowBundleOptions } from '../workers/plugin-options.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DIST = path.join(ROOT, 'dist');
 /** Folders compiled into dist/ (tsconfig.build.json) whose non-TypeScript files the code loads. */
-const RUNTIME_FILES = { dirs: ['activities', 'common', 'workflows', 'workers', 'runtime', 'schedules', 'cli'], ext: ['.mjs'] };
+const RUNTIME_FILES = { dirs: ['activities', 'common', 'workflows', 'workers', 'runtime', 'schedules', 'cli'], ext: ['.mjs', '.cjs'] };
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(path.join(ROOT, dir), { withFileTypes: true, recursive: true });

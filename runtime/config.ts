@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeIssues } from '../common/errors.js';
 import { packageFile } from './package-paths.js';
+import { loadTemporalSettings, TEMPORAL_DEFAULTS } from './temporal-profile.js';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 
@@ -10,8 +12,24 @@ const port = z.coerce.number().int().min(1).max(65_535);
  * for validation and for the configuration reference in the README.
  */
 export const ConfigSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233').describe('Temporal frontend host:port'),
-  TEMPORAL_NAMESPACE: z.string().default('default').describe('Temporal namespace'),
+  // The Temporal connection is read by @temporalio/envconfig (runtime/temporal-profile.ts); these
+  // entries validate and document its variables.
+  TEMPORAL_ADDRESS: z.string().default(TEMPORAL_DEFAULTS.address).describe('Temporal frontend host:port (over the TOML profile)'),
+  TEMPORAL_NAMESPACE: z.string().default(TEMPORAL_DEFAULTS.namespace).describe('Temporal namespace (over the TOML profile)'),
+  TEMPORAL_CONFIG_FILE: z.string().optional().describe('TOML file of connection profiles; default ~/.config/temporalio/temporal.toml'),
+  TEMPORAL_PROFILE: z.string().optional().describe('profile of that file; default `default`'),
+  TEMPORAL_TLS: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .describe('force TLS on or off (on by itself with any TLS setting or an API key)'),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z
+    .string()
+    .optional()
+    .describe("CA certificate that signed the server's (PEM); unset: the system's CAs"),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional().describe('name the server certificate carries, when not the host of the address'),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().optional().describe('mTLS client certificate (PEM)'),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().optional().describe('mTLS client key (PEM); never printed'),
+  TEMPORAL_API_KEY: z.string().optional().describe('API key sent as a bearer token (implies TLS); never printed'),
   TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233').describe('Temporal Web UI, for links'),
   MYSQL_HOST: z.string().default('127.0.0.1').describe('MySQL/MariaDB host of the catalog and silver tables'),
   MYSQL_PORT: port.default(3306).describe('MySQL/MariaDB port'),
@@ -98,14 +116,48 @@ export const ConfigSchema = z.object({
     .url()
     .optional()
     .describe('Slack-compatible incoming webhook of the digests; unset: no webhook channel'),
+  SPOKEFLOW_CODEC_KEYS: z
+    .string()
+    .optional()
+    .describe('payload encryption keys, `id:base64key,…` (32-byte AES-256 keys); unset with no file: payloads stay plain'),
+  SPOKEFLOW_CODEC_KEYS_FILE: z.string().optional().describe('file of payload encryption keys, `id:base64key` per line or comma'),
+  SPOKEFLOW_CODEC_KEY_ID: z.string().optional().describe('id of the key new payloads are encrypted with; default the first key'),
+  SPOKEFLOW_CODEC_SERVER_TOKEN: z.string().optional().describe('bearer token `spokeflow codec-server` requires of every request'),
+  SPOKEFLOW_CODEC_SERVER_ORIGINS: z
+    .string()
+    .default('http://localhost:8233,http://127.0.0.1:8233')
+    .describe('Web UI origins the codec server allows (CORS), comma-separated'),
 });
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+const SOURCE_URL = /^SPOKEFLOW_SOURCE_[A-Z0-9_]+_URL$/;
+
+/**
+ * `<NAME>_FILE` for any setting (and any SPOKEFLOW_SOURCE_<NAME>_URL): its value is read from that
+ * file (a mounted Kubernetes Secret, say), trailing newline dropped, so secrets need not sit in the environment.
+ */
+export function withFileVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const resolved = { ...env };
+  for (const [fileVar, path] of Object.entries(env)) {
+    if (!fileVar.endsWith('_FILE') || !path || fileVar in ConfigSchema.shape) continue; // SPOKEFLOW_CODEC_KEYS_FILE is a setting of its own
+    const name = fileVar.slice(0, -'_FILE'.length);
+    if (!(name in ConfigSchema.shape) && !SOURCE_URL.test(name)) continue;
+    if (env[name] !== undefined) throw new Error(`invalid configuration: set ${name} or ${fileVar}, not both`);
+    try {
+      resolved[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new Error(`invalid configuration: ${fileVar}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return resolved;
+}
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env) {
+  const env = withFileVariables(rawEnv);
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) throw new Error(`invalid configuration: ${describeIssues(parsed.error)}`);
   const e = parsed.data;
   return {
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, uiUrl: e.TEMPORAL_UI_URL },
+    temporal: { ...loadTemporalSettings(env), uiUrl: e.TEMPORAL_UI_URL },
     mysql: {
       host: e.MYSQL_HOST,
       port: e.MYSQL_PORT,
@@ -143,10 +195,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       teamEmail: e.SPOKEFLOW_DIGEST_TEAM_EMAIL,
       webhookUrl: e.SPOKEFLOW_DIGEST_WEBHOOK_URL,
     },
-    /** Source connection URLs by name, from SPOKEFLOW_SOURCE_<NAME>_URL. */
+    codec: { keys: e.SPOKEFLOW_CODEC_KEYS, keysFile: e.SPOKEFLOW_CODEC_KEYS_FILE, keyId: e.SPOKEFLOW_CODEC_KEY_ID },
+    codecServer: {
+      token: e.SPOKEFLOW_CODEC_SERVER_TOKEN,
+      origins: e.SPOKEFLOW_CODEC_SERVER_ORIGINS.split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    },
+    /** Source connection URLs by name, from SPOKEFLOW_SOURCE_<NAME>_URL (or its _FILE). */
     sourceUrls: Object.fromEntries(
       Object.entries(env)
-        .filter(([k, v]) => /^SPOKEFLOW_SOURCE_[A-Z0-9_]+_URL$/.test(k) && v)
+        .filter(([k, v]) => SOURCE_URL.test(k) && v)
         .map(([k, v]) => [k.slice('SPOKEFLOW_SOURCE_'.length, -'_URL'.length).toLowerCase().replaceAll('_', '-'), v!]),
     ),
   };

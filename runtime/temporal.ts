@@ -1,6 +1,9 @@
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { SpokeflowConfig } from './config.js';
+import { spokeflowDataConverter } from './data-converter.js';
+import { connectChecked } from './temporal-probe.js';
+import type { TemporalSettings } from './temporal-profile.js';
 
 /**
  * Every connection spokeflow makes to Temporal — workers, the CLI, schedules, the demo, benchmarks
@@ -10,12 +13,23 @@ import type { SpokeflowConfig } from './config.js';
 
 /** Options of a client connection (the CLI, schedules, starters). */
 export function clientConnectionOptions(config: SpokeflowConfig): ConnectionOptions {
-  return { address: config.temporal.address };
+  return connectionOptionsOf(config.temporal);
 }
 
 /** Options of a worker's native connection. */
 export function workerConnectionOptions(config: SpokeflowConfig): NativeConnectionOptions {
-  return { address: config.temporal.address };
+  return connectionOptionsOf(config.temporal);
+}
+
+/** Address, TLS (server CA, name, mTLS pair), API key and metadata: the same for both kinds of connection. */
+function connectionOptionsOf(t: TemporalSettings) {
+  const tls = t.tls && {
+    serverNameOverride: t.tls.serverName,
+    serverRootCACertificate: t.tls.serverCa,
+    clientCertPair: t.tls.client && { crt: t.tls.client.cert, key: t.tls.client.key.reveal() },
+  };
+  const metadata = Object.fromEntries(Object.entries(t.metadata).map(([k, v]) => [k, v.reveal()]));
+  return { address: t.address, tls, apiKey: t.apiKey?.reveal(), metadata };
 }
 
 /** A Temporal client on its own connection; `close()` closes that connection. */
@@ -27,15 +41,15 @@ export interface TemporalClient {
 
 /** A client of the configured namespace over an open connection. */
 export function temporalClient(connection: Connection, config: SpokeflowConfig): Client {
-  return new Client({ connection, namespace: config.temporal.namespace });
+  return new Client({ connection, namespace: config.temporal.namespace, dataConverter: spokeflowDataConverter(config) });
 }
 
 export async function connectClient(config: SpokeflowConfig): Promise<TemporalClient> {
-  const connection = await Connection.connect(clientConnectionOptions(config));
+  const connection = await connectChecked(config.temporal, () => Connection.connect(clientConnectionOptions(config)));
   return { client: temporalClient(connection, config), connection, close: () => connection.close() };
 }
 
 /** The native connection a worker polls through. */
 export function connectWorker(config: SpokeflowConfig): Promise<NativeConnection> {
-  return NativeConnection.connect(workerConnectionOptions(config));
+  return connectChecked(config.temporal, () => NativeConnection.connect(workerConnectionOptions(config)));
 }

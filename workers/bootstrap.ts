@@ -1,9 +1,11 @@
-import { Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { TaskQueue, type Domain } from '../common/task-queues.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { DOMAIN_PLUGINS } from './plugins.js';
 import { connectWorker } from '../runtime/temporal.js';
+import { redactConsole, redactingLogFunction, redactorOf } from '../runtime/redact.js';
+import { describeTemporal } from '../runtime/temporal-profile.js';
 
 export interface BootstrapOptions {
   /** Telemetry hook-in point: e.g. `{ metrics: { prometheus: { bindAddress: '0.0.0.0:9464' } } }`. */
@@ -20,6 +22,7 @@ export async function runWorkers(domains: Domain[], options: BootstrapOptions = 
   const config = loadConfig();
   const prometheus = process.env.SPOKEFLOW_PROMETHEUS_BIND;
   Runtime.install({
+    logger: new DefaultLogger('INFO', redactingLogFunction(redactorOf(config))),
     shutdownSignals: ['SIGINT', 'SIGTERM'],
     telemetryOptions: options.telemetryOptions ?? (prometheus ? { metrics: { prometheus: { bindAddress: prometheus } } } : undefined),
   });
@@ -40,7 +43,7 @@ export async function runWorkers(domains: Domain[], options: BootstrapOptions = 
         });
       }),
     );
-    console.log(`spokeflow workers polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${config.temporal.address}`);
+    console.log(`spokeflow workers polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${describeTemporal(config.temporal)}`);
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     await connection.close();
@@ -50,6 +53,7 @@ export async function runWorkers(domains: Domain[], options: BootstrapOptions = 
 
 /** Entry helper: `run().catch(...)` with a non-zero exit on failure. */
 export function main(domains: Domain[]): void {
+  redactConsole(redactorOf(loadConfig()));
   runWorkers(domains).catch((err: unknown) => {
     console.error(err);
     process.exit(1);

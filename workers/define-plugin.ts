@@ -1,6 +1,8 @@
 import { SimplePlugin } from '@temporalio/plugin';
 import { createClients, type Clients } from '../runtime/clients.js';
 import { loadConfig, type SpokeflowConfig } from '../runtime/config.js';
+import { spokeflowDataConverter } from '../runtime/data-converter.js';
+import { redactingActivityErrors, redactorOf } from '../runtime/redact.js';
 import { defaultWorkflowCode, workflowCodeParameters, type PluginOptions } from './plugin-options.js';
 
 /** Something a plugin holds for as long as its worker runs. */
@@ -61,6 +63,8 @@ export function definePlugin<O extends PluginOptions = PluginOptions>(
     return new SimplePlugin({
       name,
       activities: parts.activities,
+      dataConverter: spokeflowDataConverter(config), // payload encryption, when keys are configured
+      workerInterceptors: { activity: [redactingActivityErrors(redactorOf(config))] }, // no credential in a failure
       ...(options.registerWorkflows === false ? {} : workflowCodeParameters(options.workflowCode ?? defaultWorkflowCode())),
       runContext: (next) => closingAfter(next, owned),
     });

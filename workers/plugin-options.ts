@@ -4,6 +4,7 @@ import type { SimplePluginOptions } from '@temporalio/plugin';
 import type { BundleOptions } from '@temporalio/worker';
 import type { Clients } from '../runtime/clients.js';
 import type { SpokeflowConfig } from '../runtime/config.js';
+import { FAILURE_CONVERTER_PATH } from '../runtime/data-converter.js';
 import { siblingModule } from '../runtime/package-paths.js';
 
 /**
@@ -20,8 +21,9 @@ export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('../workflow-bundles/s
  * What the workflow bundle is made of, for the build and for workers that bundle at start alike:
  * interceptor modules or a payload converter go here, in one place.
  */
-export function workflowBundleOptions(): Pick<BundleOptions, 'workflowsPath' | 'workflowInterceptorModules'> {
-  return { workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [] };
+export function workflowBundleOptions(): Pick<BundleOptions, 'workflowsPath' | 'failureConverterPath'> {
+  // The failure converter encodes failure messages; a worker given a prebuilt bundle cannot add it later.
+  return { workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH };
 }
 
 /** 'bundle' where the prebuilt bundle sits next to the code (the compiled package), else 'source'. */
@@ -55,15 +57,8 @@ export function sharedWorkflowBundle(existing: WorkflowBundleOption | undefined)
 }
 
 /** The part of a plugin that registers the pack's workflow code, prebuilt or bundled at worker start. */
-export function workflowCodeParameters(
-  mode: WorkflowCode,
-): Pick<SimplePluginOptions, 'workflowsPath' | 'workflowBundle' | 'workerInterceptors'> {
-  if (mode === 'bundle') return { workflowBundle: sharedWorkflowBundle };
-  const { workflowInterceptorModules } = workflowBundleOptions();
-  return {
-    workflowsPath: sharedWorkflowsPath,
-    ...(workflowInterceptorModules?.length ? { workerInterceptors: { workflowModules: workflowInterceptorModules } } : {}),
-  };
+export function workflowCodeParameters(mode: WorkflowCode): Pick<SimplePluginOptions, 'workflowsPath' | 'workflowBundle'> {
+  return mode === 'bundle' ? { workflowBundle: sharedWorkflowBundle } : { workflowsPath: sharedWorkflowsPath };
 }
 
 /** `bundle`: the prebuilt dist/workflow-bundles/spokeflow.js; `source`: webpack bundles the workflows at worker start. */

@@ -18,6 +18,7 @@ import { BackfillInput, partitionSyncRunId, type BackfillCarry, type BackfillPro
 import { parseInput } from '../common/errors.js';
 import type { Partition } from '../common/partitions.js';
 import { SyncInput } from '../common/sync.js';
+import { isoInterval } from '../common/time.js';
 import { copy, short } from './support/activity-options.js';
 import { failRun, markOutcome, messageOf, tagRun } from './support/run-lifecycle.js';
 import { proxySyncSteps, runSync, syncState, type SyncSteps } from './support/sync-steps.js';
@@ -121,7 +122,7 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
       planned = true;
       progress.partitions = plan.partitions;
       progress.toRun = plan.toRun;
-      tagRun({ kind: 'backfill', dataset: input.dataset, team: plan.team, partition: `${input.from}/${input.to}` }); // the range, as an ISO 8601 interval
+      tagRun({ kind: 'backfill', dataset: input.dataset, team: plan.team, partition: isoInterval(input.from, input.to) });
     }
     report();
 

@@ -2,9 +2,11 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { PartitionRef } from '../../common/backfill.js';
+import type { SourceColumn } from '../../common/column-types.js';
 import { ErrorType } from '../../common/errors.js';
 import { bronzePartKey, bronzeRunPrefix, manifestKey, quarantinePartKey } from '../../common/keys.js';
 import {
+  boundKind,
   emptySyncTotals,
   type ChunkInput,
   type ChunkResult,
@@ -238,6 +240,12 @@ export function createIngestionActivities(deps: IngestionDeps) {
           );
         }
       }
+      if (input.window && cursor)
+        checkWindowFitsCursor(
+          input.window,
+          d.name,
+          columns.find((c) => c.name === cursor),
+        );
       await evolveSilverTable(
         deps.catalog,
         deps.catalogDatabase,
@@ -406,3 +414,15 @@ export function createIngestionActivities(deps: IngestionDeps) {
   };
 }
 export type IngestionActivities = ReturnType<typeof createIngestionActivities>;
+
+/** A window's bounds must be of the cursor's kind: numbers for a numeric cursor, dates for a temporal one. */
+function checkWindowFitsCursor(window: { from: string; to: string }, dataset: string, column: SourceColumn | undefined): void {
+  const kind = column?.type.kind;
+  const wanted = kind === 'int' || kind === 'decimal' ? 'number' : kind === 'date' || kind === 'timestamp' ? 'instant' : null;
+  if (wanted && boundKind(window.from) !== wanted) {
+    throw ApplicationFailure.nonRetryable(
+      `window.from: the cursor ${column?.name} of ${dataset} is a ${kind} column; give the window as ${wanted === 'number' ? 'numbers' : 'dates or date-times'}`,
+      ErrorType.invalidInput,
+    );
+  }
+}

@@ -111,6 +111,12 @@ describe('sync sources, bad input and poison rows', () => {
     const window = await h.sync({ dataset: `pg_${tag}.events`, window: { from: '2024-01-02 00:00:00', to: '2024-01-03 00:00:00' } });
     expect(window.rows).toBe(12); // hours 24..47, even ids only
     expect(window.watermark).toBeNull();
+    // The same window written with a zone: normalised to UTC before the query sees it.
+    const zoned = await h.sync({ dataset: `pg_${tag}.events`, window: { from: '2024-01-02T01:00:00+01:00', to: '2024-01-03' } });
+    expect(zoned.rows).toBe(12);
+    const numeric = await failureOf(h.sync({ dataset: `pg_${tag}.events`, window: { from: 1, to: 50 } }));
+    expect([numeric.nonRetryable, numeric.type]).toEqual([true, 'InvalidInput']);
+    expect(numeric.message).toContain(`window.from: the cursor at of pg_${tag}.events is a timestamp column`);
     const all = await h.sync({ dataset: `pg_${tag}.events` });
     expect(all.rows).toBe(50);
     const [rows] = await h.warehouse.query<RowDataPacket[]>(`SELECT name FROM \`events_${tag}\` WHERE id = 24`);

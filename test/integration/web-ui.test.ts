@@ -1,54 +1,23 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncResult } from '../../common/sync.js';
 import type { syncWorkflow } from '../../workflows/sync.js';
+import { CHROMIUM_ARGS, findChromium } from '../support/chromium.js';
 import { openHarness, type Harness } from '../support/harness.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCREENSHOTS = path.join(REPO_ROOT, '.stack', 'screenshots'); // .stack/ is git-ignored
 
-/**
- * Debian's Chromium, installed by infra/local/chromium.sh if missing (npm test runs it first).
- * Undefined only when it is missing and cannot be installed here (no apt, no root or sudo).
- */
-function findChromium(): string | undefined {
-  const wanted = process.env.SPOKEFLOW_CHROMIUM ?? '/usr/bin/chromium';
-  if (existsSync(wanted)) return wanted;
-  try {
-    const out = execFileSync('bash', [path.join(REPO_ROOT, 'infra/local/chromium.sh')], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const found = out.trim().split('\n').pop();
-    return found && existsSync(found) ? found : undefined;
-  } catch {
-    return undefined;
-  }
-}
 const chromiumPath = findChromium();
 if (!chromiumPath) {
   console.warn(
     'web-ui test skipped: /usr/bin/chromium is missing and infra/local/chromium.sh could not install it (needs apt-get and root or sudo)',
   );
 }
-
-// Without these, headless Chromium tries Google services and QUIC, and its connections fail on a
-// machine without general network access.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** Reloads the page until `ready` finds what it waits for: visibility lags a completed run a little. */
 async function reloadUntil(page: Page, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {

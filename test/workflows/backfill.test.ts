@@ -112,8 +112,8 @@ describe('backfillWorkflow with stub activities', () => {
     expect(rec.argsOf('planBackfill')[0]).toEqual([
       {
         dataset: 'shop.orders',
-        from: '2024-03-01',
-        to: '2024-03-06',
+        from: '2024-03-01 00:00:00', // normalised to UTC by the input schema
+        to: '2024-03-06 00:00:00',
         granularity: 'daily',
         mode: 'missing',
         concurrency: 2,
