@@ -111,7 +111,7 @@ describe('the packed package in a project of its own', () => {
       args: [{ dataset: `pack.${tag}`, pageRows: 500 }],
     });
     const [rows] = await h.warehouse.query(`SELECT COUNT(*) AS n FROM \`pack_${tag}\``);
-    expect((rows as { n: number }[])[0]!.n).toBe(1200);
+    expect(Number((rows as { n: number | string }[])[0]!.n)).toBe(1200);
   }, 60_000);
 
   it('replays a recorded sync history against the prebuilt workflow bundle it ships', async () => {
