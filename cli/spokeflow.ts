@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { BackfillProgress } from '../common/backfill.js';
@@ -13,6 +13,7 @@ import { readDatasetFile } from '../infra/datasets-file.js';
 import { migrate } from '../infra/migrations/index.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
+import { packageFile } from '../runtime/package-paths.js';
 import { redactConsole, redactorOf } from '../runtime/redact.js';
 
 // Every line this command prints is free of the configured credentials; an invalid
@@ -35,17 +36,14 @@ async function withCatalog<T>(work: (catalog: ReturnType<typeof createDatasetCat
   }
 }
 
-/** The version of the installed package: its package.json is one level up from the sources, two from dist/cli. */
+/** The version of the installed package, from its package.json (the package root, from source or dist/). */
 function packageVersion(): string {
-  for (const relative of ['../package.json', '../../package.json']) {
-    try {
-      const manifest = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (manifest.name === 'spokeflow' && manifest.version) return manifest.version;
-    } catch {
-      // not at this level
-    }
+  try {
+    const manifest = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version?: string };
+    return manifest.version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
-  return 'unknown';
 }
 
 const program = new Command('spokeflow').description('durable data-platform workflows on Temporal').version(packageVersion());
@@ -194,7 +192,9 @@ program
   .description('the local stack of servers (infra/local/stack.sh)')
   .argument('<command>', 'up, down, status, reset or env')
   .action((command: string) => {
-    const script = fileURLToPath(new URL('../infra/local/stack.sh', import.meta.url));
+    const script = fileURLToPath(packageFile('infra/local/stack.sh'));
+    if (!existsSync(script))
+      throw new UsageError('spokeflow stack runs the local stack of a clone of the repository; this installation has none');
     process.exitCode = spawnSync('bash', [script, command], { stdio: 'inherit' }).status ?? 1;
   });
 

@@ -191,3 +191,4 @@ export function schedulableWorkflow(workflowType: string): WorkflowEntry | undef
   const entry = workflowEntry(workflowType);
   return entry?.schedulable ? entry : undefined;
 }
+export { DOMAINS, TaskQueue, type Domain } from './task-queues.js';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeIssues } from '../common/errors.js';
+import { packageFile } from './package-paths.js';
 import { loadTemporalSettings, TEMPORAL_DEFAULTS } from './temporal-profile.js';
 
 const port = z.coerce.number().int().min(1).max(65_535);
@@ -178,7 +179,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env) {
     shutdownGrace: e.SPOKEFLOW_SHUTDOWN_GRACE,
     embeddings: {
       provider: e.SPOKEFLOW_EMBEDDING_PROVIDER,
-      modelsDir: e.SPOKEFLOW_MODELS_DIR || fileURLToPath(new URL('../.stack/models', import.meta.url)),
+      modelsDir: e.SPOKEFLOW_MODELS_DIR || fileURLToPath(packageFile('.stack/models')),
       url: e.SPOKEFLOW_EMBEDDING_URL,
       model: e.SPOKEFLOW_EMBEDDING_MODEL,
       modelVersion: e.SPOKEFLOW_EMBEDDING_MODEL_VERSION,

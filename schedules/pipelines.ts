@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { packageFile } from '../runtime/package-paths.js';
 import type { ScheduleDeclarationInput } from './schema.js';
 
-const PIPELINES_DIR = new URL('../pipelines/', import.meta.url);
+const PIPELINES_DIR = packageFile('pipelines/');
 
 /**
  * The schedules of pipelines/schedules.yaml as declarations: each `pipeline: <file>` becomes

@@ -4,7 +4,7 @@ import { createClients, storeErrorClassifier, type Clients } from '../runtime/cl
 import { loadConfig, type SpokeflowConfig } from '../runtime/config.js';
 import { spokeflowDataConverter } from '../runtime/data-converter.js';
 import { redactingActivityErrors, redactorOf } from '../runtime/redact.js';
-import { sharedWorkflowsPath, type PluginOptions } from './plugin-options.js';
+import { defaultWorkflowCode, workflowCodeParameters, type PluginOptions } from './plugin-options.js';
 
 /** Something a plugin holds for as long as its worker runs. */
 export interface Closable {
@@ -67,7 +67,7 @@ export function definePlugin<O extends PluginOptions = PluginOptions>(
       activities: withErrorClassification(parts.activities, storeErrorClassifier(config)),
       dataConverter: spokeflowDataConverter(config), // payload encryption, when keys are configured
       workerInterceptors: { activity: [redactingActivityErrors(redactorOf(config))] }, // no credential in a failure
-      ...(options.registerWorkflows === false ? {} : { workflowsPath: sharedWorkflowsPath }),
+      ...(options.registerWorkflows === false ? {} : workflowCodeParameters(options.workflowCode ?? defaultWorkflowCode())),
       runContext: (next) => closingAfter(next, owned),
     });
   };

@@ -14,7 +14,7 @@ import { notificationsPlugin } from './notifications-plugin.js';
 import { knowledgePlugin } from './knowledge-plugin.js';
 import { qualityPlugin } from './quality-plugin.js';
 
-export { WORKFLOWS_PATH, type PluginOptions } from './plugin-options.js';
+export { WORKFLOW_BUNDLE_PATH, WORKFLOWS_PATH, type PluginOptions, type WorkflowCode } from './plugin-options.js';
 
 /** The ingestion domain: sync and backfill, against the source, MinIO, MySQL and InfluxDB. */
 export const ingestionPlugin = definePlugin('spokeflow.ingestion', ({ config, clients }) => {

@@ -1,4 +1,5 @@
 import type { SourceColumn } from '../../common/column-types.js';
+import { siblingModule } from '../../runtime/package-paths.js';
 import { createJobThread } from '../threads/job-thread.js';
 import type { ParquetJob } from './parquet-thread.js';
 
@@ -7,7 +8,7 @@ import type { ParquetJob } from './parquet-thread.js';
  * and streaming rows to MySQL meanwhile.
  */
 export function createParquetEncoder() {
-  const thread = createJobThread<ParquetJob, Uint8Array>(new URL('./parquet-thread.ts', import.meta.url), 'Parquet encoding', {
+  const thread = createJobThread<ParquetJob, Uint8Array>(siblingModule('./parquet-thread', import.meta.url), 'Parquet encoding', {
     eager: true,
   });
   return {

@@ -1,3 +1,4 @@
+import { siblingModule } from '../../runtime/package-paths.js';
 import { createJobThread } from '../threads/job-thread.js';
 import { scoreJob, type ScoredSeries, type ScoringJob } from './scan-series.js';
 
@@ -20,7 +21,7 @@ export function inlineScorer(): SeriesScorer {
  * starts on first use.
  */
 export function createThreadScorer(): SeriesScorer {
-  const thread = createJobThread<ScoringJob, ScoredSeries[]>(new URL('./scoring-thread.ts', import.meta.url), 'scoring');
+  const thread = createJobThread<ScoringJob, ScoredSeries[]>(siblingModule('./scoring-thread', import.meta.url), 'scoring');
   return {
     score(job: ScoringJob): Promise<ScoredSeries[]> {
       const transfer = job.series

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FeatureExtractionPipeline } from '@huggingface/transformers';
+import { siblingModule } from '../../runtime/package-paths.js';
 import { createJobThread } from '../threads/job-thread.js';
 import { EmbeddingInputError, type Embedder } from './embedder.js';
 import { embedFlat, INPUT_ERROR, loadModel, type ModelJob, type ModelReply } from './model-runtime.js';
@@ -65,7 +66,7 @@ export function createLocalEmbedder(options: { modelsDir: string; thread?: boole
     });
   }
 
-  const thread = createJobThread<ModelJob, ModelReply>(new URL('./model-thread.ts', import.meta.url), 'embedding model');
+  const thread = createJobThread<ModelJob, ModelReply>(siblingModule('./model-thread', import.meta.url), 'embedding model');
   return Object.assign(base, {
     async embed(texts: string[]): Promise<Float32Array[]> {
       if (texts.length === 0) return [];

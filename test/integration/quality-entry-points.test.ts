@@ -36,7 +36,15 @@ describe('starting the quality workflows as an operator does', () => {
   ])(
     'runs %s from the spokeflow CLI and from `temporal workflow execute`, both found by their search attributes',
     async (type, kind, input) => {
-      const cli = await run('bash', ['bin/spokeflow', 'run', type, '--input', JSON.stringify(input), '--task-queue', h.taskQueue]);
+      const cli = await run(process.execPath, [
+        'bin/spokeflow.js',
+        'run',
+        type,
+        '--input',
+        JSON.stringify(input),
+        '--task-queue',
+        h.taskQueue,
+      ]);
       expect(cli.stderr).toBe('');
       expect(cli.stdout).toContain(`started ${kind}:${team}`);
 

@@ -4,7 +4,7 @@ import { WORKFLOW_TYPES } from '../../common/workflows.js';
 
 /** The CLI as a person runs it; every case here fails before anything connects anywhere. */
 function spokeflow(...args: string[]): { code: number | null; stderr: string; stdout: string } {
-  const r = spawnSync('bash', ['bin/spokeflow', ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['bin/spokeflow.js', ...args], { encoding: 'utf8' });
   return { code: r.status, stderr: r.stderr, stdout: r.stdout };
 }
 
