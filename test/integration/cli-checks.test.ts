@@ -10,7 +10,7 @@ const run = promisify(execFile);
 /** The CLI as an operator runs it: exit code and both streams, whether it succeeds or not. */
 async function spokeflow(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    return { code: 0, ...(await run('bash', ['bin/spokeflow', ...args])) };
+    return { code: 0, ...(await run(process.execPath, ['bin/spokeflow.js', ...args])) };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };

@@ -10,7 +10,10 @@ import { exitOf, polling, startWorkerProcess } from '../support/worker-process.j
 /** The CLI as a person runs it, with only the TEMPORAL_* variables given (none inherited). */
 function spokeflow(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_')));
-  const child = spawn('bash', ['bin/spokeflow', ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/spokeflow.js', ...args], {
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
