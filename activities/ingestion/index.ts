@@ -111,7 +111,10 @@ export function createIngestionActivities(deps: IngestionDeps) {
   async function commitPage(conn: PoolConnection, plan: SyncPlan, p: PreparedPage) {
     try {
       await conn.beginTransaction();
-      await loadSilverPage(conn, silverOf(plan), plan.columns, p.page.text, plan.syncRunId);
+      await loadSilverPage(conn, silverOf(plan), plan.columns, p.page.text, plan.syncRunId, {
+        cursor: plan.source.cursor ?? null,
+        claimSeenRows: plan.mode === 'full',
+      });
       const [stored] = await p.storing;
       await ledger.recordManifestEntry(conn, plan.syncRunId, {
         seq: p.seq,
