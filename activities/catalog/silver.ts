@@ -128,16 +128,19 @@ export async function loadSilverPage(
   await conn.query(`CREATE TEMPORARY TABLE ${qualified(stage)} LIKE ${qualified(target)}`);
   try {
     await loadData(conn, stage, target, 'IGNORE', columns, tsv, syncRunId);
-    const cursor = q(upsert.cursor);
+    const stored = (n: string) => `${qualified(target)}.${q(n)}`; // the staged table has the same columns
+    const cursor = stored(upsert.cursor);
     // Not older: the stored row has no cursor, or the incoming one is at least as new. The cursor
     // is assigned last, since each assignment sees the ones before it.
-    const newer = `(${cursor} IS NULL OR VALUES(${cursor}) >= ${cursor})`;
+    const newer = `(${cursor} IS NULL OR VALUES(${q(upsert.cursor)}) >= ${cursor})`;
     const all = [...columns.map((c) => c.name), RUN_COLUMN, LOADED_AT_COLUMN];
     const sets = [...all.filter((n) => n !== upsert.cursor), upsert.cursor].map((n) =>
-      n === RUN_COLUMN && upsert.claimSeenRows ? `${q(n)} = VALUES(${q(n)})` : `${q(n)} = IF(${newer}, VALUES(${q(n)}), ${q(n)})`,
+      n === RUN_COLUMN && upsert.claimSeenRows
+        ? `${stored(n)} = VALUES(${q(n)})`
+        : `${stored(n)} = IF(${newer}, VALUES(${q(n)}), ${stored(n)})`,
     );
     const [result] = await conn.query(
-      `INSERT INTO ${qualified(target)} (${all.map(q).join(', ')}) SELECT ${all.map(q).join(', ')} FROM ${qualified(stage)} ` +
+      `INSERT INTO ${qualified(target)} (${all.map(q).join(', ')}) SELECT ${all.map((n) => `s.${q(n)}`).join(', ')} FROM ${qualified(stage)} AS s ` +
         `ON DUPLICATE KEY UPDATE ${sets.join(', ')}`,
     );
     await throwOnWarnings(conn, target, result);
