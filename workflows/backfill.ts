@@ -20,7 +20,6 @@ import type { Partition } from '../common/partitions.js';
 import { SyncInput } from '../common/sync.js';
 import { isoInterval } from '../common/time.js';
 import { copy, short } from './support/activity-options.js';
-import { withDatasetLease } from './support/dataset-lease.js';
 import { failRun, markOutcome, messageOf, tagRun } from './support/run-lifecycle.js';
 import { proxySyncSteps, runSync, syncState, type SyncSteps } from './support/sync-steps.js';
 
@@ -117,15 +116,7 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
   );
 
   let planned = carry !== undefined;
-  // The backfill holds the dataset's lease as a whole: its partitions write under it, and take none.
-  const lease = { dataset: input.dataset, holder: { workflowId: info.workflowId, runId: progress.backfillId }, whenBusy: input.whenBusy };
   try {
-    return await withDatasetLease(lease, run);
-  } catch (err) {
-    return failRun(err, { what: 'backfill', started: planned, context: { dataset: input.dataset, backfillId: progress.backfillId } });
-  }
-
-  async function run(): Promise<BackfillResult> {
     if (!carry) {
       const plan = await backfill.planBackfill(input, { backfillId: progress.backfillId });
       planned = true;
@@ -169,6 +160,8 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
     report();
     markOutcome(progress.cancelled ? 'cancelled' : progress.failed > 0 ? 'partial' : 'succeeded', progress.rows);
     return { ...progress, status };
+  } catch (err) {
+    return failRun(err, { what: 'backfill', started: planned, context: { dataset: input.dataset, backfillId: progress.backfillId } });
   }
 
   /** One partition: the sync of its window, under a run id fixed by backfill and partition. */

@@ -12,7 +12,6 @@ import * as backfills from './0005-backfills.js';
 import * as health from './0006-health.js';
 import * as vectorIndex from './0007-vector-index.js';
 import * as digests from './0008-digests.js';
-import * as datasetLeases from './0009-dataset-leases.js';
 
 export interface MigrationContext {
   mysql: Pool;
@@ -33,7 +32,6 @@ const MIGRATIONS = [
   { name: '0006-health', up: health.up },
   { name: '0007-vector-index', up: vectorIndex.up },
   { name: '0008-digests', up: digests.up },
-  { name: '0009-dataset-leases', up: datasetLeases.up },
 ];
 
 /** Applied migrations are recorded in the catalog database, beside the tables they made. */

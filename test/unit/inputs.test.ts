@@ -37,7 +37,6 @@ describe('input validation', () => {
       mode: 'incremental',
       pageRows: 50_000,
       pagesPerChunk: 20,
-      whenBusy: 'fail',
     });
   });
 

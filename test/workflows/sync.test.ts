@@ -3,7 +3,6 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import type { IngestionActivities } from '../../activities/ingestion/index.js';
 import type { ChunkInput, ChunkResult, SyncPlan, SyncProgress, SyncResult, SyncTotals } from '../../common/sync.js';
-import { inMemoryLeases } from './support/lease-stubs.js';
 import { eventually, failureOf, searchAttributesOf, suggestContinueAsNewAt, useStubWorker } from './support/environment.js';
 
 type Stubs = Pick<IngestionActivities, 'planSync' | 'copyChunk' | 'finishSync' | 'failSync'>;
@@ -63,10 +62,8 @@ function stubs(over: Partial<Stubs> = {}, chunks = 3): Stubs {
   };
 }
 
-const leases = inMemoryLeases();
-
 describe('syncWorkflow with stub activities', () => {
-  const t = useStubWorker(['planSync', 'copyChunk', 'finishSync', 'failSync'] satisfies (keyof Stubs)[], leases.activities);
+  const t = useStubWorker(['planSync', 'copyChunk', 'finishSync', 'failSync'] satisfies (keyof Stubs)[]);
   const start = (input: unknown, more: object = {}) =>
     t.client.workflow.start('syncWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('sync:test'), args: [input], ...more });
 
@@ -77,7 +74,7 @@ describe('syncWorkflow with stub activities', () => {
 
     expect(rec.names()).toEqual(['planSync', 'copyChunk', 'copyChunk', 'copyChunk', 'finishSync']);
     const [input, run] = rec.argsOf('planSync')[0] as Parameters<Stubs['planSync']>;
-    expect(input).toEqual({ dataset: 'shop.orders', mode: 'incremental', pageRows: 50, pagesPerChunk: 2, whenBusy: 'fail' });
+    expect(input).toEqual({ dataset: 'shop.orders', mode: 'incremental', pageRows: 50, pagesPerChunk: 2 });
     expect(run.syncRunId).toBe(handle.firstExecutionRunId);
     const copies = rec.argsOf('copyChunk').map(([c]) => c as ChunkInput);
     expect(copies.map((c) => [c.after, c.firstSeq])).toEqual([
@@ -225,43 +222,5 @@ describe('syncWorkflow with stub activities', () => {
     const failure = await failureOf(handle.result());
     expect([failure.type, failure.message]).toEqual(['UnknownDataset', 'no dataset shop.gone in the catalog']);
     expect(rec.names()).toEqual(['planSync']);
-  });
-
-  it('refuses a second sync of a held dataset, non-retryable, naming the holder, and releases the lease at the end', async () => {
-    leases.held.set('shop.busy', { workflowId: 'spokeflow:sync:shop.busy-2026-12-02T15:00:00Z', runId: 'r1' });
-    const rec = t.use(stubs());
-    const handle = await start({ dataset: 'shop.busy' });
-    const failure = await failureOf(handle.result());
-    expect([failure.type, failure.nonRetryable, failure.message]).toEqual([
-      'DatasetBusy',
-      true,
-      'dataset busy: shop.busy is held by spokeflow:sync:shop.busy-2026-12-02T15:00:00Z',
-    ]);
-    expect(failure.details?.[0]).toMatchObject({
-      dataset: 'shop.busy',
-      holder: { workflowId: 'spokeflow:sync:shop.busy-2026-12-02T15:00:00Z' },
-    });
-    expect(rec.names()).toEqual([]);
-    leases.held.delete('shop.busy');
-    const done = await start({ dataset: 'shop.busy' });
-    await done.result();
-    expect(leases.held.has('shop.busy')).toBe(false);
-  });
-
-  it('with whenBusy "wait", waits on timers while the dataset is held, then syncs once it is free', async () => {
-    leases.held.set('shop.wait', { workflowId: 'sync:shop.wait', runId: 'r1' });
-    const rec = t.use(stubs());
-    const handle = await start({ dataset: 'shop.wait', whenBusy: 'wait' });
-    const waiting = await eventually(
-      () => handle.query<SyncProgress>('progress'),
-      (p) => p.phase === 'waiting',
-      'the sync waiting for the dataset',
-    );
-    expect(waiting.waitingFor).toBe('sync:shop.wait');
-    expect(rec.names()).toEqual([]);
-    leases.held.delete('shop.wait');
-    await handle.result();
-    expect(rec.names()[0]).toBe('planSync');
-    expect(leases.held.has('shop.wait')).toBe(false);
   });
 });
