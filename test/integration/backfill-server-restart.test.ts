@@ -66,13 +66,7 @@ describe('a backfill across a Temporal server restart', () => {
     await h.postgres.query(`
       CREATE TABLE public.${table} AS SELECT g AS id, timestamp '2024-01-01' + (g - 1) * interval '1 hour' AS at FROM generate_series(1, 60 * 24) g;
       ALTER TABLE public.${table} ADD PRIMARY KEY (id)`);
-    await h.datasets.upsert({
-      name: dataset,
-      source: { kind: 'postgres', connection: 'local-postgres', table: `public.${table}`, primaryKey: ['id'], cursor: 'at' },
-      target: { table },
-      owner: 'ops@example.com',
-      team: 'platform',
-    });
+    await h.declarePublicTable(dataset, table);
   });
 
   afterAll(async () => {

@@ -188,13 +188,7 @@ describe('backfill of a partition range', () => {
     tables.push(table);
     await h.postgres.query(`CREATE TABLE public.${table} (id int PRIMARY KEY, at timestamp NOT NULL)`);
     const dataset = `backfill_${tag}.empty`;
-    await h.datasets.upsert({
-      name: dataset,
-      source: { kind: 'postgres', connection: 'local-postgres', table: `public.${table}`, primaryKey: ['id'], cursor: 'at' },
-      target: { table },
-      owner: 'ops@example.com',
-      team: 'platform',
-    });
+    await h.declarePublicTable(dataset, table);
     const to = new Date(Date.UTC(2023, 0, 1) + 10_000 * 3_600_000).toISOString().slice(0, 13);
     const handle = await h.client.workflow.start('backfillWorkflow', {
       taskQueue: h.taskQueue,

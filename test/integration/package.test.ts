@@ -98,13 +98,7 @@ describe('the packed package in a project of its own', () => {
     await polling(worker);
 
     await h.postgres.query(`CREATE TABLE public.pack_${tag} AS SELECT g AS id, now() AS at FROM generate_series(1, 1200) g`);
-    await h.datasets.upsert({
-      name: `pack.${tag}`,
-      source: { kind: 'postgres', connection: 'local-postgres', table: `public.pack_${tag}`, primaryKey: ['id'], cursor: 'at' },
-      target: { table: `pack_${tag}` },
-      owner: 'ops@example.com',
-      team: 'platform',
-    });
+    await h.declarePublicTable(`pack.${tag}`, `pack_${tag}`);
     await h.client.workflow.execute('syncWorkflow', {
       taskQueue: h.taskQueue,
       workflowId: `test-pack-${tag}`,

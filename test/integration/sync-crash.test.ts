@@ -28,13 +28,7 @@ describe('a worker killed in the middle of a large copy', () => {
         FROM generate_series(1, ${ROWS}) AS g;
       ALTER TABLE public.${table} ADD PRIMARY KEY (id);
       CREATE INDEX ON public.${table} (updated_at, id);`);
-    await h.datasets.upsert({
-      name: dataset,
-      source: { kind: 'postgres', connection: 'local-postgres', table: `public.${table}`, primaryKey: ['id'], cursor: 'updated_at' },
-      target: { table },
-      owner: 'ops@example.com',
-      team: 'platform',
-    });
+    await h.declarePublicTable(dataset, table, 'updated_at');
   });
 
   afterAll(async () => {

@@ -32,13 +32,7 @@ describe('replaying sync histories against the current workflow code', () => {
 
   it('replays a fresh multi-chunk history', async () => {
     await h.postgres.query(`CREATE TABLE public.replay_${tag} AS SELECT g AS id, now() AS at FROM generate_series(1, 2500) g`);
-    await h.datasets.upsert({
-      name: `replay.${tag}`,
-      source: { kind: 'postgres', connection: 'local-postgres', table: `public.replay_${tag}`, primaryKey: ['id'], cursor: 'at' },
-      target: { table: `replay_${tag}` },
-      owner: 'ops@example.com',
-      team: 'platform',
-    });
+    await h.declarePublicTable(`replay.${tag}`, `replay_${tag}`);
     const workflowId = `test-replay-${tag}`;
     await h.client.workflow.execute('syncWorkflow', {
       taskQueue: h.taskQueue,

@@ -44,13 +44,7 @@ describe('a worker and the CLI on a TLS-only Temporal frontend', () => {
     h = await openHarness({ inProcessWorker: false }); // plaintext, for the stores and the cleanup
     await h.postgres.query(`CREATE TABLE public.${table} AS SELECT g AS id, now() AS at FROM generate_series(1, 20) g`);
     await h.postgres.query(`ALTER TABLE public.${table} ADD PRIMARY KEY (id)`);
-    await h.datasets.upsert({
-      name: dataset,
-      source: { kind: 'postgres', connection: 'local-postgres', table: `public.${table}`, primaryKey: ['id'], cursor: 'at' },
-      target: { table },
-      owner: 'ops@example.com',
-      team: 'platform',
-    });
+    await h.declarePublicTable(dataset, table);
   });
 
   afterAll(async () => {

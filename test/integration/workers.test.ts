@@ -20,13 +20,7 @@ describe('worker processes', () => {
       `CREATE TABLE public.${name} AS SELECT g AS id, now() AS at, md5(g::text) AS payload FROM generate_series(1, ${rows}) g`,
     );
     await h.postgres.query(`ALTER TABLE public.${name} ADD PRIMARY KEY (id)`);
-    await h.datasets.upsert({
-      name: `workers.${name}`,
-      source: { kind: 'postgres', connection: 'local-postgres', table: `public.${name}`, primaryKey: ['id'], cursor: 'at' },
-      target: { table: name },
-      owner: 'ops@example.com',
-      team: 'platform',
-    });
+    await h.declarePublicTable(`workers.${name}`, name);
     return `workers.${name}`;
   }
 

@@ -80,6 +80,19 @@ export async function openHarness(options: { inProcessWorker?: boolean; domain?:
     postgres,
     warehouse,
     datasets,
+    /**
+     * Declares a table of the local Postgres's public schema, keyed by `id`, as a dataset the
+     * platform team owns (the shape most tests need), synced to a silver table of the same name.
+     */
+    declarePublicTable(name: string, table: string, cursor = 'at') {
+      return datasets.upsert({
+        name,
+        source: { kind: 'postgres', connection: 'local-postgres', table: `public.${table}`, primaryKey: ['id'], cursor },
+        target: { table },
+        owner: 'ops@example.com',
+        team: 'platform',
+      });
+    },
     /** Starts a sync and waits for its result. */
     async sync(input: Record<string, unknown>): Promise<SyncResult> {
       return client.workflow.execute<typeof syncWorkflow>('syncWorkflow', {

@@ -12,13 +12,7 @@ async function run(): Promise<void> {
     await h.postgres.query(
       `CREATE TABLE public.record_${tag} AS SELECT g AS id, timestamp '2024-01-01' + g * interval '1 minute' AS at FROM generate_series(1, 1200) g`,
     );
-    await h.datasets.upsert({
-      name: `record.${tag}`,
-      source: { kind: 'postgres', connection: 'local-postgres', table: `public.record_${tag}`, primaryKey: ['id'], cursor: 'at' },
-      target: { table: `record_${tag}` },
-      owner: 'ops@example.com',
-      team: 'platform',
-    });
+    await h.declarePublicTable(`record.${tag}`, `record_${tag}`);
     const workflowId = `record-sync-${tag}`;
     await h.client.workflow.execute('syncWorkflow', {
       taskQueue: h.taskQueue,
