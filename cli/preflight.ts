@@ -38,7 +38,6 @@ export function closeNames(name: string, known: readonly string[], max = 3): str
 
 /** Why a run would fail on its first step because a dataset is not in the catalog, or undefined. */
 export async function undeclaredDatasets(catalog: Pool, names: readonly string[]): Promise<string | undefined> {
-  if (names.length === 0) return undefined;
   let declared: string[];
   try {
     const [rows] = await catalog.query<RowDataPacket[]>('SELECT name FROM datasets');

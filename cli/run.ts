@@ -92,9 +92,12 @@ export async function runWorkflow(
   const input = validateInput(workflowType, raw);
   const config = options.config ?? loadConfig();
   const taskQueue = options.taskQueue ?? TaskQueue[entry.domain];
-  const clients = createClients(config);
-  const undeclared = await undeclaredDatasets(clients.catalog, entry.datasetsNamed(input)).finally(() => clients.close());
-  if (undeclared) throw new UsageError(undeclared);
+  const named = entry.datasetsNamed(input);
+  if (named.length > 0) {
+    const clients = createClients(config); // only the catalog is read; the stores are not opened otherwise
+    const undeclared = await undeclaredDatasets(clients.catalog, named).finally(() => clients.close());
+    if (undeclared) throw new UsageError(undeclared);
+  }
   const { client, connection } = await connectClient(config);
   try {
     if (options.requireWorker !== false) {

@@ -7,7 +7,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openHarness, type Harness } from '../support/harness.js';
-import { exitOf } from '../support/worker-process.js';
+import { exitOf, polling } from '../support/worker-process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -44,17 +44,6 @@ function installTarball(dir: string, tarball: string): void {
   renameSync(path.join(modules, 'package'), path.join(modules, 'spokeflow'));
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'my-platform-worker', private: true, type: 'module' }));
   writeFileSync(path.join(dir, 'worker.mjs'), WORKER_SNIPPET);
-}
-
-function polling(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      seen += d.toString();
-      if (seen.includes('worker polling')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before polling`)));
-  });
 }
 
 describe('the packed package in a project of its own', () => {
@@ -95,7 +84,7 @@ describe('the packed package in a project of its own', () => {
       env: { ...process.env, TASK_QUEUE: h.taskQueue },
     });
     worker.stderr?.on('data', (d: Buffer) => process.stderr.write(`[packed worker] ${d.toString()}`));
-    await polling(worker);
+    await polling(worker, 'worker polling'); // what the README's snippet prints
 
     await h.postgres.query(`CREATE TABLE public.pack_${tag} AS SELECT g AS id, now() AS at FROM generate_series(1, 1200) g`);
     await h.declarePublicTable(`pack.${tag}`, `pack_${tag}`);

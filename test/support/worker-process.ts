@@ -15,13 +15,13 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-/** Resolves once the worker says it is polling (its bundle is built and it takes tasks). */
-export function polling(child: ChildProcess): Promise<void> {
+/** Resolves once the worker prints `marker` (ours: its bundle is built and it takes tasks). */
+export function polling(child: ChildProcess, marker = 'spokeflow workers polling'): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
     child.stdout?.on('data', (d: Buffer) => {
       seen += d.toString();
-      if (seen.includes('spokeflow workers polling')) resolve();
+      if (seen.includes(marker)) resolve();
     });
     child.once('exit', (code) => reject(new Error(`worker exited with ${code} before polling`)));
   });
