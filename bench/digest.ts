@@ -7,7 +7,9 @@ import type { DigestResult } from '../common/digest.js';
 import { up as migrateCatalog } from '../infra/migrations/0001-catalog.js';
 import { up as migrateQuality } from '../infra/migrations/0004-quality.js';
 import { up as migrateHealth } from '../infra/migrations/0006-health.js';
+import { up as migrateBackfills } from '../infra/migrations/0005-backfills.js';
 import { up as migrateDigests } from '../infra/migrations/0008-digests.js';
+import { up as migrateRunRecords } from '../infra/migrations/0009-run-records.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { notificationsPlugin } from '../workers/notifications-plugin.js';
@@ -86,6 +88,8 @@ async function run(): Promise<void> {
     await migrateQuality(ctx);
     await migrateHealth(ctx);
     await migrateDigests(ctx);
+    await migrateBackfills(ctx);
+    await migrateRunRecords(ctx);
     const db = clients.catalog;
     for (const table of ['datasets', 'sync_runs', 'anomalies', 'anomaly_scans', 'health_scores', 'digest_deliveries'])
       await db.query(`TRUNCATE TABLE ${table}`);

@@ -94,7 +94,6 @@ export async function anomalyScanWorkflow(raw: unknown, resume?: AnomalyScanResu
   } catch (err) {
     return failRun(err, {
       what: 'anomaly scan',
-      started: plan !== undefined, // bad input: nothing was started
       context: { scanId },
       show: () => {
         progress.phase = 'failed';

@@ -20,11 +20,12 @@ import type { Partition } from '../common/partitions.js';
 import { SyncInput } from '../common/sync.js';
 import { isoInterval } from '../common/time.js';
 import { copy, short } from './support/activity-options.js';
-import { failRun, markOutcome, messageOf, tagRun } from './support/run-lifecycle.js';
+import { reasonText } from './support/failure-reason.js';
+import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 import { proxySyncSteps, runSync, syncState, type SyncSteps } from './support/sync-steps.js';
 
 // Counting a long range's partitions takes longer than a quick catalog step.
-const backfill = proxyActivities<Pick<BackfillActivities, 'planBackfill' | 'nextPartitions' | 'finishBackfill'>>({
+const backfill = proxyActivities<Pick<BackfillActivities, 'planBackfill' | 'nextPartitions' | 'finishBackfill' | 'failBackfill'>>({
   ...short,
   startToCloseTimeout: '5 minutes',
 });
@@ -161,7 +162,14 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
     markOutcome(progress.cancelled ? 'cancelled' : progress.failed > 0 ? 'partial' : 'succeeded', progress.rows);
     return { ...progress, status };
   } catch (err) {
-    return failRun(err, { what: 'backfill', started: planned, context: { dataset: input.dataset, backfillId: progress.backfillId } });
+    return failRun(err, {
+      what: 'backfill',
+      context: { dataset: input.dataset, backfillId: progress.backfillId },
+      tag: () => {
+        if (!planned) tagRun({ kind: 'backfill', dataset: input.dataset, partition: isoInterval(input.from, input.to) });
+      },
+      record: (outcome, error) => backfill.failBackfill({ backfillId: progress.backfillId, input, progress, outcome, error }),
+    });
   }
 
   /** One partition: the sync of its window, under a run id fixed by backfill and partition. */
@@ -173,6 +181,8 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
       key: partition.key,
     };
     const state = syncState();
+    const syncRunId = partitionSyncRunId(ref);
+    const startedAtMs = Date.now();
     progress.running++;
     const done = partitions
       .run(() =>
@@ -182,8 +192,8 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
             { dataset: input.dataset, window: { from: partition.from, to: partition.to }, pageRows: input.pageRows },
             'partition sync input',
           ),
-          syncRunId: partitionSyncRunId(ref),
-          startedAtMs: Date.now(),
+          syncRunId,
+          startedAtMs,
           partition: ref,
           state,
         }),
@@ -200,7 +210,10 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
           recordPartitionFailure(partition.key)({
             task: ref,
             status: cancelled ? 'cancelled' : 'failed',
-            error: messageOf(err),
+            error: reasonText(err),
+            syncRunId,
+            startedAtMs,
+            window: { from: partition.from, to: partition.to },
             ...(state.plan ? { plan: state.plan, totals: state.totals } : {}),
           }),
         );

@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   continueAsNew,
   defineQuery,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -27,7 +28,7 @@ import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 
 type Notify = ReturnType<typeof createDigestActivities>;
 
-const { planDigest } = proxyActivities<Pick<Notify, 'planDigest'>>(short);
+const { planDigest, finishDigest } = proxyActivities<Pick<Notify, 'planDigest' | 'finishDigest'>>(short);
 
 // A page renders, stores and sends a few hundred digests, heartbeating after every chunk of sends;
 // a retry (after a crash: the heartbeat timeout) skips the deliveries the ledger has as done.
@@ -57,6 +58,7 @@ export async function digestWorkflow(raw: unknown, resume?: DigestResume): Promi
     plannedRecipients: resume?.plan.recipients ?? 0,
     ...(resume?.totals ?? emptyDigestTotals()),
   };
+  const digestRunId = resume?.plan.spec.digestRunId ?? info.runId;
   setHandler(digestProgressQuery, () => progress);
   tagRun({ kind: 'digest', ...('team' in input.scope ? { team: input.scope.team } : {}), partition: period.key });
   const scope = `${input.audience} of ${digestScopeLabel(input.scope)}`;
@@ -74,7 +76,7 @@ export async function digestWorkflow(raw: unknown, resume?: DigestResume): Promi
           sendEmpty: input.sendEmpty,
           asOfMs: Math.min(period.toMs, info.startTime.getTime()),
           workflowId: info.workflowId,
-          digestRunId: info.runId,
+          digestRunId,
         },
         recipientsPerPage: input.recipientsPerActivity,
       }));
@@ -105,19 +107,22 @@ export async function digestWorkflow(raw: unknown, resume?: DigestResume): Promi
       await continueAsNew<typeof digestWorkflow>(raw, { plan, pagesDone: [...done], totals: digestTotalsOf(progress) });
     }
 
+    const outcome = progress.failed > 0 ? 'partial' : 'succeeded';
+    // Runs started before digests had a run record end as they began.
+    if (patched('digest-run-record')) await finishDigest({ digestRunId, status: outcome, totals: digestTotalsOf(progress) });
     progress.phase = 'done';
     report(progress, scope, input.channels);
-    markOutcome(progress.failed > 0 ? 'partial' : 'succeeded', progress.sent);
+    markOutcome(outcome, progress.sent);
     return { period: period.key, pages: plan.bounds.length, ...digestTotalsOf(progress) };
   } catch (err) {
     return failRun(err, {
       what: 'digest',
-      started: true,
       context: { period: period.key },
       show: () => {
         progress.phase = 'failed';
         report(progress, scope, input.channels);
       },
+      record: (status, error) => finishDigest({ digestRunId, status, totals: digestTotalsOf(progress), error }),
     });
   }
 }

@@ -87,7 +87,6 @@ export async function embeddingRefreshWorkflow(raw: unknown, resume?: EmbeddingR
   } catch (err) {
     return failRun(err, {
       what: 'embedding refresh',
-      started: plan !== undefined, // nothing was started
       context: { refreshId, cursor },
       show: () => {
         progress.phase = 'failed';

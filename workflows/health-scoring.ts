@@ -67,7 +67,6 @@ export async function healthScoringWorkflow(raw: unknown): Promise<HealthScoring
   } catch (err) {
     return failRun(err, {
       what: 'health scoring',
-      started: true,
       context: { day: spec.day },
       show: () => {
         progress.phase = 'failed';

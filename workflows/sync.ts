@@ -7,7 +7,7 @@ import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 import { proxySyncSteps, runSync, syncState } from './support/sync-steps.js';
 
 const steps = proxySyncSteps({ short, copy });
-const { failSync } = proxyActivities<Pick<IngestionActivities, 'failSync'>>(short);
+const { failSync, failUnplannedSync } = proxyActivities<Pick<IngestionActivities, 'failSync' | 'failUnplannedSync'>>(short);
 
 export const syncProgressQuery = defineQuery<SyncProgress>('progress');
 
@@ -36,13 +36,7 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
       startedAtMs: info.startTime.getTime(),
       state,
       planned: (plan) => {
-        // A windowed sync is a partition: its window as an ISO 8601 interval.
-        tagRun({
-          kind: 'sync',
-          dataset: plan.dataset,
-          team: plan.team,
-          ...(input.window ? { partition: `${input.window.from}/${input.window.to}` } : {}),
-        });
+        tagRun({ kind: 'sync', dataset: plan.dataset, team: plan.team, ...partitionOf(input) });
         progress.estimatedRows = plan.estimatedRows;
         progress.phase = 'copying';
         report(progress);
@@ -61,18 +55,37 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
     markOutcome('succeeded', result.rows);
     return result;
   } catch (err) {
-    const failed = state.plan;
+    const plan = state.plan;
     return failRun(err, {
       what: 'sync',
-      started: failed !== undefined, // before the plan, the input or the dataset was wrong: nothing was started
       context: { dataset: input.dataset, syncRunId: progress.syncRunId },
+      // Once planned, the run was tagged with its team; before, with what the input names.
+      tag: () => {
+        if (!plan) tagRun({ kind: 'sync', dataset: input.dataset, ...partitionOf(input) });
+      },
       show: () => {
         progress.phase = 'failed';
         report(progress);
       },
-      record: (outcome, error) => failSync({ plan: failed!, totals: { ...state.totals }, outcome, error }),
+      record: (outcome, error) =>
+        plan
+          ? failSync({ plan, totals: { ...state.totals }, outcome, error })
+          : failUnplannedSync({
+              syncRunId: progress.syncRunId,
+              dataset: input.dataset,
+              mode: input.mode,
+              startedAtMs: info.startTime.getTime(),
+              outcome,
+              error,
+              ...(input.window ? { window: input.window } : {}),
+            }),
     });
   }
+}
+
+/** A windowed sync is a partition: its window as an ISO 8601 interval. */
+function partitionOf(input: SyncInput): { partition?: string } {
+  return input.window ? { partition: `${input.window.from}/${input.window.to}` } : {};
 }
 
 /** The Web UI's current details: what an operator sees on the run's page while it works. */

@@ -38,6 +38,39 @@ export function createBackfillLedger(mysql: Pool) {
       );
     },
 
+    /**
+     * A backfill that failed, planning included: recorded (inserted when it failed before it was
+     * started) with its error, so that it no longer counts as running over its range.
+     */
+    async fail(
+      b: { backfillId: string; workflowId: string; input: BackfillInput; status: 'failed' | 'cancelled'; error: string },
+      progress: BackfillProgress,
+    ): Promise<void> {
+      const { dataset, granularity, from, to, mode } = b.input;
+      await mysql.query(
+        `INSERT INTO backfills (backfill_id, dataset, workflow_id, granularity, range_from, range_to, mode, status, partitions, to_run,
+           succeeded, failed, error, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))
+         ON DUPLICATE KEY UPDATE status = VALUES(status), succeeded = VALUES(succeeded), failed = VALUES(failed),
+           error = VALUES(error), finished_at = VALUES(finished_at)`,
+        [
+          b.backfillId,
+          dataset,
+          b.workflowId,
+          granularity,
+          from,
+          to,
+          mode,
+          b.status,
+          progress.partitions,
+          progress.toRun,
+          progress.succeeded,
+          progress.failed,
+          b.error,
+        ],
+      );
+    },
+
     /** The recorded status of each given partition (absent: never synced by a backfill). */
     async statuses(dataset: string, granularity: string, keys: string[]): Promise<Map<string, PartitionStatus>> {
       if (keys.length === 0) return new Map();

@@ -39,6 +39,12 @@ export function createDatasetCatalog(mysql: Pool) {
       return DatasetDeclaration.parse(jsonValue(row.declaration));
     },
 
+    /** The dataset's team, or undefined for a name the catalog does not hold. */
+    async teamOf(name: string): Promise<string | undefined> {
+      const [rows] = await mysql.query<RowDataPacket[]>('SELECT team FROM datasets WHERE name = ?', [name]);
+      return rows[0]?.team as string | undefined;
+    },
+
     async list(): Promise<DatasetDeclaration[]> {
       const [rows] = await mysql.query<RowDataPacket[]>('SELECT declaration FROM datasets ORDER BY name');
       return rows.map((r) => DatasetDeclaration.parse(jsonValue(r.declaration)));

@@ -104,6 +104,28 @@ export function createSyncLedger(mysql: Pool) {
       );
     },
 
+    /**
+     * A run that ended before it had a plan (the dataset unknown, the source refusing, a table
+     * without a key): recorded as ended with its error, under the name the input gave.
+     */
+    async recordUnplannedRun(r: {
+      syncRunId: string;
+      dataset: string;
+      workflowId: string;
+      mode: string;
+      startedAtMs: number;
+      status: 'failed' | 'cancelled';
+      error: string;
+      window?: { from: string; to: string };
+    }): Promise<void> {
+      await mysql.query(
+        `INSERT INTO sync_runs (sync_run_id, dataset, workflow_id, mode, status, started_at, finished_at, window_from, window_to, error)
+         VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(? / 1000), UTC_TIMESTAMP(6), ?, ?, ?)
+         ON DUPLICATE KEY UPDATE status = VALUES(status), finished_at = COALESCE(finished_at, VALUES(finished_at)), error = VALUES(error)`,
+        [r.syncRunId, r.dataset, r.workflowId, r.mode, r.status, r.startedAtMs, r.window?.from ?? null, r.window?.to ?? null, r.error],
+      );
+    },
+
     async finishRun(
       syncRunId: string,
       status: 'succeeded' | 'failed' | 'cancelled',

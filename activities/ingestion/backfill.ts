@@ -30,6 +30,10 @@ export interface PartitionFailure {
   task: PartitionRef;
   status: 'failed' | 'cancelled';
   error: string;
+  /** The partition's sync run, recorded even when it failed before it had a plan. */
+  syncRunId: string;
+  startedAtMs: number;
+  window: { from: string; to: string };
   /** The partition's sync plan and what it copied, once it had one. */
   plan?: SyncPlan;
   totals?: SyncTotals;
@@ -101,9 +105,34 @@ export function createBackfillActivities(deps: { catalog: Pool; sync: IngestionA
      * Records a partition whose sync failed for good (or was cancelled): its sync run ends as a
      * failed sync's does, when it got as far as a plan, and the partition with the error.
      */
-    async recordPartitionFailure({ task, status, error, plan, totals }: PartitionFailure): Promise<void> {
+    async recordPartitionFailure({ task, status, error, plan, totals, syncRunId, startedAtMs, window }: PartitionFailure): Promise<void> {
       if (plan) await deps.sync.failSync({ plan, totals: totals ?? emptySyncTotals(), outcome: status, error });
+      else
+        await deps.sync.failUnplannedSync({
+          syncRunId,
+          dataset: task.dataset,
+          mode: 'incremental',
+          startedAtMs,
+          outcome: status,
+          error,
+          window,
+        });
       await ledger.markDone(task, { status, rows: 0, error });
+    },
+
+    /** The backfill failed as a whole (planning included): on record with its error, and no longer running. */
+    async failBackfill(args: {
+      backfillId: string;
+      input: BackfillInput;
+      progress: BackfillProgress;
+      outcome: 'failed' | 'cancelled';
+      error: string;
+    }): Promise<void> {
+      const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+      await ledger.fail(
+        { backfillId: args.backfillId, workflowId, input: args.input, status: args.outcome, error: args.error },
+        args.progress,
+      );
     },
 
     async finishBackfill({ progress, status }: { progress: BackfillProgress; status: 'completed' | 'cancelled' }): Promise<void> {

@@ -208,6 +208,32 @@ export function createIngestionActivities(deps: IngestionDeps) {
     };
   }
 
+  /** A failed or cancelled run's metrics point: what it copied before it stopped. */
+  function writeFailureMetrics(r: {
+    dataset: string;
+    team: string;
+    mode: 'incremental' | 'full';
+    startedAtMs: number;
+    outcome: 'failed' | 'cancelled';
+    totals: SyncTotals;
+  }): Promise<void> {
+    return deps.metrics.write({
+      dataset: r.dataset,
+      team: r.team,
+      mode: r.mode,
+      status: r.outcome,
+      startedAtMs: r.startedAtMs,
+      durationMs: Date.now() - r.startedAtMs,
+      rows: r.totals.rows,
+      bytes: r.totals.bytes,
+      objects: r.totals.objects,
+      quarantined: r.totals.quarantined,
+      deleted: 0,
+      lagSeconds: null,
+      nullCounts: {},
+    });
+  }
+
   return {
     /**
      * Reads the declaration and the source's shape, evolves silver, and fixes the run's bounds.
@@ -401,21 +427,27 @@ export function createIngestionActivities(deps: IngestionDeps) {
       error: string;
     }): Promise<void> {
       await ledger.finishRun(plan.syncRunId, outcome, totals, { error });
-      await deps.metrics.write({
-        dataset: plan.dataset,
-        team: plan.team,
-        mode: plan.mode,
-        status: outcome,
-        startedAtMs: plan.startedAtMs,
-        durationMs: Date.now() - plan.startedAtMs,
-        rows: totals.rows,
-        bytes: totals.bytes,
-        objects: totals.objects,
-        quarantined: totals.quarantined,
-        deleted: 0,
-        lagSeconds: null,
-        nullCounts: {},
-      });
+      await writeFailureMetrics({ ...plan, outcome, totals });
+    },
+
+    /**
+     * A sync that failed before it had a plan (unknown dataset, refused credentials, a table
+     * without a key) is recorded all the same, and its metrics point written when the catalog
+     * knows the dataset, so that health scores and digests count the failure.
+     */
+    async failUnplannedSync(r: {
+      syncRunId: string;
+      dataset: string;
+      mode: 'incremental' | 'full';
+      startedAtMs: number;
+      outcome: 'failed' | 'cancelled';
+      error: string;
+      window?: { from: string; to: string };
+    }): Promise<void> {
+      const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+      await ledger.recordUnplannedRun({ ...r, workflowId, status: r.outcome });
+      const team = await datasets.teamOf(r.dataset);
+      if (team !== undefined) await writeFailureMetrics({ ...r, team, totals: emptySyncTotals() });
     },
   };
 }

@@ -16,6 +16,7 @@ import {
 import { ErrorType } from '../../common/errors.js';
 import { inLanes } from '../../common/lanes.js';
 import { createDeliveryLedger, type ClaimToken, type DeliveryRow } from '../catalog/delivery-ledger.js';
+import { createDigestRuns, type DigestRunStatus } from '../catalog/digest-runs.js';
 import { createDigestReads } from '../catalog/digest-reads.js';
 import { createDigestObjects } from '../objects/digest-objects.js';
 import { gatherDigests, isEmptyDigest, type DigestContent } from './digest-content.js';
@@ -61,6 +62,7 @@ export function digestMessageId(recipient: string, period: string, channel: Dige
 export function createDigestActivities(deps: DigestDeps) {
   const ledger = createDeliveryLedger(deps.catalog, deps.leaseSeconds);
   const reads = createDigestReads(deps.catalog);
+  const runs = createDigestRuns(deps.catalog);
   const objects = createDigestObjects(deps.minio, deps.bucket);
   const chunkSize = deps.chunkSize ?? 50;
   const step = (s: DigestStep, page: number) => deps.onStep?.(s, page);
@@ -103,6 +105,7 @@ export function createDigestActivities(deps: DigestDeps) {
     /** The recipients in scope, cut into pages by key; fails at once on a channel this worker cannot serve. */
     async planDigest(args: { spec: DigestSpec; recipientsPerPage: number }): Promise<DigestPlan> {
       const { spec } = args;
+      await runs.start(spec);
       if (spec.channels.includes('email') && !deps.email) {
         throw ApplicationFailure.nonRetryable(
           'channel email needs an SMTP server: set SPOKEFLOW_SMTP_URL on the notifications worker',
@@ -119,6 +122,11 @@ export function createDigestActivities(deps: DigestDeps) {
       const bounds: string[] = [];
       for (let i = 0; i < recipients.length; i += args.recipientsPerPage) bounds.push(recipients[i]!);
       return { spec, recipients: recipients.length, bounds };
+    },
+
+    /** How the run ended, on record (a run that failed while planning was started there). */
+    async finishDigest(args: { digestRunId: string; status: DigestRunStatus; totals: DigestTotals; error?: string }): Promise<void> {
+      await runs.finish(args.digestRunId, args.status, args.totals, args.error);
     },
 
     /**

@@ -66,17 +66,20 @@ export function createVectorActivities(deps: VectorDeps) {
   }
 
   return {
-    /** Records the refresh and fixes its model; counts the catalog for the progress bar. */
+    /**
+     * Records the refresh and fixes its model; counts the catalog for the progress bar. The record
+     * comes first, so that a refresh failing here (no model, the catalog unreachable) is on it.
+     */
     async planRefresh(args: { refreshId: string; workflowId: string }): Promise<RefreshPlan> {
       let modelVersion: string;
       try {
         modelVersion = embedder.modelVersion;
       } catch (err) {
+        await store.startRefresh({ ...args, model: embedder.model, modelVersion: '(no model)' });
         throw ApplicationFailure.nonRetryable((err as Error).message, ErrorType.embeddingModelMissing);
       }
-      const plan: RefreshPlan = { refreshId: args.refreshId, model: embedder.model, modelVersion, entries: await catalog.count() };
-      await store.startRefresh({ ...plan, workflowId: args.workflowId });
-      return plan;
+      await store.startRefresh({ ...args, model: embedder.model, modelVersion });
+      return { refreshId: args.refreshId, model: embedder.model, modelVersion, entries: await catalog.count() };
     },
 
     /**

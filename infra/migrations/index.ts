@@ -12,6 +12,7 @@ import * as backfills from './0005-backfills.js';
 import * as health from './0006-health.js';
 import * as vectorIndex from './0007-vector-index.js';
 import * as digests from './0008-digests.js';
+import * as runRecords from './0009-run-records.js';
 
 export interface MigrationContext {
   mysql: Pool;
@@ -32,6 +33,7 @@ const MIGRATIONS = [
   { name: '0006-health', up: health.up },
   { name: '0007-vector-index', up: vectorIndex.up },
   { name: '0008-digests', up: digests.up },
+  { name: '0009-run-records', up: runRecords.up },
 ];
 
 /** Applied migrations are recorded in the catalog database, beside the tables they made. */

@@ -124,6 +124,12 @@ describe('backfill of a partition range', () => {
         .filter(([, s]) => s === 'failed')
         .map(([k]) => k),
     ).toEqual(['2024-03-03', '2024-03-07']);
+    // Each failed partition keeps the reason on top: the error's type and Postgres's own words.
+    const [reasons] = await h.clients.catalog.query<RowDataPacket[]>(
+      "SELECT error FROM backfill_partitions WHERE dataset = ? AND status = 'failed'",
+      [dataset],
+    );
+    for (const r of reasons) expect(r.error).toMatch(/^\w+: .*division by zero/);
     const [before] = await h.clients.catalog.query<RowDataPacket[]>(
       'SELECT partition_key, sync_run_id FROM backfill_partitions WHERE dataset = ?',
       [dataset],
@@ -205,6 +211,36 @@ describe('backfill of a partition range', () => {
     );
     expect([Number(counts[0]?.n), Number(counts[0]?.ok), Number(counts[0]?.attempts)]).toEqual([10_000, 10_000, 1]);
   }, 600_000); // 10,000 partitions take one to several minutes, with the machine's load
+
+  it('records a backfill that fails while planning, with its error, and it holds no range', async () => {
+    const dataset = `backfill_${tag}.no_cursor`;
+    const table = `no_cursor_${tag}`;
+    tables.push(table);
+    await h.postgres.query(`CREATE TABLE public.${table} (id int PRIMARY KEY)`);
+    await h.datasets.upsert({
+      name: dataset,
+      source: { kind: 'postgres', connection: 'local-postgres', table: `public.${table}`, primaryKey: ['id'] },
+      target: { table },
+      owner: 'ops@example.com',
+      team: 'platform',
+    });
+    const handle = await startBackfill(dataset, {});
+    const err = await handle.result().catch((e: unknown) => e as { cause?: { type?: string; message?: string } });
+    expect(err.cause).toMatchObject({ type: 'InvalidInput' });
+    expect(err.cause?.message).toMatch(/^InvalidInput: dataset .* declares no cursor column/);
+    const [rows] = await h.clients.catalog.query<RowDataPacket[]>('SELECT status, error, finished_at FROM backfills WHERE dataset = ?', [
+      dataset,
+    ]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'failed', error: err.cause?.message });
+    expect(rows[0]!.finished_at).not.toBeNull();
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    expect([attributes.get(SearchAttr.kind), attributes.get(SearchAttr.dataset), attributes.get(SearchAttr.outcome)]).toEqual([
+      'backfill',
+      dataset,
+      'failed',
+    ]);
+  });
 
   it('refuses a second backfill of the same dataset while one runs', async () => {
     const dataset = await declareSource('twice');

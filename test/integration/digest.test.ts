@@ -148,6 +148,7 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
         await h.clients.catalog.query(`DELETE FROM ${table} WHERE dataset IN (?)`, [names]);
       }
       await h.clients.catalog.query('DELETE FROM anomaly_scans WHERE scan_id = ?', [scanId]);
+      await h.clients.catalog.query('DELETE FROM digest_runs WHERE workflow_id LIKE ?', [`%${tag}%`]);
       await h.clients.catalog.query('DELETE FROM datasets WHERE name IN (?)', [names]);
       const keys: string[] = [];
       for await (const item of h.clients.minio.listObjectsV2(h.config.digests.bucket, 'digests/', true)) {
@@ -213,6 +214,14 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
     expect(described.typedSearchAttributes.get(SearchAttr.kind)).toBe('digest');
     expect(described.typedSearchAttributes.get(SearchAttr.team)).toBe(team);
     expect(described.typedSearchAttributes.get(SearchAttr.partition)).toBe(period);
+    // The run is on record with how it ended, beside the ledger of what it sent.
+    const [runs] = await h.clients.catalog.query<RowDataPacket[]>(
+      'SELECT period, audience, scope, status, recipients, sent, refused, error FROM digest_runs WHERE digest_run_id = ?',
+      [handle.firstExecutionRunId],
+    );
+    expect(runs).toEqual([
+      { period, audience: 'owners', scope: `team ${team}`, status: 'succeeded', recipients: 3, sent: 2, refused: 0, error: null },
+    ]);
 
     const again: DigestResult = await (
       await start({ period: { kind: 'daily', date: DAY }, scope: { team }, channels: ['email'] })

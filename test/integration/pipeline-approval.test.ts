@@ -136,7 +136,7 @@ describe('pipeline approvals and sleeps on the time-skipping server', () => {
     await handle.executeUpdate('approve', { args: [{ node: 'go', approved: false, by: 'bob@example.com', comment: 'not tonight' }] });
     const failure = await failureOf(handle.result());
     expect(failure.type).toBe('PipelineApprovalRejected');
-    expect(failure.message).toBe('node go failed: rejected by bob@example.com: not tonight');
+    expect(failure.message).toBe('node go failed: PipelineApprovalRejected: rejected by bob@example.com: not tonight');
     expect((failure.details?.[0] as { outputs: Record<string, unknown> }).outputs).toHaveProperty('prepare');
   });
 
@@ -183,7 +183,7 @@ describe('pipeline approvals and sleeps on the time-skipping server', () => {
     const before = acts.count(`publish-${tag}`);
     const handle = await start(approvalSpec('reject'));
     const failure = await failureOf(handle.result()); // the test server skips the 2 hours
-    expect(failure.message).toBe('node go failed: nobody decided within 7200 s');
+    expect(failure.message).toBe('node go failed: PipelineApprovalRejected: nobody decided within 7200 s');
     expect(acts.count(`publish-${tag}`)).toBe(before);
   });
 

@@ -276,7 +276,12 @@ describe('pipelineWorkflow on the dev server', () => {
     };
     expect([each.total, each.succeeded, each.failed, each.errors.length]).toEqual([30, 20, 10, 10]);
     expect(each.errors.map((e) => e.index).sort((a, b) => a - b)).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
-    expect(each.errors.find((e) => e.index === 3)).toEqual({ index: 3, item: 3, node: 'try', error: 'item 3 failed as asked' });
+    expect(each.errors.find((e) => e.index === 3)).toEqual({
+      index: 3,
+      item: 3,
+      node: 'try',
+      error: 'TestFailure: item 3 failed as asked',
+    });
   });
 
   it('skips a node whose skip_if holds, and its dependants read null', async () => {
@@ -338,11 +343,11 @@ describe('pipelineWorkflow on the dev server', () => {
         },
       },
     });
-    expect(failure.message).toBe('node boom failed: boom failed as asked');
+    expect(failure.message).toBe('node boom failed: TestFailure: boom failed as asked');
     expect(details.failedNode).toBe('boom');
     expect(Object.keys(details.outputs)).toEqual(['ok1']);
     const handled = acts.calls.filter((c) => c.label === `handler-${tag}`);
-    expect(handled.map((c) => (c.input as { value: string }).value)).toEqual(['boom: boom failed as asked']);
+    expect(handled.map((c) => (c.input as { value: string }).value)).toEqual(['boom: TestFailure: boom failed as asked']);
     expect(acts.count('never')).toBe(0);
   });
 
@@ -467,14 +472,14 @@ describe('pipelineWorkflow on the dev server', () => {
       ],
     });
     expect(failure.type).toBe('PipelineBadValue');
-    expect(failure.message).toBe('node each failed: iterator: must give a list, not string "not a list"');
+    expect(failure.message).toBe('node each failed: PipelineBadValue: iterator: must give a list, not string "not a list"');
     const second = await failureOf({
       id: `runtime2-${tag}`,
       input: { n: 'three' },
       modules: [record('cmp', {}, { skip_if: { expr: 'input.n > 2' } })],
     });
     expect(second.failure.message).toBe(
-      'node cmp failed: skip_if.expr: cannot compare string "three" > number 2: both sides must be numbers or both strings',
+      'node cmp failed: PipelineBadValue: skip_if.expr: cannot compare string "three" > number 2: both sides must be numbers or both strings',
     );
   });
 
@@ -484,7 +489,7 @@ describe('pipelineWorkflow on the dev server', () => {
       modules: [{ id: 'h', value: { type: 'activity', name: 'huge', local: true } }],
     });
     expect(failure.type).toBe('PipelineOutputTooLarge');
-    expect(failure.message).toMatch(/^node h failed: output is \d+ bytes/);
+    expect(failure.message).toMatch(/^node h failed: PipelineOutputTooLarge: output is \d+ bytes/);
   });
 
   it('runs a YAML spec through `spokeflow run pipelineWorkflow`, under the id pipeline:<id> with its summary', async () => {
@@ -546,7 +551,7 @@ describe('pipelineWorkflow on the dev server', () => {
       ...chain(3),
       modules: (chain(3).modules as { id: string }[]).filter((m) => m.id !== 'apart'),
     });
-    expect(failure.message).toBe('node third failed: third 12 failed as asked');
+    expect(failure.message).toBe('node third failed: TestFailure: third 12 failed as asked');
     expect(details.failedNode).toBe('third');
   });
 

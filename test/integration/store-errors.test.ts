@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import mysql from 'mysql2/promise';
+import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
 import { createBronzeStore } from '../../activities/objects/bronze.js';
@@ -175,18 +175,24 @@ describe('store errors against the real servers', () => {
   });
 });
 
-/** The failure a workflow ended with, and how many times each activity was started. */
+/** The failure a workflow ended with, the attempts its planning took, and the run it left on record. */
 async function failedRun(h: Harness, input: Record<string, unknown>) {
   const workflowId = `test-sync-errors-${randomUUID().slice(0, 8)}`;
   const handle = await h.client.workflow.start('syncWorkflow', { taskQueue: h.taskQueue, workflowId, args: [input] });
   const err = await errorOf(() => handle.result());
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
-  const history = await handle.fetchHistory();
-  const attempts = (history.events ?? [])
-    .map((e) => e.activityTaskStartedEventAttributes?.attempt)
-    .filter((a): a is number => typeof a === 'number');
-  return { cause, attempts };
+  const events = (await handle.fetchHistory()).events ?? [];
+  const planning = new Set(
+    events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'planSync').map((e) => Number(e.eventId)),
+  );
+  const attempts = events
+    .filter((e) => planning.has(Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1)))
+    .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+  const [runs] = await h.clients.catalog.query<RowDataPacket[]>('SELECT * FROM sync_runs WHERE sync_run_id = ?', [
+    handle.firstExecutionRunId,
+  ]);
+  return { cause, attempts, run: runs[0], startedAt: (await handle.describe()).startTime };
 }
 
 describe('a sync whose source is misconfigured or keyless fails at once, naming the cause', () => {
@@ -224,11 +230,32 @@ describe('a sync whose source is misconfigured or keyless fails at once, naming 
       { kind: 'postgres', connection: 'e2e-wrong-password', table: 'public.anything', primaryKey: ['id'] },
       `wp_${tag}`,
     );
-    const { cause, attempts } = await failedRun(h, { dataset: `errors_${tag}.wrong_password`, mode: 'full' });
+    const dataset = `errors_${tag}.wrong_password`;
+    const { cause, attempts, run, startedAt } = await failedRun(h, { dataset, mode: 'full' });
     expect(cause).toMatchObject({ type: 'AuthenticationFailed', nonRetryable: true });
+    expect(cause.message).toMatch(/^AuthenticationFailed: /);
     expect(cause.message).toContain('SPOKEFLOW_SOURCE_E2E_WRONG_PASSWORD_URL');
     expect(cause.message).not.toContain(WRONG_PASSWORD);
     expect(attempts).toEqual([1]);
+
+    // Failed while planning, and on record all the same: the run with its error, and a metrics point.
+    expect(run).toMatchObject({ dataset, mode: 'full', status: 'failed', error: cause.message });
+    const points = await h.clients.influx
+      .getQueryApi(h.config.influx.org)
+      .collectRows<{ _field: string; _value: number; status: string; team: string }>(
+        `from(bucket: "${h.config.influx.bucket}") |> range(start: ${new Date(startedAt.getTime() - 60_000).toISOString()})
+         |> filter(fn: (r) => r._measurement == "sync_run" and r.dataset == "${dataset}" and r._field == "rows")`,
+      );
+    expect(points.map((p) => [p.status, p.team, p._value])).toEqual([['failed', 'platform', 0]]);
+  });
+
+  it('records a sync of a dataset the catalog does not hold under the name it was asked for', async () => {
+    const dataset = `errors_${tag}.never_declared`;
+    const { cause, attempts, run } = await failedRun(h, { dataset });
+    expect(cause).toMatchObject({ type: 'UnknownDataset', nonRetryable: true });
+    expect(attempts).toEqual([1]);
+    expect(run).toMatchObject({ dataset, mode: 'incremental', status: 'failed', error: cause.message });
+    await h.clients.catalog.query('DELETE FROM sync_runs WHERE dataset = ?', [dataset]);
   });
 
   it('fails a declared query with a syntax error on its first attempt', async () => {

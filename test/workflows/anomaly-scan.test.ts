@@ -119,12 +119,12 @@ describe('anomalyScanWorkflow with stub activities', () => {
     );
     const handle = await start({ datasetsPerActivity: 1, parallelism: 1 });
     const failure = await failureOf(handle.result());
-    expect([failure.type, failure.message]).toEqual(['BadSeries', 'series volume of shop.table_01 is malformed']);
+    expect([failure.type, failure.message]).toEqual(['BadSeries', 'BadSeries: series volume of shop.table_01 is malformed']);
     expect(rec.names()).toEqual(['planScan', 'scanGroup', 'scanGroup', 'failScan']);
     expect(rec.argsOf('failScan')[0]![0]).toMatchObject({
       scanId: handle.firstExecutionRunId,
       outcome: 'failed',
-      error: 'series volume of shop.table_01 is malformed',
+      error: 'BadSeries: series volume of shop.table_01 is malformed',
       totals: { datasets: 1, anomalies: 1 },
     });
     expect(await handle.query<AnomalyScanProgress>('progress')).toMatchObject({ phase: 'failed', groupsDone: 1 });

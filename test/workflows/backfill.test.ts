@@ -7,7 +7,7 @@ import type { BackfillProgress } from '../../common/backfill.js';
 import type { ChunkInput, SyncInput, SyncPlan, SyncResult } from '../../common/sync.js';
 import { failureOf, gate, eventually, pause, searchAttributesOf, untilCancelled, useStubWorker } from './support/environment.js';
 
-type Stubs = Pick<BackfillActivities, 'planBackfill' | 'nextPartitions' | 'recordPartitionFailure' | 'finishBackfill'> &
+type Stubs = Pick<BackfillActivities, 'planBackfill' | 'nextPartitions' | 'recordPartitionFailure' | 'finishBackfill' | 'failBackfill'> &
   Pick<IngestionActivities, 'planSync' | 'copyChunk' | 'finishSync'>;
 type PlanRun = Parameters<Stubs['planSync']>[1];
 type Result = BackfillProgress & { status: 'completed' | 'cancelled' };
@@ -77,6 +77,7 @@ function stubs(days: number, over: Partial<Stubs> = {}, meter = { running: 0, ma
     },
     recordPartitionFailure: async () => undefined,
     finishBackfill: async () => undefined,
+    failBackfill: async () => undefined,
     ...over,
   };
 }
@@ -90,6 +91,7 @@ describe('backfillWorkflow with stub activities', () => {
     'finishSync',
     'recordPartitionFailure',
     'finishBackfill',
+    'failBackfill',
   ] satisfies (keyof Stubs)[]);
   const input = (more: object = {}) => ({ dataset: 'shop.orders', from: '2024-03-01', to: '2024-03-06', ...more });
   const start = (args: object) =>
@@ -184,12 +186,57 @@ describe('backfillWorkflow with stub activities', () => {
     expect(rec.argsOf('recordPartitionFailure')[0]![0]).toMatchObject({
       task: { key: '2024-03-02' },
       status: 'failed',
-      error: 'source rows of 2024-03-02 are unreadable',
+      error: 'SourceSchemaError: source rows of 2024-03-02 are unreadable',
     });
     expect(result).toMatchObject({ status: 'completed', succeeded: 3, failed: 1, rows: 30 });
     // The partition's sync run is ended as a failed sync's, and the backfill as partial.
     expect(rec.argsOf('recordPartitionFailure')[0]![0]).toMatchObject({ plan: { syncRunId: `${handle.firstExecutionRunId}:2024-03-02` } });
     expect(await searchAttributesOf(handle)).toMatchObject({ outcome: 'partial', rows: 30 });
+  });
+
+  it('records a partition that fails while planning with the reason, its sync run id and window', async () => {
+    const s = stubs(2);
+    const rec = t.use({
+      ...s,
+      planSync: async (i: SyncInput, run: PlanRun) => {
+        if (run.partition!.key === '2024-03-02')
+          throw ApplicationFailure.nonRetryable('password authentication failed', 'AuthenticationFailed');
+        return s.planSync(i, run);
+      },
+    });
+    const handle = await start(input({ to: '2024-03-03', concurrency: 1 }));
+    expect(await handle.result()).toMatchObject({ status: 'completed', succeeded: 1, failed: 1 });
+    const [failure] = rec.argsOf('recordPartitionFailure')[0]! as [Record<string, unknown>];
+    expect(failure).toMatchObject({
+      task: { key: '2024-03-02' },
+      status: 'failed',
+      error: 'AuthenticationFailed: password authentication failed',
+      syncRunId: `${handle.firstExecutionRunId}:2024-03-02`,
+      window: { from: '2024-03-02 00:00:00', to: '2024-03-02 23:59:59' },
+    });
+    expect(failure).not.toHaveProperty('plan');
+    expect(rec.argsOf('planSync').filter(([, run]) => (run as PlanRun).partition!.key === '2024-03-02')).toHaveLength(1);
+  });
+
+  it('records a backfill that fails while planning, tagged with its dataset and range', async () => {
+    const rec = t.use(
+      stubs(3, {
+        planBackfill: async () => {
+          throw ApplicationFailure.nonRetryable('unknown dataset "shop.gone"', 'UnknownDataset');
+        },
+      }),
+    );
+    const handle = await start(input({ dataset: 'shop.gone' }));
+    const failure = await failureOf(handle.result());
+    expect([failure.type, failure.message]).toEqual(['UnknownDataset', 'UnknownDataset: unknown dataset "shop.gone"']);
+    expect(rec.names()).toEqual(['planBackfill', 'failBackfill']);
+    expect(rec.argsOf('failBackfill')[0]![0]).toMatchObject({
+      backfillId: handle.firstExecutionRunId,
+      input: { dataset: 'shop.gone' },
+      outcome: 'failed',
+      error: 'UnknownDataset: unknown dataset "shop.gone"',
+    });
+    expect(await searchAttributesOf(handle)).toMatchObject({ kind: 'backfill', dataset: 'shop.gone', outcome: 'failed' });
   });
 
   it('pauses (no new partition starts) and resumes through updates', async () => {

@@ -4,7 +4,7 @@ import type { DigestActivities } from '../../activities/notify/digest.js';
 import type { DigestPage, DigestProgress, DigestResult, DigestTotals } from '../../common/digest.js';
 import { failureOf, searchAttributesOf, useStubWorker } from './support/environment.js';
 
-type Stubs = Pick<DigestActivities, 'planDigest' | 'deliverDigestPage'>;
+type Stubs = Pick<DigestActivities, 'planDigest' | 'deliverDigestPage' | 'finishDigest'>;
 
 /** Recipients paged by key: page i starts at bounds[i]. */
 const bounds = (pages: number) => Array.from({ length: pages }, (_, i) => `owner:${String.fromCharCode(97 + i)}`);
@@ -23,12 +23,13 @@ function stubs(pages: number, over: Partial<Stubs> = {}): Stubs {
   return {
     planDigest: async ({ spec }) => ({ spec, recipients: 3 * pages, bounds: bounds(pages) }),
     deliverDigestPage: async () => delivered(),
+    finishDigest: async () => undefined,
     ...over,
   };
 }
 
 describe('digestWorkflow with stub activities', () => {
-  const t = useStubWorker(['planDigest', 'deliverDigestPage'] satisfies (keyof Stubs)[]);
+  const t = useStubWorker(['planDigest', 'deliverDigestPage', 'finishDigest'] satisfies (keyof Stubs)[]);
   const start = (input: object) =>
     t.client.workflow.start('digestWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('digest:test'), args: [input] });
   const pagesOf = (rec: ReturnType<typeof t.use>) => rec.argsOf('deliverDigestPage').map(([p]) => p as DigestPage);
@@ -98,12 +99,16 @@ describe('digestWorkflow with stub activities', () => {
       outcome: 'succeeded',
       rows: 6,
     });
+    expect(rec.argsOf('finishDigest')).toEqual([
+      [{ digestRunId: handle.firstExecutionRunId, status: 'succeeded', totals: expect.objectContaining({ recipients: 9, sent: 6 }) }],
+    ]);
   });
 
   it('ends partial when some deliveries were refused', async () => {
-    t.use(stubs(2, { deliverDigestPage: async (p) => delivered(p.index === 1 ? 1 : 0) }));
+    const rec = t.use(stubs(2, { deliverDigestPage: async (p) => delivered(p.index === 1 ? 1 : 0) }));
     const handle = await start({ period: { date: '2025-01-30' } });
     expect(await handle.result()).toMatchObject({ sent: 3, failed: 1 });
+    expect(rec.argsOf('finishDigest')[0]![0]).toMatchObject({ status: 'partial', totals: { failed: 1 } });
     expect(await searchAttributesOf(handle)).toMatchObject({ outcome: 'partial', rows: 3 });
   });
 
@@ -111,6 +116,7 @@ describe('digestWorkflow with stub activities', () => {
     const rec = t.use(stubs(5));
     const handle = await start({ period: { kind: 'weekly', date: '2025-01-30' }, pagesPerRun: 2, parallelism: 3 });
     const result = (await handle.result()) as DigestResult;
+    expect(rec.argsOf('finishDigest').map(([f]) => (f as { digestRunId: string }).digestRunId)).toEqual([handle.firstExecutionRunId]);
     expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
     expect(rec.names().filter((n) => n === 'planDigest')).toHaveLength(1);
     expect(
@@ -128,15 +134,20 @@ describe('digestWorkflow with stub activities', () => {
     });
   });
 
-  it("fails with the page's own error and marks the run failed", async () => {
-    t.use(
+  it("fails with the page's own error type and message on top and records the run failed", async () => {
+    const rec = t.use(
       stubs(2, {
         deliverDigestPage: async () => Promise.reject(ApplicationFailure.nonRetryable('SMTP 535: authentication failed', 'SmtpAuth')),
       }),
     );
     const handle = await start({ period: { date: '2025-01-30' }, parallelism: 1 });
     const failure = await failureOf(handle.result());
-    expect([failure.type, failure.message]).toEqual(['SmtpAuth', 'SMTP 535: authentication failed']);
+    expect([failure.type, failure.message]).toEqual(['SmtpAuth', 'SmtpAuth: SMTP 535: authentication failed']);
+    expect(rec.argsOf('finishDigest')[0]![0]).toMatchObject({
+      digestRunId: handle.firstExecutionRunId,
+      status: 'failed',
+      error: 'SmtpAuth: SMTP 535: authentication failed',
+    });
     expect(await handle.query<DigestProgress>('progress')).toMatchObject({ phase: 'failed', pagesDone: 0 });
     expect(await searchAttributesOf(handle)).toMatchObject({ kind: 'digest', outcome: 'failed' });
   });

@@ -103,7 +103,7 @@ describe('embeddingRefreshWorkflow with stub activities', () => {
     );
     const handle = await start({});
     const failure = await failureOf(handle.result());
-    expect([failure.type, failure.message]).toEqual(['DimensionMismatch', 'pgvector: dimension 384 expected, got 768']);
+    expect([failure.type, failure.message]).toEqual(['DimensionMismatch', 'DimensionMismatch: pgvector: dimension 384 expected, got 768']);
     expect(rec.argsOf('finishRefresh')).toEqual([
       [
         {
@@ -111,7 +111,7 @@ describe('embeddingRefreshWorkflow with stub activities', () => {
           cursor: 'page-1',
           totals: expect.objectContaining({ embedded: 1 }),
           status: 'failed',
-          error: 'pgvector: dimension 384 expected, got 768',
+          error: 'DimensionMismatch: pgvector: dimension 384 expected, got 768',
         },
       ],
     ]);

@@ -82,7 +82,7 @@ describe('healthScoringWorkflow with stub activities', () => {
     );
     const handle = await start({ day: '2025-01-30' });
     const failure = await failureOf(handle.result());
-    expect([failure.type, failure.message]).toEqual(['NoScores', 'health_scores has no rows for 2025-01-30']);
+    expect([failure.type, failure.message]).toEqual(['NoScores', 'NoScores: health_scores has no rows for 2025-01-30']);
     expect(rec.names()).toEqual(['planHealth', 'scoreHealth', 'summariseTeams']); // nothing published
     expect(await handle.query<HealthScoringProgress>('progress')).toMatchObject({ phase: 'failed', scored: 12 });
     expect(await searchAttributesOf(handle)).toEqual({ kind: 'health-scoring', outcome: 'failed' });

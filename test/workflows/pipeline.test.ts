@@ -173,7 +173,7 @@ describe('pipelineWorkflow with stub activities', () => {
     expect(result.nodes.route).toMatchObject({ status: 'succeeded', branch: 1 });
     expect(result.outputs.both).toEqual([
       { label: 'left', value: null },
-      { error: 'right failed as asked', node: 'right' },
+      { error: 'TestFailure: right failed as asked', node: 'right' },
     ]);
   });
 
@@ -216,7 +216,7 @@ describe('pipelineWorkflow with stub activities', () => {
       total: 4,
       succeeded: 3,
       failed: 1,
-      errors: [{ index: 1, item: 2, node: 'check', error: 'check failed as asked' }],
+      errors: [{ index: 1, item: 2, node: 'check', error: 'TestFailure: check failed as asked' }],
     });
     expect(result.nodes.each).toMatchObject({ done: 4, failed: 0, total: 4 });
     expect(rec.names().filter((n) => n === 'add')).toHaveLength(4);
@@ -256,7 +256,7 @@ describe('pipelineWorkflow with stub activities', () => {
       ],
     });
     const failure = await failureOf(spent.result());
-    expect(failure.message).toBe('node f failed: flaky spent attempt 2');
+    expect(failure.message).toBe('node f failed: Error: flaky spent attempt 2');
     expect((failure.details?.[0] as FailureDetails).failedNode).toBe('f');
     expect(rec.names().filter((n) => n === 'flaky')).toHaveLength(5);
   });
@@ -278,16 +278,16 @@ describe('pipelineWorkflow with stub activities', () => {
     });
     const failure = await failureOf(handle.result());
     expect(failure.type).toBe('TestFailure');
-    expect(failure.message).toBe('node boom failed: boom failed as asked');
+    expect(failure.message).toBe('node boom failed: TestFailure: boom failed as asked');
     expect(failure.details?.[0]).toEqual({
       failedNode: 'boom',
-      message: 'boom failed as asked',
+      message: 'TestFailure: boom failed as asked',
       outputs: { first: { label: 'first', value: null } },
       runId: handle.firstExecutionRunId,
     });
     expect(labels(rec)).toEqual(['first', 'on_failure']);
     expect(rec.calls.find((c) => (c.args[0] as { label?: string }).label === 'on_failure')?.args[0]).toMatchObject({
-      value: 'boom: boom failed as asked',
+      value: 'boom: TestFailure: boom failed as asked',
     });
     const progress = await handle.query<Progress>('progress');
     expect(progress.status).toBe('failed');
@@ -316,7 +316,10 @@ describe('pipelineWorkflow with stub activities', () => {
     expect(
       await serverSecondsBetween(ignored, 'workflowExecutionStartedEventAttributes', 'workflowExecutionFailedEventAttributes'),
     ).toBeGreaterThanOrEqual(7200);
-    expect([failure.type, failure.message]).toEqual(['PipelineApprovalRejected', 'node go failed: nobody decided within 7200 s']);
+    expect([failure.type, failure.message]).toEqual([
+      'PipelineApprovalRejected',
+      'node go failed: PipelineApprovalRejected: nobody decided within 7200 s',
+    ]);
     expect(labels(rec)).toEqual(['publish']);
   });
 

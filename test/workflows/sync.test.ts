@@ -5,7 +5,7 @@ import type { IngestionActivities } from '../../activities/ingestion/index.js';
 import type { ChunkInput, ChunkResult, SyncPlan, SyncProgress, SyncResult, SyncTotals } from '../../common/sync.js';
 import { eventually, failureOf, searchAttributesOf, suggestContinueAsNewAt, useStubWorker } from './support/environment.js';
 
-type Stubs = Pick<IngestionActivities, 'planSync' | 'copyChunk' | 'finishSync' | 'failSync'>;
+type Stubs = Pick<IngestionActivities, 'planSync' | 'copyChunk' | 'finishSync' | 'failSync' | 'failUnplannedSync'>;
 
 const plan = (syncRunId: string, over: Partial<SyncPlan> = {}): SyncPlan => ({
   syncRunId,
@@ -58,12 +58,13 @@ function stubs(over: Partial<Stubs> = {}, chunks = 3): Stubs {
       manifestKey: `${p.runPrefix}/_manifest.json`,
     }),
     failSync: async () => undefined,
+    failUnplannedSync: async () => undefined,
     ...over,
   };
 }
 
 describe('syncWorkflow with stub activities', () => {
-  const t = useStubWorker(['planSync', 'copyChunk', 'finishSync', 'failSync'] satisfies (keyof Stubs)[]);
+  const t = useStubWorker(['planSync', 'copyChunk', 'finishSync', 'failSync', 'failUnplannedSync'] satisfies (keyof Stubs)[]);
   const start = (input: unknown, more: object = {}) =>
     t.client.workflow.start('syncWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('sync:test'), args: [input], ...more });
 
@@ -149,7 +150,7 @@ describe('syncWorkflow with stub activities', () => {
     expect(await searchAttributesOf(handle)).toMatchObject({ kind: 'sync', dataset: 'shop.orders', outcome: 'succeeded', rows: 600 });
   });
 
-  it("fails with the activity's own error and records the run as failed with that message", async () => {
+  it("fails with the activity's own error type and message on top and records the run as failed with them", async () => {
     const rec = t.use(
       stubs({
         copyChunk: async (input) => {
@@ -160,13 +161,14 @@ describe('syncWorkflow with stub activities', () => {
     );
     const handle = await start({ dataset: 'shop.orders' });
     const failure = await failureOf(handle.result());
-    expect(failure.message).toBe('column orders.total disappeared');
+    expect(failure.message).toBe('SourceSchemaError: column orders.total disappeared');
     expect(failure.type).toBe('SourceSchemaError');
+    expect(failure.nonRetryable).toBe(true);
     expect(await handle.query<SyncProgress>('progress')).toMatchObject({ phase: 'failed', rows: 100 });
     expect(rec.names()).toEqual(['planSync', 'copyChunk', 'copyChunk', 'failSync']);
     expect(rec.argsOf('failSync')[0]![0]).toMatchObject({
       outcome: 'failed',
-      error: 'column orders.total disappeared',
+      error: 'SourceSchemaError: column orders.total disappeared',
       totals: { rows: 100, quarantined: 2, bytes: 1_000, objects: 2 },
       plan: { syncRunId: handle.firstExecutionRunId },
     });
@@ -210,7 +212,7 @@ describe('syncWorkflow with stub activities', () => {
     expect(rec.calls).toEqual([]);
   });
 
-  it('fails without recording a run when planning finds no such dataset', async () => {
+  it('records a sync that fails while planning, under the dataset its input names, and tags it failed', async () => {
     const rec = t.use(
       stubs({
         planSync: async () => {
@@ -218,9 +220,23 @@ describe('syncWorkflow with stub activities', () => {
         },
       }),
     );
-    const handle = await start({ dataset: 'shop.gone' });
+    const handle = await start({ dataset: 'shop.gone', window: { from: '2024-03-01', to: '2024-03-02' } });
     const failure = await failureOf(handle.result());
-    expect([failure.type, failure.message]).toEqual(['UnknownDataset', 'no dataset shop.gone in the catalog']);
-    expect(rec.names()).toEqual(['planSync']);
+    expect([failure.type, failure.message]).toEqual(['UnknownDataset', 'UnknownDataset: no dataset shop.gone in the catalog']);
+    expect(rec.names()).toEqual(['planSync', 'failUnplannedSync']);
+    expect(rec.argsOf('failUnplannedSync')[0]![0]).toMatchObject({
+      syncRunId: handle.firstExecutionRunId,
+      dataset: 'shop.gone',
+      mode: 'incremental',
+      outcome: 'failed',
+      error: 'UnknownDataset: no dataset shop.gone in the catalog',
+      window: { from: '2024-03-01 00:00:00', to: '2024-03-02 00:00:00' },
+    });
+    expect(await searchAttributesOf(handle)).toMatchObject({
+      kind: 'sync',
+      dataset: 'shop.gone',
+      outcome: 'failed',
+      partition: '2024-03-01 00:00:00/2024-03-02 00:00:00',
+    });
   });
 });

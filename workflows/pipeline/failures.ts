@@ -1,5 +1,3 @@
-import { ActivityFailure, ChildWorkflowFailure } from '@temporalio/workflow';
-
 /** The first failure of a node, where it happened: containers pass it up unchanged. */
 export class NodeFailed extends Error {
   constructor(
@@ -10,18 +8,6 @@ export class NodeFailed extends Error {
     super(message);
     this.name = 'NodeFailed';
   }
-}
-
-/** An activity's or child's own error rather than "Activity task failed". */
-export function reasonOf(err: unknown): unknown {
-  let e = err;
-  while ((e instanceof ActivityFailure || e instanceof ChildWorkflowFailure) && e.cause) e = e.cause;
-  return e;
-}
-
-export function messageOf(err: unknown): string {
-  const e = reasonOf(err);
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** A failure kept as an output (`continue_on_error`, `skip_failure(s)`): its message and the node that failed. */

@@ -2,7 +2,8 @@ import { ContinueAsNew, isCancellation } from '@temporalio/workflow';
 import { truthy } from '../../common/pipeline/expr.js';
 import { checkOutputSize, evaluateField } from '../../common/pipeline/node-io.js';
 import type { Module } from '../../common/pipeline/spec.js';
-import { NodeFailed, failureOutput, messageOf, reasonOf } from './failures.js';
+import { innermostFailure, reasonText } from '../support/failure-reason.js';
+import { NodeFailed, failureOutput } from './failures.js';
 import { runActivityNode } from './nodes/activity.js';
 import { runBranchAllNode } from './nodes/branchall.js';
 import { runBranchOneNode } from './nodes/branchone.js';
@@ -28,7 +29,7 @@ export async function runModule(run: PipelineRun, m: Module, scope: Scope): Prom
     return output ?? null;
   } catch (err) {
     if (isCancellation(err) || err instanceof ContinueAsNew) throw err;
-    const failed = err instanceof NodeFailed ? err : new NodeFailed(m.id, messageOf(err), reasonOf(err));
+    const failed = err instanceof NodeFailed ? err : new NodeFailed(m.id, reasonText(err), innermostFailure(err));
     if (shown) setNode(run, m.id, { status: 'failed', durationMs: Date.now() - started, error: failed.message });
     if (m.continue_on_error) return failureOutput(failed, failed.node);
     throw failed;

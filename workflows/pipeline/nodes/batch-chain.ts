@@ -2,7 +2,8 @@ import { isCancellation, proxyLocalActivities } from '@temporalio/workflow';
 import type { createBatchActivity } from '../../../activities/pipeline/batch.js';
 import { failedNodeOf } from '../../../common/pipeline/node-io.js';
 import { moduleDependencies, retryPolicyOf, type Module } from '../../../common/pipeline/spec.js';
-import { NodeFailed, messageOf, reasonOf } from '../failures.js';
+import { innermostFailure, reasonText } from '../../support/failure-reason.js';
+import { NodeFailed } from '../failures.js';
 import { setNode, tracked, type NodeValue, type PipelineRun, type Scope } from '../state.js';
 
 /** A chain of plain local activity nodes in one local activity (`batch_local`): outputs and progress per node. */
@@ -35,9 +36,9 @@ export async function runChain(run: PipelineRun, chain: Module[], scope: Scope):
     return chain.map((c, i) => ({ id: c.id, output: result.outputs[i] ?? null }));
   } catch (err) {
     if (isCancellation(err)) throw err;
-    const message = messageOf(err);
+    const message = reasonText(err);
     // The batch names the step that failed in the failure's details; a timeout names none.
-    const failedId = failedNodeOf(reasonOf(err));
+    const failedId = failedNodeOf(innermostFailure(err));
     const failed = chain.find((c) => c.id === failedId) ?? chain[0]!;
     if (shown) {
       let after = false;
@@ -47,6 +48,6 @@ export async function runChain(run: PipelineRun, chain: Module[], scope: Scope):
         after ||= c === failed;
       }
     }
-    throw new NodeFailed(failed.id, message, reasonOf(err));
+    throw new NodeFailed(failed.id, message, innermostFailure(err));
   }
 }

@@ -5,7 +5,7 @@ import { retryPolicyOf, type Module } from '../../../common/pipeline/spec.js';
 import { SearchAttr } from '../../../common/search-attributes.js';
 import { TaskQueue } from '../../../common/task-queues.js';
 import { workflowEntry } from '../../../common/workflows.js';
-import { reasonOf } from '../failures.js';
+import { innermostFailure } from '../../support/failure-reason.js';
 import { setNode, tracked, type NodeValue, type PipelineRun, type Scope } from '../state.js';
 
 /** A registered workflow (or any workflow type on its own task queue) as a child, retried per the node's `retry`. */
@@ -52,7 +52,7 @@ async function runChild(run: PipelineRun, m: Module, v: NodeValue<'workflow'>, s
           : {}),
       });
     } catch (err) {
-      const reason = reasonOf(err);
+      const reason = innermostFailure(err);
       const permanent = reason instanceof ApplicationFailure && reason.nonRetryable;
       if (isCancellation(err) || permanent || attempt >= policy.maximumAttempts) throw err;
       if (tracked(scope)) setNode(run, m.id, { attempts: attempt + 1 });
