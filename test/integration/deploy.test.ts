@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { DOMAINS, TaskQueue, type Domain } from '../../common/task-queues.js';
 import { ConfigSchema, loadConfig } from '../../runtime/config.js';
 
@@ -257,15 +257,19 @@ describe('worker image and Compose services', () => {
     for (const p of ['.stack', 'node_modules', 'dist', '.git']) expect(ignored).toContain(p);
   });
 
+  // The file as docker compose resolves it (compose-go: schema, merge keys, profiles, references).
+  const resolve = (file: string, ...profiles: string[]) =>
+    spawnSync(tool('compose-check'), [file, ...profiles], { encoding: 'utf8', maxBuffer: 16 << 20 });
+
   it('docker-compose.yml runs one worker per domain from that image, after the stores and the migrations', () => {
-    const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-      services: Record<string, any>;
-    };
+    const r = resolve(path.join(ROOT, 'docker-compose.yml'), 'workers');
+    expect(r.status, r.stderr).toBe(0);
+    const compose = JSON.parse(r.stdout) as { services: Record<string, any> };
     const stores = ['temporal', 'mysql', 'postgres', 'minio', 'influxdb'];
     for (const domain of DOMAINS) {
       const s = compose.services[`worker-${domain}`];
       expect(s, domain).toBeDefined();
-      expect(s.build).toBe('.');
+      expect(s.build).toEqual({ context: ROOT, dockerfile: 'Dockerfile' });
       expect(s.command).toEqual([`dist/workers/${domain}.js`]);
       expect(Object.keys(s.depends_on).sort()).toEqual([...stores, 'migrate'].sort());
       for (const dep of stores) {
@@ -277,12 +281,36 @@ describe('worker image and Compose services', () => {
       expect(seconds(s.stop_grace_period)).toBeGreaterThan(seconds(ConfigSchema.shape.SPOKEFLOW_SHUTDOWN_GRACE.parse(undefined)));
       expect(s.healthcheck.test.join(' ')).toContain(`${s.environment.SPOKEFLOW_HEALTH_BIND.split(':')[1]}/readyz`);
       // Every host a worker dials is a service of this file.
-      for (const host of [s.environment.MYSQL_HOST, s.environment.PGHOST, s.environment.MINIO_ENDPOINT])
-        expect(compose.services[host]).toBeDefined();
-      expect(compose.services[s.environment.TEMPORAL_ADDRESS.split(':')[0]]).toBeDefined();
-      expect(compose.services[new URL(s.environment.INFLUX_URL).hostname]).toBeDefined();
+      const hosts = [
+        s.environment.MYSQL_HOST,
+        s.environment.PGHOST,
+        s.environment.MINIO_ENDPOINT,
+        s.environment.TEMPORAL_ADDRESS.split(':')[0],
+      ];
+      for (const host of [...hosts, new URL(s.environment.INFLUX_URL).hostname]) expect(compose.services[host], host).toBeDefined();
     }
     expect(compose.services.migrate.command).toEqual(['dist/infra/migrate.js']);
+  });
+
+  it('the stack alone is unchanged: without the workers profile no worker service starts', () => {
+    const r = resolve(path.join(ROOT, 'docker-compose.yml'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(Object.keys((JSON.parse(r.stdout) as { services: object }).services).sort()).toEqual(
+      ['influxdb', 'minio', 'mysql', 'postgres', 'temporal', 'temporal-ui'].sort(),
+    );
+  });
+
+  it('the Compose check refuses a worker that depends on a service the file lacks', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'spokeflow-compose-'));
+    try {
+      const file = path.join(dir, 'compose.yml');
+      writeFileSync(file, 'services:\n  worker:\n    image: spokeflow:local\n    depends_on: [mysql]\n');
+      const r = resolve(file);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/mysql/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
