@@ -6,6 +6,7 @@ import { DOMAIN_PLUGINS } from './plugins.js';
 import { connectWorker } from '../runtime/temporal.js';
 import { redactConsole, redactingLogFunction, redactorOf } from '../runtime/redact.js';
 import { describeTemporal } from '../runtime/temporal-profile.js';
+import { startHealthServer } from './health-server.js';
 
 export interface BootstrapOptions {
   /** Telemetry hook-in point: e.g. `{ metrics: { prometheus: { bindAddress: '0.0.0.0:9464' } } }`. */
@@ -26,6 +27,8 @@ export async function runWorkers(domains: Domain[], options: BootstrapOptions = 
     shutdownSignals: ['SIGINT', 'SIGTERM'],
     telemetryOptions: options.telemetryOptions ?? (prometheus ? { metrics: { prometheus: { bindAddress: prometheus } } } : undefined),
   });
+  // Up before the connection, so liveness answers (and readiness says 503) while the workers start.
+  const health = config.healthBind ? await startHealthServer(config.healthBind) : undefined;
   const clients = createClients(config);
   const connection = await connectWorker(config);
   try {
@@ -43,9 +46,11 @@ export async function runWorkers(domains: Domain[], options: BootstrapOptions = 
         });
       }),
     );
+    health?.watch(() => workers.map((w) => w.getState()));
     console.log(`spokeflow workers polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${describeTemporal(config.temporal)}`);
     await Promise.all(workers.map((w) => w.run()));
   } finally {
+    await health?.close();
     await connection.close();
     await clients.close();
   }

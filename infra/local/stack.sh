@@ -4,7 +4,7 @@
 # and installs (not runs) the Temporal time-skipping test server.
 # Everything lives under .stack/ (or $SPOKEFLOW_STACK_DIR). See infra/local/README.md.
 #
-#   bash infra/local/stack.sh up|down|status|reset|env
+#   bash infra/local/stack.sh up|down|status|reset|env|model
 #   eval "$(bash infra/local/stack.sh env)"     # connection settings for tests and tools
 set -euo pipefail
 umask 022 # service users (mysql, spokeflow-pg) must read what we install
@@ -551,8 +551,9 @@ case "${1:-}" in
   status) cmd_status ;;
   reset) take_lock; cmd_reset ;;
   env) cmd_env ;;
+  model) model_present || install_model ;; # only the embedding model, e.g. into a worker image
   *)
-    echo "usage: bash infra/local/stack.sh up|down|status|reset|env" >&2
+    echo "usage: bash infra/local/stack.sh up|down|status|reset|env|model" >&2
     exit 2
     ;;
 esac
