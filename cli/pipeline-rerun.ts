@@ -43,14 +43,14 @@ async function main(): Promise<void> {
   const workflowId = process.argv[2];
   if (!workflowId) throw new Error('usage: npx tsx cli/pipeline-rerun.ts <workflow id of a failed pipeline>');
   const config = loadConfig();
-  const { client, connection } = await connectClient(config);
+  const { client, close } = await connectClient(config);
   try {
     const { handle, failedNode, reused } = await rerunFailedPipeline(client, workflowId);
     console.log(
       `re-running ${workflowId} from ${failedNode}, reusing ${reused.join(', ') || 'nothing'}\n  ${runLink(config, workflowId, handle.firstExecutionRunId)}`,
     );
   } finally {
-    await connection.close();
+    await close();
   }
 }
 

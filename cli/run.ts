@@ -98,7 +98,7 @@ export async function runWorkflow(
     const undeclared = await undeclaredDatasets(clients.catalog, named).finally(() => clients.close());
     if (undeclared) throw new UsageError(undeclared);
   }
-  const { client, connection } = await connectClient(config);
+  const { client, close } = await connectClient(config);
   try {
     if (options.requireWorker !== false) {
       const idle = await noWorkerPolling(client, config.temporal.namespace, taskQueue, entry.domain);
@@ -129,13 +129,13 @@ export async function runWorkflow(
     if (!options.follow) return undefined;
     return await follow(entry, handle);
   } finally {
-    await connection.close();
+    await close();
   }
 }
 
 /** `spokeflow status <workflow id>`: where a run is, from Temporal and its progress query. */
 export async function workflowStatus(workflowId: string, config = loadConfig()): Promise<Record<string, unknown>> {
-  const { client, connection } = await connectClient(config);
+  const { client, close } = await connectClient(config);
   try {
     const handle = client.workflow.getHandle(workflowId);
     const d = await handle.describe().catch((err: unknown) => {
@@ -152,6 +152,6 @@ export async function workflowStatus(workflowId: string, config = loadConfig()):
       ...(progress !== undefined ? { progress } : {}),
     };
   } finally {
-    await connection.close();
+    await close();
   }
 }

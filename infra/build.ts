@@ -40,11 +40,17 @@ async function run(): Promise<void> {
       }
     }
   });
-  await timed('workflow bundle', async () => {
-    const { code } = await bundleWorkflowCode({ ...workflowBundleOptions(), logger: new DefaultLogger('WARN') });
-    await mkdir(path.join(DIST, 'workflow-bundles'), { recursive: true });
-    await writeFile(path.join(DIST, 'workflow-bundles', 'spokeflow.js'), code);
-  });
+  // Two bundles: a worker that traces (OTLP configured) loads the one with the OpenTelemetry interceptors.
+  for (const [file, traced] of [
+    ['spokeflow.js', false],
+    ['spokeflow-traced.js', true],
+  ] as const) {
+    await timed(`workflow bundle ${file}`, async () => {
+      const { code } = await bundleWorkflowCode({ ...workflowBundleOptions({ traced }), logger: new DefaultLogger('WARN') });
+      await mkdir(path.join(DIST, 'workflow-bundles'), { recursive: true });
+      await writeFile(path.join(DIST, 'workflow-bundles', file), code);
+    });
+  }
 }
 
 run().catch((err: unknown) => {

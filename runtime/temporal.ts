@@ -4,6 +4,7 @@ import type { SpokeflowConfig } from './config.js';
 import { spokeflowDataConverter } from './data-converter.js';
 import { connectChecked } from './temporal-probe.js';
 import type { TemporalSettings } from './temporal-profile.js';
+import { startTracing } from './tracing.js';
 
 /**
  * Every connection spokeflow makes to Temporal — workers, the CLI, schedules, the demo, benchmarks
@@ -32,21 +33,34 @@ function connectionOptionsOf(t: TemporalSettings) {
   return { address: t.address, tls, apiKey: t.apiKey?.reveal(), metadata };
 }
 
-/** A Temporal client on its own connection; `close()` closes that connection. */
+/** A Temporal client on its own connection; `close()` closes that connection and sends the spans it traced. */
 export interface TemporalClient {
   client: Client;
   connection: Connection;
   close(): Promise<void>;
 }
 
-/** A client of the configured namespace over an open connection. */
+/**
+ * A client of the configured namespace over an open connection. With OTLP configured, a start
+ * (or signal, query, update) opens the trace that the workflow and its activities continue.
+ */
 export function temporalClient(connection: Connection, config: SpokeflowConfig): Client {
-  return new Client({ connection, namespace: config.temporal.namespace, dataConverter: spokeflowDataConverter(config) });
+  const tracing = startTracing('spokeflow-cli');
+  return new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: spokeflowDataConverter(config),
+    ...(tracing ? { interceptors: { workflow: [tracing.clientInterceptor] } } : {}),
+  });
 }
 
 export async function connectClient(config: SpokeflowConfig): Promise<TemporalClient> {
   const connection = await connectChecked(config.temporal, () => Connection.connect(clientConnectionOptions(config)));
-  return { client: temporalClient(connection, config), connection, close: () => connection.close() };
+  const close = async () => {
+    await connection.close();
+    await startTracing('spokeflow-cli')?.flush();
+  };
+  return { client: temporalClient(connection, config), connection, close };
 }
 
 /** The native connection a worker polls through. */

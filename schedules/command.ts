@@ -27,7 +27,7 @@ export async function runScheduleCommand(command: ScheduleCommand, options: Sche
   const config = options.config ?? loadConfig();
   const print = options.print ?? ((text: string) => console.log(text));
   const prefix = options.prefix ?? DEFAULT_SCHEDULE_PREFIX;
-  const { client, connection } = await connectClient(config);
+  const { client, close } = await connectClient(config);
   try {
     if (command === 'list') {
       const schedules = await listManagedSchedules(client, prefix);
@@ -39,7 +39,7 @@ export async function runScheduleCommand(command: ScheduleCommand, options: Sche
     print(formatDiff(diff, { dryRun, prune: Boolean(options.prune) }));
     return { command, diff };
   } finally {
-    await connection.close();
+    await close();
   }
 }
 

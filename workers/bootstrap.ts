@@ -6,6 +6,8 @@ import { DOMAIN_PLUGINS } from './plugins.js';
 import { connectWorker } from '../runtime/temporal.js';
 import { redactConsole, redactingLogFunction, redactorOf } from '../runtime/redact.js';
 import { describeTemporal } from '../runtime/temporal-profile.js';
+import { startTracing } from '../runtime/tracing.js';
+import { tracingPlugins } from './tracing-plugins.js';
 import { startHealthServer } from './health-server.js';
 
 export interface BootstrapOptions {
@@ -29,7 +31,8 @@ export async function runWorkers(domains: Domain[], options: BootstrapOptions = 
   });
   // Up before the connection, so liveness answers (and readiness says 503) while the workers start.
   const health = config.healthBind ? await startHealthServer(config.healthBind) : undefined;
-  const clients = createClients(config);
+  const tracing = startTracing(`spokeflow-${domains.join('-')}`); // undefined unless OTLP is configured
+  const clients = createClients(config, { tracer: tracing?.tracer });
   const connection = await connectWorker(config);
   try {
     const workers = await Promise.all(
@@ -40,7 +43,7 @@ export async function runWorkers(domains: Domain[], options: BootstrapOptions = 
           connection,
           namespace: config.temporal.namespace,
           taskQueue: TaskQueue[domain],
-          plugins: [plugin({ config, clients })],
+          plugins: [plugin({ config, clients }), ...tracingPlugins(tracing)],
           shutdownGraceTime: config.shutdownGrace as WorkerOptions['shutdownGraceTime'],
           ...options.workerOptions,
         });
@@ -53,6 +56,7 @@ export async function runWorkers(domains: Domain[], options: BootstrapOptions = 
     await health?.close();
     await connection.close();
     await clients.close();
+    await tracing?.shutdown(); // the last spans batched
   }
 }
 

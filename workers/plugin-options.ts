@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { SimplePluginOptions } from '@temporalio/plugin';
 import type { BundleOptions } from '@temporalio/worker';
@@ -17,13 +18,27 @@ export const WORKFLOWS_PATH = fileURLToPath(siblingModule('../workflows/index', 
 /** The pack's workflows bundled once by `npm run build` (infra/build.ts); only the compiled package has it. */
 export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('../workflow-bundles/spokeflow.js', import.meta.url));
 
+/** The same bundle with the SDK's OpenTelemetry workflow interceptors, for workers that trace. */
+export const WORKFLOW_TRACED_BUNDLE_PATH = fileURLToPath(new URL('../workflow-bundles/spokeflow-traced.js', import.meta.url));
+
+/** The SDK's workflow interceptors of OpenTelemetry (what its plugin adds to a worker that bundles at start). */
+export const TRACING_WORKFLOW_MODULES = [
+  createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
+
 /**
  * What the workflow bundle is made of, for the build and for workers that bundle at start alike:
  * interceptor modules or a payload converter go here, in one place.
  */
-export function workflowBundleOptions(): Pick<BundleOptions, 'workflowsPath' | 'failureConverterPath'> {
+export function workflowBundleOptions(
+  options: { traced?: boolean } = {},
+): Pick<BundleOptions, 'workflowsPath' | 'failureConverterPath' | 'workflowInterceptorModules'> {
   // The failure converter encodes failure messages; a worker given a prebuilt bundle cannot add it later.
-  return { workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH };
+  return {
+    workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    ...(options.traced ? { workflowInterceptorModules: TRACING_WORKFLOW_MODULES } : {}),
+  };
 }
 
 /** 'bundle' where the prebuilt bundle sits next to the code (the compiled package), else 'source'. */
@@ -47,6 +62,7 @@ type WorkflowBundleOption = NonNullable<Exclude<SimplePluginOptions['workflowBun
 /** The `workflowBundle` parameter of every spokeflow plugin: one bundle, however many plugins load it. */
 export function sharedWorkflowBundle(existing: WorkflowBundleOption | undefined): WorkflowBundleOption {
   const codePath = existing && 'codePath' in existing ? existing.codePath : undefined;
+  if (codePath === WORKFLOW_TRACED_BUNDLE_PATH) return existing!; // a tracing worker's choice (workers/tracing-plugins.ts)
   if (existing && codePath !== WORKFLOW_BUNDLE_PATH) {
     throw new Error(
       `this worker already has a workflow bundle; bundle spokeflow's workflows into it ` +

@@ -19,7 +19,7 @@ export { WORKFLOW_BUNDLE_PATH, WORKFLOWS_PATH, type PluginOptions, type Workflow
 /** The ingestion domain: sync and backfill, against the source, MinIO, MySQL and InfluxDB. */
 export const ingestionPlugin = definePlugin('spokeflow.ingestion', ({ config, clients }) => {
   // Source pools and the Parquet thread live as long as the worker.
-  const sources = createSourceConnections((_kind, name) => sourceUrl(config, name));
+  const sources = createSourceConnections((_kind, name) => sourceUrl(config, name), clients.tracer);
   const parquet = createParquetEncoder();
   const activities = createIngestionActivities({
     catalog: clients.catalog,

@@ -16,6 +16,8 @@ import {
   type SyncResult,
   type SyncTotals,
 } from '../../common/sync.js';
+import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
+import { countMetric, setMetric } from '../activity-metrics.js';
 import { createBackfillLedger } from '../catalog/backfill-ledger.js';
 import { createDatasetCatalog } from '../catalog/datasets.js';
 import { deleteRowsNotFromRun, evolveSilverTable, loadSilverPage, type SilverTable } from '../catalog/silver.js';
@@ -180,6 +182,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
     const cursorColumn = plan.columns.find((c) => c.name === plan.source.cursor);
     const newest = watermark?.[0] ?? null;
     const now = Date.now();
+    const lagSeconds = cursorColumn?.type.kind === 'timestamp' && newest ? (now - Date.parse(`${newest.replace(' ', 'T')}Z`)) / 1000 : null;
     await deps.metrics.write({
       dataset: plan.dataset,
       team: plan.team,
@@ -192,10 +195,12 @@ export function createIngestionActivities(deps: IngestionDeps) {
       objects: totals.objects,
       quarantined: totals.quarantined,
       deleted,
-      lagSeconds: cursorColumn?.type.kind === 'timestamp' && newest ? (now - Date.parse(`${newest.replace(' ', 'T')}Z`)) / 1000 : null,
+      lagSeconds,
       nullCounts,
     });
     await ledger.finishRun(plan.syncRunId, 'succeeded', totals, { deleted, watermarkTo: watermark, manifestKey: key });
+    countMetric(SPOKEFLOW_METRICS.syncRuns, 1, { dataset: plan.dataset, status: 'succeeded' });
+    if (lagSeconds !== null) setMetric(SPOKEFLOW_METRICS.syncLag, lagSeconds, { dataset: plan.dataset });
     if (partition) await backfills.markDone(partition, { status: 'succeeded', rows: totals.rows });
     return {
       dataset: plan.dataset,
@@ -217,6 +222,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
     outcome: 'failed' | 'cancelled';
     totals: SyncTotals;
   }): Promise<void> {
+    countMetric(SPOKEFLOW_METRICS.syncRuns, 1, { dataset: r.dataset, status: r.outcome });
     return deps.metrics.write({
       dataset: r.dataset,
       team: r.team,
@@ -391,6 +397,9 @@ export function createIngestionActivities(deps: IngestionDeps) {
             done.bytes += written.bytes;
             done.objects += written.rows > 0 ? 1 : 0;
             done.pages += 1;
+            // Counted once per committed page: a retry resumes after it, so never twice.
+            countMetric(SPOKEFLOW_METRICS.rowsSynced, written.rows, { dataset: plan.dataset });
+            countMetric(SPOKEFLOW_METRICS.rowsQuarantined, written.quarantined, { dataset: plan.dataset });
             ctx.heartbeat({ committedSeq: prepared.seq });
           });
           committing.catch(() => undefined);

@@ -14,6 +14,8 @@ import {
   type DigestTotals,
 } from '../../common/digest.js';
 import { ErrorType } from '../../common/errors.js';
+import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
+import { countMetric } from '../activity-metrics.js';
 import { inLanes } from '../../common/lanes.js';
 import { createDeliveryLedger, type ClaimToken, type DeliveryRow } from '../catalog/delivery-ledger.js';
 import { createDigestRuns, type DigestRunStatus } from '../catalog/digest-runs.js';
@@ -242,6 +244,11 @@ export function createDigestActivities(deps: DigestDeps) {
           step('completed', page.index);
           totals.sent += ok.length;
           totals.resent += ok.filter((c) => c.row.status === 'sending').length;
+          for (const channel of spec.channels) {
+            const sent = ok.filter((c) => c.row.channel === channel);
+            countMetric(SPOKEFLOW_METRICS.digestsSent, sent.length, { channel });
+            countMetric(SPOKEFLOW_METRICS.digestsResent, sent.filter((c) => c.row.status === 'sending').length, { channel });
+          }
           const refused: DeliveryRow[] = [];
           for (let j = 0; j < chunk.length; j++) {
             const o = outcomes[j]!;
@@ -249,6 +256,7 @@ export function createDigestActivities(deps: DigestDeps) {
             if (o.permanent) {
               await ledger.fail(period, chunk[j]!.row, token, o.error);
               totals.failed++;
+              countMetric(SPOKEFLOW_METRICS.digestsFailed, 1, { channel: chunk[j]!.row.channel });
             } else {
               transient ??= o.error;
               // A row that was `sending` before this attempt may still have an earlier copy out there.

@@ -10,6 +10,8 @@ import {
   type ScanTotals,
   type ScanWindow,
 } from '../../common/anomaly-scan.js';
+import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
+import { countMetric } from '../activity-metrics.js';
 import { createAnomalyStore, type ScanStatus } from '../catalog/anomaly-store.js';
 import { DEFAULT_DETECTOR_OPTIONS } from './detector.js';
 import { createMetricSeries, type MetricSeries } from '../metrics/metric-series.js';
@@ -153,6 +155,14 @@ export function createQualityActivities(deps: QualityDeps) {
       }
       await store.upsertAnomalies(spec.scanId, found);
       await store.applyExclusionsAndFeedback(spec.scanId, datasets, metrics, window.fromMs, window.toMs);
+      const byDatasetMetric = new Map<string, { dataset: string; metric: string; n: number }>();
+      for (const a of found) {
+        const k = `${a.dataset}\u0000${a.metric}`;
+        const entry = byDatasetMetric.get(k) ?? { dataset: a.dataset, metric: a.metric, n: 0 };
+        entry.n++;
+        byDatasetMetric.set(k, entry);
+      }
+      for (const { dataset, metric, n } of byDatasetMetric.values()) countMetric(SPOKEFLOW_METRICS.anomaliesFound, n, { dataset, metric });
       totals.datasets = seen.size;
       totals.anomalies = found.length;
       totals.confirmed = found.filter((a) => a.confirmed).length;

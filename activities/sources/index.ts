@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import { ApplicationFailure } from '@temporalio/common';
 import type { SourceColumn } from '../../common/column-types.js';
 import type { SourceDeclaration } from '../../common/dataset.js';
@@ -13,6 +14,7 @@ import {
   type ClassifyError,
   type StoreSite,
 } from '../store-errors.js';
+import { withStoreSpans } from '../store-spans.js';
 
 /** A row as canonical text values, in the order of the described columns. */
 export type Row = (string | null)[];
@@ -35,8 +37,8 @@ export function connectionEnvVar(name: string): string {
   return `SPOKEFLOW_SOURCE_${name.toUpperCase().replaceAll('-', '_')}_URL`;
 }
 
-/** Opens each source connection once per worker and reuses it across activities. */
-export function createSourceConnections(resolveUrl: ResolveConnectionUrl) {
+/** Opens each source connection once per worker and reuses it across activities; with a tracer, each call is a span. */
+export function createSourceConnections(resolveUrl: ResolveConnectionUrl, tracer?: Tracer) {
   const open = new Map<string, SourceConnection>();
   return {
     get(source: SourceDeclaration): SourceConnection {
@@ -51,6 +53,7 @@ export function createSourceConnections(resolveUrl: ResolveConnectionUrl) {
           );
         }
         connection = withErrorClassification(openSource(source, url), sourceErrorClassifier(source, url));
+        if (tracer) connection = withStoreSpans(connection, sourceSpanSite(source, url), SOURCE_SPANS, tracer);
         open.set(key, connection);
       }
       return connection;
@@ -69,6 +72,13 @@ function sourceSite(source: SourceDeclaration, url: string): StoreSite {
   const site = siteOfUrl(url) ?? { address: '(unparsable URL)' };
   const store = `${source.kind === 'postgres' ? 'Postgres' : 'MySQL'} source "${source.connection}"`;
   return { store, ...site, setting: connectionEnvVar(source.connection) };
+}
+
+const SOURCE_SPANS = { describe: true, uniqueIndexes: true, queryRows: true, readPageText: true } as const;
+
+function sourceSpanSite(source: SourceDeclaration, url: string) {
+  const site = sourceSite(source, url);
+  return { name: site.store, system: source.kind === 'postgres' ? ('postgresql' as const) : ('mysql' as const), address: site.address };
 }
 
 /** A URL that cannot name a server of its kind fails here, once, instead of on every retry. */

@@ -11,6 +11,8 @@ import {
   type RefreshTotals,
 } from '../../common/knowledge.js';
 import { ErrorType } from '../../common/errors.js';
+import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
+import { countMetric, setMetric } from '../activity-metrics.js';
 import { createCatalogEntries } from '../catalog/catalog-entries.js';
 import { EmbeddingInputError, type Embedder } from './embedder.js';
 import { buildEntryText, contentHash, type CatalogEntry } from './entry-text.js';
@@ -44,7 +46,11 @@ export function createVectorActivities(deps: VectorDeps) {
   async function embedBatch(batch: Candidate[]): Promise<{ ok: EmbeddedEntry[]; failed: { entry: Candidate; error: string }[] }> {
     const toEntry = (c: Candidate, vector: Float32Array): EmbeddedEntry => ({ ...c, vector });
     try {
+      const started = performance.now();
       const vectors = await embedder.embed(batch.map((c) => c.text));
+      const seconds = (performance.now() - started) / 1000;
+      countMetric(SPOKEFLOW_METRICS.modelTexts, batch.length, { model: embedder.model });
+      if (seconds > 0) setMetric(SPOKEFLOW_METRICS.modelTextsPerSecond, batch.length / seconds, { model: embedder.model });
       return { ok: batch.map((c, i) => toEntry(c, vectors[i]!)), failed: [] };
     } catch (err) {
       if (!(err instanceof EmbeddingInputError) || batch.length === 1) {
@@ -57,6 +63,7 @@ export function createVectorActivities(deps: VectorDeps) {
     for (const c of batch) {
       try {
         ok.push(toEntry(c, (await embedder.embed([c.text]))[0]!));
+        countMetric(SPOKEFLOW_METRICS.modelTexts, 1, { model: embedder.model });
       } catch (err) {
         if (!(err instanceof EmbeddingInputError)) throw err;
         failed.push({ entry: c, error: err.message });

@@ -97,9 +97,13 @@ describe('the packed package in a project of its own', () => {
     expect(Number((rows as { n: number | string }[])[0]!.n)).toBe(1200);
   }, 60_000);
 
-  it('replays a recorded sync history against the prebuilt workflow bundle it ships', async () => {
+  it('replays a recorded sync history against the prebuilt workflow bundles it ships, traced or not', async () => {
     const history = historyFromJSON(JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/sync-history.json'), 'utf8')));
-    const codePath = path.join(app, 'node_modules/spokeflow/dist/workflow-bundles/spokeflow.js');
-    await Worker.runReplayHistory({ workflowBundle: { codePath } }, history, 'recorded-sync');
+    for (const bundle of ['spokeflow.js', 'spokeflow-traced.js']) {
+      const codePath = path.join(app, 'node_modules/spokeflow/dist/workflow-bundles', bundle);
+      // The span sink a tracing worker has (the untraced bundle never calls it).
+      const sinks = { exporter: { export: { fn: () => undefined } } };
+      await Worker.runReplayHistory({ workflowBundle: { codePath }, sinks }, history, `recorded-sync ${bundle}`);
+    }
   });
 });

@@ -4,6 +4,7 @@ import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH } from '../../workers/plugins.js';
+import { TRACING_WORKFLOW_MODULES } from '../../workers/plugin-options.js';
 import { openHarness, type Harness } from '../support/harness.js';
 
 const FIXTURE = new URL('../fixtures/sync-history.json', import.meta.url);
@@ -28,6 +29,19 @@ describe('replaying sync histories against the current workflow code', () => {
     const history = historyFromJSON(JSON.parse(readFileSync(FIXTURE, 'utf8')));
     expect(history.events?.length).toBeGreaterThan(10);
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, 'recorded-sync');
+  });
+
+  it('replays it with tracing on: a worker that starts tracing can take over runs started without', async () => {
+    const history = historyFromJSON(JSON.parse(readFileSync(FIXTURE, 'utf8')));
+    await Worker.runReplayHistory(
+      {
+        workflowsPath: WORKFLOWS_PATH,
+        interceptors: { workflowModules: TRACING_WORKFLOW_MODULES },
+        sinks: { exporter: { export: { fn: () => undefined } } }, // the span sink a tracing worker has
+      },
+      history,
+      'recorded-sync-traced',
+    );
   });
 
   it('replays a fresh multi-chunk history', async () => {
