@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DatasetName } from './dataset.js';
+import { WhenBusy } from './lease.js';
 import { instantMs, UtcInstant } from './time.js';
 
 export const BackfillInput = z
@@ -21,6 +22,7 @@ export const BackfillInput = z
       .max(5_000)
       .default(1_000)
       .describe('partitions one workflow run handles before it continues as new (bounds its history)'),
+    whenBusy: WhenBusy,
   })
   .strict()
   .refine((b) => instantMs(b.from) < instantMs(b.to), { message: 'must be after from', path: ['to'] });

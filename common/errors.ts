@@ -17,6 +17,10 @@ export const ErrorType = {
   digestSendFailed: 'DigestSendFailed',
   /** Retryable: another run holds the claim on some deliveries; retried once it ends. */
   digestClaimHeld: 'DigestClaimHeld',
+  /** Another run (its workflow id in the details) holds the dataset's lease. */
+  datasetBusy: 'DatasetBusy',
+  /** The run's lease expired and another run took it. */
+  leaseLost: 'DatasetLeaseLost',
   pipelineNodeFailed: 'PipelineNodeFailed',
   pipelineApprovalRejected: 'PipelineApprovalRejected',
   pipelineOutputTooLarge: 'PipelineOutputTooLarge',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SourceColumn } from './column-types.js';
 import { DatasetName, type SourceDeclaration } from './dataset.js';
+import { WhenBusy } from './lease.js';
 import { instantMs, normaliseInstant } from './time.js';
 import { addCounts } from './totals.js';
 
@@ -40,6 +41,7 @@ export const SyncInput = z
       .default(20)
       .describe('pages copied by one activity (progress is reported after each)'),
     window: SyncWindow.optional().describe('only rows with from <= cursor < to (a backfill partition); leaves the watermark alone'),
+    whenBusy: WhenBusy,
   })
   .strict();
 export type SyncInput = z.output<typeof SyncInput>;
@@ -113,8 +115,10 @@ export const addSyncTotals = (into: SyncTotals, more: SyncTotals): void => addCo
 export interface SyncProgress extends SyncTotals {
   dataset: string;
   syncRunId: string;
-  phase: 'planning' | 'copying' | 'finishing' | 'done' | 'failed';
+  phase: 'waiting' | 'planning' | 'copying' | 'finishing' | 'done' | 'failed';
   estimatedRows: number;
+  /** While waiting for the dataset: the workflow id holding it. */
+  waitingFor?: string;
 }
 
 export interface SyncResult extends SyncTotals {

@@ -7,6 +7,7 @@ import {
   defineQuery,
   defineUpdate,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -20,6 +21,7 @@ import type { Partition } from '../common/partitions.js';
 import { SyncInput } from '../common/sync.js';
 import { isoInterval } from '../common/time.js';
 import { copy, short } from './support/activity-options.js';
+import { DATASET_LEASE_PATCH, withDatasetLease } from './support/dataset-lease.js';
 import { reasonText } from './support/failure-reason.js';
 import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 import { proxySyncSteps, runSync, syncState, type SyncSteps } from './support/sync-steps.js';
@@ -117,7 +119,23 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
   );
 
   let planned = carry !== undefined;
+  // The backfill holds the dataset's lease as a whole: its partitions write under it, and take none.
+  const lease = { dataset: input.dataset, holder: { workflowId: info.workflowId, runId: progress.backfillId }, whenBusy: input.whenBusy };
   try {
+    // Runs started before the lease existed replay without it.
+    return patched(DATASET_LEASE_PATCH) ? await withDatasetLease(lease, run) : await run();
+  } catch (err) {
+    return failRun(err, {
+      what: 'backfill',
+      context: { dataset: input.dataset, backfillId: progress.backfillId },
+      tag: () => {
+        if (!planned) tagRun({ kind: 'backfill', dataset: input.dataset, partition: isoInterval(input.from, input.to) });
+      },
+      record: (outcome, error) => backfill.failBackfill({ backfillId: progress.backfillId, input, progress, outcome, error }),
+    });
+  }
+
+  async function run(): Promise<BackfillResult> {
     if (!carry) {
       const plan = await backfill.planBackfill(input, { backfillId: progress.backfillId });
       planned = true;
@@ -161,15 +179,6 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
     report();
     markOutcome(progress.cancelled ? 'cancelled' : progress.failed > 0 ? 'partial' : 'succeeded', progress.rows);
     return { ...progress, status };
-  } catch (err) {
-    return failRun(err, {
-      what: 'backfill',
-      context: { dataset: input.dataset, backfillId: progress.backfillId },
-      tag: () => {
-        if (!planned) tagRun({ kind: 'backfill', dataset: input.dataset, partition: isoInterval(input.from, input.to) });
-      },
-      record: (outcome, error) => backfill.failBackfill({ backfillId: progress.backfillId, input, progress, outcome, error }),
-    });
   }
 
   /** One partition: the sync of its window, under a run id fixed by backfill and partition. */

@@ -1,8 +1,9 @@
-import { continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { IngestionActivities } from '../activities/ingestion/index.js';
 import { parseInput } from '../common/errors.js';
 import { SyncInput, emptySyncTotals, type SyncProgress, type SyncResult, type SyncResumeState } from '../common/sync.js';
 import { copy, short } from './support/activity-options.js';
+import { DATASET_LEASE_PATCH, withDatasetLease } from './support/dataset-lease.js';
 import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 import { proxySyncSteps, runSync, syncState } from './support/sync-steps.js';
 
@@ -29,27 +30,34 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
   setHandler(syncProgressQuery, () => progress);
 
   const state = syncState(resume);
+  // One writer per dataset: the holder is the chain's first run, so a continued run keeps the lease.
+  const holder = { workflowId: info.workflowId, runId: progress.syncRunId };
   try {
-    const result = await runSync(steps, {
-      input,
-      syncRunId: progress.syncRunId,
-      startedAtMs: info.startTime.getTime(),
-      state,
-      planned: (plan) => {
-        tagRun({ kind: 'sync', dataset: plan.dataset, team: plan.team, ...partitionOf(input) });
-        progress.estimatedRows = plan.estimatedRows;
-        progress.phase = 'copying';
-        report(progress);
-      },
-      copied: () => {
-        Object.assign(progress, state.totals);
-        report(progress);
-      },
-      finishing: () => {
-        progress.phase = 'finishing';
-      },
-      continueAsNew: (carry) => continueAsNew<typeof syncWorkflow>(raw, carry),
-    });
+    const lease = { dataset: input.dataset, holder, whenBusy: input.whenBusy, waiting: waitingFor };
+    const sync = () =>
+      runSync(steps, {
+        input,
+        syncRunId: progress.syncRunId,
+        startedAtMs: info.startTime.getTime(),
+        state,
+        planned: (plan) => {
+          tagRun({ kind: 'sync', dataset: plan.dataset, team: plan.team, ...partitionOf(input) });
+          progress.estimatedRows = plan.estimatedRows;
+          progress.phase = 'copying';
+          delete progress.waitingFor;
+          report(progress);
+        },
+        copied: () => {
+          Object.assign(progress, state.totals);
+          report(progress);
+        },
+        finishing: () => {
+          progress.phase = 'finishing';
+        },
+        continueAsNew: (carry) => continueAsNew<typeof syncWorkflow>(raw, carry),
+      });
+    // Runs started before the lease existed replay without it.
+    const result = patched(DATASET_LEASE_PATCH) ? await withDatasetLease(lease, sync) : await sync();
     progress.phase = 'done';
     report(progress);
     markOutcome('succeeded', result.rows);
@@ -81,6 +89,12 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
             }),
     });
   }
+
+  function waitingFor(other: { workflowId: string }): void {
+    progress.phase = 'waiting';
+    progress.waitingFor = other.workflowId;
+    report(progress);
+  }
 }
 
 /** A windowed sync is a partition: its window as an ISO 8601 interval. */
@@ -91,6 +105,10 @@ function partitionOf(input: SyncInput): { partition?: string } {
 /** The Web UI's current details: what an operator sees on the run's page while it works. */
 function report(p: SyncProgress): void {
   const pct = p.estimatedRows > 0 ? ` (${Math.min(100, Math.round((100 * p.rows) / p.estimatedRows))}%)` : '';
+  if (p.phase === 'waiting') {
+    setCurrentDetails(`**${p.dataset}** — waiting: the dataset is held by \`${p.waitingFor}\``);
+    return;
+  }
   setCurrentDetails(
     `**${p.dataset}** — ${p.phase}\n\n` +
       `rows ${p.rows} of ~${p.estimatedRows}${pct}, objects ${p.objects}, ` +

@@ -97,9 +97,19 @@ export async function evolveSilverTable(
   return { created, addedColumns: added.map((c) => c.name) };
 }
 
+/** How a page replaces the rows silver already holds. */
+export interface SilverUpsert {
+  /** Given, a row is replaced only by a version whose cursor is not older: silver never goes back in time. */
+  cursor: string | null;
+  /** A full refresh marks every row it saw as its own, kept or replaced, so its deletion pass spares them. */
+  claimSeenRows: boolean;
+}
+
 /**
- * Upserts a page with LOAD DATA (the server's fastest path): REPLACE makes a re-load of the same
- * page land on the same rows. Runs on the caller's connection, inside its transaction.
+ * Upserts a page with LOAD DATA (the server's fastest path), inside the caller's transaction.
+ * Without a cursor, REPLACE makes a re-load of the same page land on the same rows. With one, the
+ * page is loaded into a temporary table first and merged by a guarded upsert, so a slow writer
+ * holding an older version of a row cannot overwrite the newer one.
  */
 export async function loadSilverPage(
   conn: PoolConnection,
@@ -107,8 +117,48 @@ export async function loadSilverPage(
   columns: { name: string; type: ColumnType }[],
   tsv: Buffer,
   syncRunId: string,
+  upsert: SilverUpsert = { cursor: null, claimSeenRows: false },
 ): Promise<number> {
   if (tsv.length === 0) return 0;
+  if (!upsert.cursor) return loadData(conn, target, target, 'REPLACE', columns, tsv, syncRunId);
+
+  const stage: SilverTable = { database: target.database, table: `_spokeflow_stage_${target.table}`.slice(0, 64) };
+  // Made afresh for each page: a pooled connection may keep one from before the table evolved.
+  await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${qualified(stage)}`);
+  await conn.query(`CREATE TEMPORARY TABLE ${qualified(stage)} LIKE ${qualified(target)}`);
+  try {
+    await loadData(conn, stage, target, 'IGNORE', columns, tsv, syncRunId);
+    const stored = (n: string) => `${qualified(target)}.${q(n)}`; // the staged table has the same columns
+    const cursor = stored(upsert.cursor);
+    // Not older: the stored row has no cursor, or the incoming one is at least as new. The cursor
+    // is assigned last, since each assignment sees the ones before it.
+    const newer = `(${cursor} IS NULL OR VALUES(${q(upsert.cursor)}) >= ${cursor})`;
+    const all = [...columns.map((c) => c.name), RUN_COLUMN, LOADED_AT_COLUMN];
+    const sets = [...all.filter((n) => n !== upsert.cursor), upsert.cursor].map((n) =>
+      n === RUN_COLUMN && upsert.claimSeenRows
+        ? `${stored(n)} = VALUES(${q(n)})`
+        : `${stored(n)} = IF(${newer}, VALUES(${q(n)}), ${stored(n)})`,
+    );
+    const [result] = await conn.query(
+      `INSERT INTO ${qualified(target)} (${all.map(q).join(', ')}) SELECT ${all.map((n) => `s.${q(n)}`).join(', ')} FROM ${qualified(stage)} AS s ` +
+        `ON DUPLICATE KEY UPDATE ${sets.join(', ')}`,
+    );
+    await throwOnWarnings(conn, target, result);
+    return (result as { affectedRows: number }).affectedRows;
+  } finally {
+    await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${qualified(stage)}`);
+  }
+}
+
+async function loadData(
+  conn: PoolConnection,
+  into: SilverTable,
+  target: SilverTable,
+  duplicates: 'REPLACE' | 'IGNORE',
+  columns: { name: string; type: ColumnType }[],
+  tsv: Buffer,
+  syncRunId: string,
+): Promise<number> {
   const fields: string[] = [];
   const sets: string[] = [`${q(RUN_COLUMN)} = ?`, `${q(LOADED_AT_COLUMN)} = UTC_TIMESTAMP(6)`];
   columns.forEach((c, i) => {
@@ -121,17 +171,19 @@ export async function loadSilverPage(
   });
   const [result] = await conn.query({
     sql:
-      `LOAD DATA LOCAL INFILE 'page.tsv' REPLACE INTO TABLE ${qualified(target)} CHARACTER SET utf8mb4 ` +
+      `LOAD DATA LOCAL INFILE 'page.tsv' ${duplicates} INTO TABLE ${qualified(into)} CHARACTER SET utf8mb4 ` +
       `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${fields.join(', ')}) SET ${sets.join(', ')}`,
     values: [syncRunId],
     infileStreamFactory: () => Readable.from([tsv]),
   });
-  const info = result as { affectedRows: number; warningStatus?: number };
-  if (info.warningStatus) {
-    const [warnings] = await conn.query<RowDataPacket[]>('SHOW WARNINGS LIMIT 5');
-    throw new Error(`silver load of ${target.table} raised warnings: ${warnings.map((w) => w.Message).join('; ')}`);
-  }
-  return info.affectedRows;
+  await throwOnWarnings(conn, target, result);
+  return (result as { affectedRows: number }).affectedRows;
+}
+
+async function throwOnWarnings(conn: PoolConnection, target: SilverTable, result: unknown): Promise<void> {
+  if (!(result as { warningStatus?: number }).warningStatus) return;
+  const [warnings] = await conn.query<RowDataPacket[]>('SHOW WARNINGS LIMIT 5');
+  throw new Error(`silver load of ${target.table} raised warnings: ${warnings.map((w) => w.Message).join('; ')}`);
 }
 
 /** Full refresh: rows the run did not write are gone from the source. */

@@ -4,6 +4,7 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { PartitionRef } from '../../common/backfill.js';
 import type { SourceColumn } from '../../common/column-types.js';
 import { ErrorType } from '../../common/errors.js';
+import type { LeaseHolder, LeaseTake } from '../../common/lease.js';
 import { bronzePartKey, bronzeRunPrefix, manifestKey, quarantinePartKey } from '../../common/keys.js';
 import {
   boundKind,
@@ -19,6 +20,7 @@ import {
 import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
 import { countMetric, setMetric } from '../activity-metrics.js';
 import { createBackfillLedger } from '../catalog/backfill-ledger.js';
+import { createDatasetLeases } from '../catalog/dataset-leases.js';
 import { createDatasetCatalog } from '../catalog/datasets.js';
 import { deleteRowsNotFromRun, evolveSilverTable, loadSilverPage, type SilverTable } from '../catalog/silver.js';
 import { createSyncLedger } from '../catalog/sync-ledger.js';
@@ -51,6 +53,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
   const datasets = createDatasetCatalog(deps.catalog);
   const ledger = createSyncLedger(deps.catalog);
   const backfills = createBackfillLedger(deps.catalog);
+  const leases = createDatasetLeases(deps.catalog);
   const silverOf = (plan: SyncPlan): SilverTable => ({ database: deps.silverDatabase, table: plan.targetTable });
 
   function readPage(plan: SyncPlan, after: KeysetPosition | null): Promise<Buffer> {
@@ -110,7 +113,10 @@ export function createIngestionActivities(deps: IngestionDeps) {
   async function commitPage(conn: PoolConnection, plan: SyncPlan, p: PreparedPage) {
     try {
       await conn.beginTransaction();
-      await loadSilverPage(conn, silverOf(plan), plan.columns, p.page.text, plan.syncRunId);
+      await loadSilverPage(conn, silverOf(plan), plan.columns, p.page.text, plan.syncRunId, {
+        cursor: plan.source.cursor ?? null,
+        claimSeenRows: plan.mode === 'full',
+      });
       const [stored] = await p.storing;
       await ledger.recordManifestEntry(conn, plan.syncRunId, {
         seq: p.seq,
@@ -423,6 +429,20 @@ export function createIngestionActivities(deps: IngestionDeps) {
     },
 
     finishSync,
+
+    /** Takes the dataset's lease for a sync or backfill, or names who holds it. */
+    takeDatasetLease(req: { dataset: string; holder: LeaseHolder; ttlSeconds: number }): Promise<LeaseTake> {
+      return leases.take(req.dataset, req.holder, req.ttlSeconds);
+    },
+
+    /** Extends the holder's lease; false when it has lost it. */
+    renewDatasetLease(req: { dataset: string; holder: LeaseHolder; ttlSeconds: number }): Promise<boolean> {
+      return leases.renew(req.dataset, req.holder, req.ttlSeconds);
+    },
+
+    releaseDatasetLease(req: { dataset: string; holder: LeaseHolder }): Promise<void> {
+      return leases.release(req.dataset, req.holder);
+    },
 
     async failSync({
       plan,

@@ -37,6 +37,7 @@ describe('input validation', () => {
       mode: 'incremental',
       pageRows: 50_000,
       pagesPerChunk: 20,
+      whenBusy: 'fail',
     });
   });
 

@@ -1,3 +1,4 @@
+import { inMemoryLeases } from './support/lease-stubs.js';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
@@ -83,16 +84,19 @@ function stubs(days: number, over: Partial<Stubs> = {}, meter = { running: 0, ma
 }
 
 describe('backfillWorkflow with stub activities', () => {
-  const t = useStubWorker([
-    'planBackfill',
-    'nextPartitions',
-    'planSync',
-    'copyChunk',
-    'finishSync',
-    'recordPartitionFailure',
-    'finishBackfill',
-    'failBackfill',
-  ] satisfies (keyof Stubs)[]);
+  const t = useStubWorker(
+    [
+      'planBackfill',
+      'nextPartitions',
+      'planSync',
+      'copyChunk',
+      'finishSync',
+      'recordPartitionFailure',
+      'finishBackfill',
+      'failBackfill',
+    ] satisfies (keyof Stubs)[],
+    inMemoryLeases().activities,
+  );
   const input = (more: object = {}) => ({ dataset: 'shop.orders', from: '2024-03-01', to: '2024-03-06', ...more });
   const start = (args: object) =>
     t.client.workflow.start('backfillWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('backfill:test'), args: [args] });
@@ -121,6 +125,7 @@ describe('backfillWorkflow with stub activities', () => {
         concurrency: 2,
         pageRows: 500,
         partitionsPerRun: 1000,
+        whenBusy: 'fail',
       },
       { backfillId: handle.firstExecutionRunId },
     ]);

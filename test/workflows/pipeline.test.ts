@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import type { ChunkInput, SyncPlan, SyncResult } from '../../common/sync.js';
+import { inMemoryLeases } from './support/lease-stubs.js';
 import { eventually, failureOf, pause, searchAttributesOf, serverSecondsBetween, useStubWorker } from './support/environment.js';
 
 // The spec, progress and result shapes as an operator writes and reads them (kept local: the
@@ -90,7 +91,7 @@ function stubs() {
 
 describe('pipelineWorkflow with stub activities', () => {
   const names = ['record', 'add', 'maybeFail', 'flaky', 'planSync', 'copyChunk', 'finishSync', 'failSync'];
-  const t = useStubWorker(names);
+  const t = useStubWorker(names, inMemoryLeases().activities); // a child sync takes its dataset's lease
   const start = (spec: Spec) =>
     t.client.workflow.start('pipelineWorkflow', {
       taskQueue: t.taskQueue,

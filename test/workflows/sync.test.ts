@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import type { IngestionActivities } from '../../activities/ingestion/index.js';
 import type { ChunkInput, ChunkResult, SyncPlan, SyncProgress, SyncResult, SyncTotals } from '../../common/sync.js';
+import { inMemoryLeases } from './support/lease-stubs.js';
 import { eventually, failureOf, searchAttributesOf, suggestContinueAsNewAt, useStubWorker } from './support/environment.js';
 
 type Stubs = Pick<IngestionActivities, 'planSync' | 'copyChunk' | 'finishSync' | 'failSync' | 'failUnplannedSync'>;
@@ -63,8 +64,13 @@ function stubs(over: Partial<Stubs> = {}, chunks = 3): Stubs {
   };
 }
 
+const leases = inMemoryLeases();
+
 describe('syncWorkflow with stub activities', () => {
-  const t = useStubWorker(['planSync', 'copyChunk', 'finishSync', 'failSync', 'failUnplannedSync'] satisfies (keyof Stubs)[]);
+  const t = useStubWorker(
+    ['planSync', 'copyChunk', 'finishSync', 'failSync', 'failUnplannedSync'] satisfies (keyof Stubs)[],
+    leases.activities,
+  );
   const start = (input: unknown, more: object = {}) =>
     t.client.workflow.start('syncWorkflow', { taskQueue: t.taskQueue, workflowId: t.workflowId('sync:test'), args: [input], ...more });
 
@@ -75,7 +81,7 @@ describe('syncWorkflow with stub activities', () => {
 
     expect(rec.names()).toEqual(['planSync', 'copyChunk', 'copyChunk', 'copyChunk', 'finishSync']);
     const [input, run] = rec.argsOf('planSync')[0] as Parameters<Stubs['planSync']>;
-    expect(input).toEqual({ dataset: 'shop.orders', mode: 'incremental', pageRows: 50, pagesPerChunk: 2 });
+    expect(input).toEqual({ dataset: 'shop.orders', mode: 'incremental', pageRows: 50, pagesPerChunk: 2, whenBusy: 'fail' });
     expect(run.syncRunId).toBe(handle.firstExecutionRunId);
     const copies = rec.argsOf('copyChunk').map(([c]) => c as ChunkInput);
     expect(copies.map((c) => [c.after, c.firstSeq])).toEqual([
@@ -238,5 +244,44 @@ describe('syncWorkflow with stub activities', () => {
       outcome: 'failed',
       partition: '2024-03-01 00:00:00/2024-03-02 00:00:00',
     });
+  });
+
+  it('refuses a second sync of a held dataset, non-retryable, naming the holder, and releases the lease at the end', async () => {
+    leases.held.set('shop.busy', { workflowId: 'spokeflow:sync:shop.busy-2026-12-02T15:00:00Z', runId: 'r1' });
+    const rec = t.use(stubs());
+    const handle = await start({ dataset: 'shop.busy' });
+    const failure = await failureOf(handle.result());
+    expect([failure.type, failure.nonRetryable, failure.message]).toEqual([
+      'DatasetBusy',
+      true,
+      'DatasetBusy: dataset busy: shop.busy is held by spokeflow:sync:shop.busy-2026-12-02T15:00:00Z',
+    ]);
+    expect(failure.details?.[0]).toMatchObject({
+      dataset: 'shop.busy',
+      holder: { workflowId: 'spokeflow:sync:shop.busy-2026-12-02T15:00:00Z' },
+    });
+    // Refused before planning: recorded as an unplanned failed run, nothing copied.
+    expect(rec.names()).toEqual(['failUnplannedSync']);
+    leases.held.delete('shop.busy');
+    const done = await start({ dataset: 'shop.busy' });
+    await done.result();
+    expect(leases.held.has('shop.busy')).toBe(false);
+  });
+
+  it('with whenBusy "wait", waits on timers while the dataset is held, then syncs once it is free', async () => {
+    leases.held.set('shop.wait', { workflowId: 'sync:shop.wait', runId: 'r1' });
+    const rec = t.use(stubs());
+    const handle = await start({ dataset: 'shop.wait', whenBusy: 'wait' });
+    const waiting = await eventually(
+      () => handle.query<SyncProgress>('progress'),
+      (p) => p.phase === 'waiting',
+      'the sync waiting for the dataset',
+    );
+    expect(waiting.waitingFor).toBe('sync:shop.wait');
+    expect(rec.names()).toEqual([]);
+    leases.held.delete('shop.wait');
+    await handle.result();
+    expect(rec.names()[0]).toBe('planSync');
+    expect(leases.held.has('shop.wait')).toBe(false);
   });
 });

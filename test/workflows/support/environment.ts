@@ -24,16 +24,18 @@ function connectToTestServer(address: string): Promise<TestWorkflowEnvironment> 
 /**
  * A connection to the shared time-skipping test server and one worker of the shared bundle for
  * the test file (hooks registered here). The worker's activities call the stubs the current test gave to `use`, so each
- * test states its own activities without paying for a worker of its own.
+ * test states its own activities without paying for a worker of its own. `unrecorded` activities
+ * (the dataset lease, say) serve every test of the file and stay out of its recorded calls.
  */
-export function useStubWorker(activityNames: readonly string[]) {
+export function useStubWorker(activityNames: readonly string[], unrecorded: Record<string, StubFn> = {}) {
   let env: TestWorkflowEnvironment | undefined;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   let current: Record<string, StubFn> = {};
   const taskQueue = `wf-test-${randomUUID().slice(0, 8)}`;
-  const activities = Object.fromEntries(
-    activityNames.map((name) => [
+  const activities = Object.fromEntries([
+    ...Object.entries(unrecorded),
+    ...activityNames.map((name) => [
       name,
       (...args: never[]) => {
         const stub = current[name];
@@ -41,7 +43,7 @@ export function useStubWorker(activityNames: readonly string[]) {
         return stub(...args);
       },
     ]),
-  );
+  ]);
 
   beforeAll(async () => {
     runtimeInstalled ||= (Runtime.install({ logger: new DefaultLogger('ERROR') }), true); // once per process: files may share one
