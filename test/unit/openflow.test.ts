@@ -71,6 +71,11 @@ describe('refusals name the step and the field', () => {
     expect(problems[1]).toContain('unknown step type "teleport"');
   });
 
+  it('refuses a synced folder whose !inline file is missing', async () => {
+    const { problems } = await readFlow(fixture('bad/missing-inline.flow'));
+    expect(problems).toEqual([`inline script 'a.bun.ts' not found in ${fixture('bad/missing-inline.flow')}`]);
+  });
+
   it('refuses duplicate step ids', async () => {
     const dup = checkFlow({
       summary: '',
