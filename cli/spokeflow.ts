@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { BackfillProgress } from '../common/backfill.js';
+import { checksJsonSchema } from '../common/checks.js';
 import { WORKFLOW_TYPES } from '../common/workflows.js';
 import { runScheduleCommand } from '../schedules/command.js';
 import { startCodecServer } from './codec-server.js';
@@ -79,6 +80,14 @@ datasets
         })),
       );
     });
+  });
+
+const checks = program.command('checks').description("data-quality checks declared in a dataset's `checks:` list");
+checks
+  .command('schema')
+  .description('print the JSON Schema of a `checks:` list (for editors and docs)')
+  .action(() => {
+    console.log(JSON.stringify(checksJsonSchema(), null, 2));
   });
 
 const schedules = program.command('schedules').description('Temporal schedules declared in schedules/registry.ts');

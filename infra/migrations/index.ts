@@ -13,6 +13,7 @@ import * as health from './0006-health.js';
 import * as vectorIndex from './0007-vector-index.js';
 import * as digests from './0008-digests.js';
 import * as runRecords from './0009-run-records.js';
+import * as checkResults from './0010-check-results.js';
 
 export interface MigrationContext {
   mysql: Pool;
@@ -34,6 +35,7 @@ const MIGRATIONS = [
   { name: '0007-vector-index', up: vectorIndex.up },
   { name: '0008-digests', up: digests.up },
   { name: '0009-run-records', up: runRecords.up },
+  { name: '0010-check-results', up: checkResults.up },
 ];
 
 /** Applied migrations are recorded in the catalog database, beside the tables they made. */
