@@ -1,5 +1,4 @@
-import { fileURLToPath } from 'node:url';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createInfluxAdmin } from '../activities/metrics/influx-admin.js';
 import { createMetricSeries, seriesQueries } from '../activities/metrics/metric-series.js';
 import type { AnomalyMetric, AnomalyScanResult } from '../common/anomaly-scan.js';
@@ -8,10 +7,10 @@ import { migrate } from '../infra/migrations/index.js';
 import { up as migrateQuality } from '../infra/migrations/0004-quality.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
-import { qualityPlugin } from '../workers/quality-plugin.js';
+import { describePeak, startWorkerProcess } from './support/worker-process.js';
 import type { anomalyScanWorkflow } from '../workflows/anomaly-scan.js';
 import { mulberry32 as random } from '../common/seeded-random.js';
-import { connectClient, connectWorker } from '../runtime/temporal.js';
+import { connectClient } from '../runtime/temporal.js';
 
 /**
  * npx tsx bench/anomaly-scan.ts [datasets=2000] [windowHours=24] [--skip-generate] [--parallelism=2] [--per-activity=250]
@@ -93,16 +92,10 @@ async function run(): Promise<void> {
     );
   }
 
-  const workerConnection = await connectWorker(config);
+  // The production quality worker entry in its own process, so its peak RSS is the worker's alone.
   const taskQueue = `bench-anomaly-scan-${Date.now()}`;
-  const worker = await Worker.create({
-    connection: workerConnection,
-    namespace: config.temporal.namespace,
-    taskQueue,
-    workflowsPath: fileURLToPath(new URL('../workflows/anomaly-scan.ts', import.meta.url)),
-    plugins: [qualityPlugin({ config, clients, registerWorkflows: false })],
-  });
-  const running = worker.run();
+  const worker = await startWorkerProcess('quality', taskQueue, { env: { INFLUX_BUCKET: bucket } });
+  let peak: { peakRssMiB: number; idleRssMiB: number } | undefined;
   const { client, connection } = await connectClient(config);
   const datasets = Array.from({ length: DATASETS }, (_, i) => datasetName(i));
   try {
@@ -160,14 +153,13 @@ async function run(): Promise<void> {
     console.log(`scan time        ${seconds(scanMs)} s  (${Math.round(points / (scanMs / 1000)).toLocaleString('en-US')} points/s)`);
     console.log(`bare read time   ${seconds(readMs)} s  (${(bytes / 1e6).toFixed(0)} MB of CSV, same queries)`);
     console.log(`ratio            ${(scanMs / readMs).toFixed(2)}  (target ≤ 2, and ≤ 30 s)`);
-    console.log(`peak RSS         ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);
+    peak = await worker.stop();
+    console.log(describePeak(taskQueue, peak));
 
     await clients.catalog.query('DELETE FROM anomalies WHERE dataset LIKE ?', ['bench\\_scan.%']);
     await clients.catalog.query('DELETE FROM anomaly_scans WHERE workflow_id LIKE ?', ['bench-anomaly-scan-%']);
   } finally {
-    worker.shutdown();
-    await running;
-    await workerConnection.close();
+    if (!peak) await worker.stop();
     await connection.close();
     await clients.close();
   }

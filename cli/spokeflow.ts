@@ -3,9 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { BackfillProgress } from '../common/backfill.js';
+import { checksJsonSchema } from '../common/checks.js';
 import { WORKFLOW_TYPES } from '../common/workflows.js';
 import { runScheduleCommand } from '../schedules/command.js';
 import { startCodecServer } from './codec-server.js';
+import { validateFlowCommand } from './flow-files.js';
 import { formatHits, searchCatalog } from './search.js';
 import { inputJsonSchema, readInput, runWorkflow, UsageError, workflowStatus } from './run.js';
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
@@ -80,6 +82,14 @@ datasets
     });
   });
 
+const checks = program.command('checks').description("data-quality checks declared in a dataset's `checks:` list");
+checks
+  .command('schema')
+  .description('print the JSON Schema of a `checks:` list (for editors and docs)')
+  .action(() => {
+    console.log(JSON.stringify(checksJsonSchema(), null, 2));
+  });
+
 const schedules = program.command('schedules').description('Temporal schedules declared in schedules/registry.ts');
 schedules
   .command('apply')
@@ -116,6 +126,16 @@ program
   .action(async (workflowType: string, o: { input?: string; inputFile?: string; follow: boolean; taskQueue?: string; wait: boolean }) => {
     const result = await runWorkflow(workflowType, await readInput(o), { follow: o.follow, taskQueue: o.taskQueue, requireWorker: o.wait });
     if (result !== undefined) console.log(JSON.stringify(result, null, 2));
+  });
+
+const flows = program.command('flows').description('Windmill OpenFlow files (a .yaml/.json file or a *.flow folder)');
+flows
+  .command('validate')
+  .argument('<file-or-folder>', 'an OpenFlow file, or a folder with flow.yaml as the Windmill CLI syncs it')
+  .option('--strict', 'also fail on script paths nothing resolves')
+  .description('check a flow: structure, options and the features spokeflow refuses (exit 1 naming step and field)')
+  .action(async (path: string, o: { strict?: boolean }) => {
+    process.exitCode = await validateFlowCommand(path, o);
   });
 
 program

@@ -62,6 +62,10 @@ export const ConfigSchema = z.object({
   INFLUX_BUCKET: z.string().default('spokeflow/autogen').describe('on InfluxDB 1.8 `database/retention-policy`'),
   INFLUX_FLAVOR: z.enum(['v1', 'v2']).default('v1').describe('v1: InfluxDB 1.8 with the v2 API (local stack); v2: InfluxDB 2.x'),
   SPOKEFLOW_SHUTDOWN_GRACE: z.string().default('30s').describe('how long a stopping worker lets in-flight work finish'),
+  SPOKEFLOW_TASK_QUEUE: z
+    .string()
+    .optional()
+    .describe("task queue a single-domain worker polls instead of its domain's own (benchmarks, canaries); unset: the domain's queue"),
   SPOKEFLOW_HEALTH_BIND: z
     .string()
     .optional()
@@ -182,6 +186,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env) {
     influx: { url: e.INFLUX_URL, token: e.INFLUX_TOKEN, org: e.INFLUX_ORG, bucket: e.INFLUX_BUCKET, flavor: e.INFLUX_FLAVOR },
     shutdownGrace: e.SPOKEFLOW_SHUTDOWN_GRACE,
     healthBind: e.SPOKEFLOW_HEALTH_BIND,
+    taskQueue: e.SPOKEFLOW_TASK_QUEUE,
     embeddings: {
       provider: e.SPOKEFLOW_EMBEDDING_PROVIDER,
       modelsDir: e.SPOKEFLOW_MODELS_DIR || fileURLToPath(packageFile('.stack/models')),

@@ -34,6 +34,8 @@ export async function runWorkers(domains: Domain[], options: BootstrapOptions = 
   const tracing = startTracing(`spokeflow-${domains.join('-')}`); // undefined unless OTLP is configured
   const clients = createClients(config, { tracer: tracing?.tracer });
   const connection = await connectWorker(config);
+  // One queue cannot serve two domains' workflows, so the override applies to one-domain processes only.
+  if (config.taskQueue && domains.length !== 1) throw new Error('invalid configuration: SPOKEFLOW_TASK_QUEUE needs a worker of one domain');
   try {
     const workers = await Promise.all(
       domains.map((domain) => {
@@ -42,7 +44,7 @@ export async function runWorkers(domains: Domain[], options: BootstrapOptions = 
         return Worker.create({
           connection,
           namespace: config.temporal.namespace,
-          taskQueue: TaskQueue[domain],
+          taskQueue: config.taskQueue ?? TaskQueue[domain],
           plugins: [plugin({ config, clients }), ...tracingPlugins(tracing)],
           shutdownGraceTime: config.shutdownGrace as WorkerOptions['shutdownGraceTime'],
           ...options.workerOptions,

@@ -13,7 +13,8 @@ import * as health from './0006-health.js';
 import * as vectorIndex from './0007-vector-index.js';
 import * as digests from './0008-digests.js';
 import * as runRecords from './0009-run-records.js';
-import * as datasetLeases from './0010-dataset-leases.js';
+import * as checkResults from './0010-check-results.js';
+import * as datasetLeases from './0011-dataset-leases.js';
 
 export interface MigrationContext {
   mysql: Pool;
@@ -35,7 +36,8 @@ const MIGRATIONS = [
   { name: '0007-vector-index', up: vectorIndex.up },
   { name: '0008-digests', up: digests.up },
   { name: '0009-run-records', up: runRecords.up },
-  { name: '0010-dataset-leases', up: datasetLeases.up },
+  { name: '0010-check-results', up: checkResults.up },
+  { name: '0011-dataset-leases', up: datasetLeases.up },
 ];
 
 /** Applied migrations are recorded in the catalog database, beside the tables they made. */

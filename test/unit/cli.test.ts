@@ -47,3 +47,24 @@ describe('the spokeflow CLI', () => {
     expect(schema.properties.dataset?.description).toContain('catalog name of the dataset');
   });
 });
+
+describe('spokeflow flows validate', () => {
+  it('accepts a flow file and lists its unresolved script paths', () => {
+    const r = spokeflow('flows', 'validate', 'test/fixtures/openflow/sequential-scripts.yaml');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('valid: test/fixtures/openflow/sequential-scripts.yaml (Rank suppliers)');
+    expect(r.stdout).toContain('unresolved script path: f/supply/rank');
+  });
+
+  it('fails with --strict on unresolved script paths', () => {
+    const r = spokeflow('flows', 'validate', '--strict', 'test/fixtures/openflow/sequential-scripts.yaml');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("script path 'f/supply/load_suppliers' is not resolved (--strict)");
+  });
+
+  it('exits 1 naming the step and the field', () => {
+    const r = spokeflow('flows', 'validate', 'test/fixtures/openflow/bad/go-step.yaml');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe("test/fixtures/openflow/bad/go-step.yaml: step 'c': rawscript language 'go' is not supported");
+  });
+});
