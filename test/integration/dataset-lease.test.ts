@@ -85,7 +85,7 @@ describe('one writer per dataset', () => {
     await untilHeldBy(running.workflowId);
     for (const second of origins.filter((o) => o !== first)) {
       const refused = await startAs(second);
-      expect(await failureOf(refused)).toBe(`dataset busy: ${dataset} is held by ${running.workflowId}`);
+      expect(await failureOf(refused)).toBe(`DatasetBusy: dataset busy: ${dataset} is held by ${running.workflowId}`);
     }
     // A cancelled run still releases the lease.
     await running.cancel();
@@ -122,7 +122,7 @@ describe('one writer per dataset', () => {
         [dataset],
       );
     await take('1 HOUR');
-    expect(await failureOf(await startAs('cli'))).toBe(`dataset busy: ${dataset} is held by sync:crashed`);
+    expect(await failureOf(await startAs('cli'))).toBe(`DatasetBusy: dataset busy: ${dataset} is held by sync:crashed`);
     await take('-1 SECOND');
     const result = await (await startAs('cli')).result();
     expect(result).toMatchObject({ dataset });

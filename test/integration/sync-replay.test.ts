@@ -55,7 +55,7 @@ describe('replaying sync histories against the current workflow code', () => {
     });
     const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
     const scheduled = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
-    expect(scheduled).toBe(5); // plan, 3 chunks (2 + 2 + 1 pages), finish
+    expect(scheduled).toBe(7); // take the lease, plan, 3 chunks (2 + 2 + 1 pages), finish, release
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, workflowId);
   });
 });

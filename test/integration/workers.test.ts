@@ -65,8 +65,8 @@ describe('worker processes', () => {
     // The whole copy was one activity: it completed on the stopping worker, never retried.
     const history = await handle.fetchHistory();
     const copies = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
-    expect(copies.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([1, 1]); // plan, copy
-    expect((history.events ?? []).filter((e) => e.activityTaskCompletedEventAttributes)).toHaveLength(2);
+    expect(copies.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([1, 1, 1]); // take the lease, plan, copy
+    expect((history.events ?? []).filter((e) => e.activityTaskCompletedEventAttributes)).toHaveLength(3);
 
     start(queue); // someone has to run the finishing step
     const result = (await handle.result()) as { rows: number };
