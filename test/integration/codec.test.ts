@@ -53,7 +53,9 @@ function payloadsIn(node: unknown, at = '', found = new Map<string, Payload>()):
     const bytes = (s: unknown) => new Uint8Array(Buffer.from(String(s), 'base64'));
     found.set(at, { metadata: Object.fromEntries(Object.entries(o.metadata).map(([k, v]) => [k, bytes(v)])), data: bytes(o.data) });
   }
-  for (const [k, v] of Object.entries(node)) if (k !== 'searchAttributes') payloadsIn(v, `${at}.${k}`, found);
+  // Search attributes are indexed in the clear; a patch marker holds only the patch's name, which
+  // the SDK writes without the codec. The canary check below still reads both.
+  for (const [k, v] of Object.entries(node)) if (k !== 'searchAttributes' && k !== 'patch-data') payloadsIn(v, `${at}.${k}`, found);
   return found;
 }
 
