@@ -1,18 +1,12 @@
 import {
-  ActivityCancellationType,
   CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineUpdate,
   isCancellation,
   patched,
   proxyActivities,
-  setCurrentDetails,
-  setHandler,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { BackfillActivities } from '../activities/ingestion/backfill.js';
 import { BackfillInput, partitionSyncRunId, type BackfillCarry, type BackfillProgress, type PartitionRef } from '../common/backfill.js';
@@ -20,11 +14,13 @@ import { parseInput } from '../common/errors.js';
 import type { Partition } from '../common/partitions.js';
 import { SyncInput } from '../common/sync.js';
 import { isoInterval } from '../common/time.js';
-import { copy, short } from './support/activity-options.js';
+import { short } from './support/activity-options.js';
+import { reportBackfill, serveBackfillControls } from './support/backfill-controls.js';
+import { partitionSteps, recordPartitionFailure } from './support/backfill-partition.js';
 import { DATASET_LEASE_PATCH, withDatasetLease } from './support/dataset-lease.js';
 import { reasonText } from './support/failure-reason.js';
 import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
-import { proxySyncSteps, runSync, syncState, type SyncSteps } from './support/sync-steps.js';
+import { runSync, syncState } from './support/sync-steps.js';
 
 // Counting a long range's partitions takes longer than a quick catalog step.
 const backfill = proxyActivities<Pick<BackfillActivities, 'planBackfill' | 'nextPartitions' | 'finishBackfill' | 'failBackfill'>>({
@@ -32,30 +28,14 @@ const backfill = proxyActivities<Pick<BackfillActivities, 'planBackfill' | 'next
   startToCloseTimeout: '5 minutes',
 });
 
-/** A partition tries each step three times, then is recorded as failed and the backfill moves on. */
-const partitionAttempts = (preset: ActivityOptions): ActivityOptions => ({ ...preset, retry: { ...preset.retry, maximumAttempts: 3 } });
-
-/** A partition's sync runs the sync's own steps, each named by its partition in the Web UI. */
-function partitionSteps(key: string): SyncSteps {
-  const each: ActivityOptions = {
-    // On cancel, wait for the step to stop (a copy after its current page) or finish, so that the
-    // backfill's counts are what happened.
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    summary: `partition ${key}`,
-  };
-  return proxySyncSteps({ short: { ...partitionAttempts(short), ...each }, copy: { ...partitionAttempts(copy), ...each } });
-}
-
-function recordPartitionFailure(key: string) {
-  return proxyActivities<Pick<BackfillActivities, 'recordPartitionFailure'>>({ ...short, summary: `partition ${key}` })
-    .recordPartitionFailure;
-}
-
-export const backfillProgressQuery = defineQuery<BackfillProgress>('progress');
-export const pauseBackfill = defineUpdate<BackfillProgress>('pause');
-export const resumeBackfill = defineUpdate<BackfillProgress>('resume');
-export const cancelBackfill = defineUpdate<BackfillProgress>('cancel');
-export const setBackfillConcurrency = defineUpdate<BackfillProgress, [number]>('setConcurrency');
+// The controls' definitions, for clients that import them from here.
+export {
+  backfillProgressQuery,
+  pauseBackfill,
+  resumeBackfill,
+  cancelBackfill,
+  setBackfillConcurrency,
+} from './support/backfill-controls.js';
 
 export interface BackfillResult extends BackfillProgress {
   status: 'completed' | 'cancelled';
@@ -89,34 +69,7 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
   const running = new Map<string, Promise<void>>();
   const partitions = new CancellationScope();
 
-  setHandler(backfillProgressQuery, () => progress);
-  setHandler(pauseBackfill, () => {
-    progress.paused = true;
-    return report();
-  });
-  setHandler(resumeBackfill, () => {
-    progress.paused = false;
-    return report();
-  });
-  setHandler(cancelBackfill, () => {
-    progress.cancelled = true;
-    partitions.cancel();
-    return report();
-  });
-  setHandler(
-    setBackfillConcurrency,
-    (concurrency) => {
-      progress.concurrency = concurrency;
-      return report();
-    },
-    {
-      validator: (concurrency) => {
-        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 200) {
-          throw new Error(`concurrency must be a whole number from 1 to 200, not ${concurrency}`);
-        }
-      },
-    },
-  );
+  serveBackfillControls(progress, report, () => partitions.cancel());
 
   let planned = carry !== undefined;
   // The backfill holds the dataset's lease as a whole: its partitions write under it, and take none.
@@ -235,19 +188,7 @@ export async function backfillWorkflow(raw: unknown, carry?: BackfillCarry): Pro
     running.set(partition.key, done);
   }
 
-  /** Progress, its ETA and the Web UI's current details, brought up to date. */
   function report(): BackfillProgress {
-    const finished = progress.succeeded + progress.failed;
-    const elapsedSeconds = (Date.now() - startedAtMs) / 1000;
-    const remaining = progress.toRun - finished;
-    progress.etaSeconds = finished > 0 && remaining > 0 ? Math.round((remaining * elapsedSeconds) / finished) : null;
-    const state = progress.cancelled ? 'cancelled' : progress.paused ? 'paused' : 'running';
-    setCurrentDetails(
-      `**backfill ${progress.dataset}** — ${state}\n\n` +
-        `${finished} of ${progress.toRun} partitions done (${progress.failed} failed), ${progress.running} running, ` +
-        `concurrency ${progress.concurrency}, ${progress.rows} rows` +
-        (progress.etaSeconds !== null ? `, about ${progress.etaSeconds} s to go` : ''),
-    );
-    return { ...progress };
+    return reportBackfill(progress, startedAtMs);
   }
 }
