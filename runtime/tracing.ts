@@ -5,6 +5,19 @@ import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trac
 import { OpenTelemetryPlugin, OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { AsyncLocalContextManager } from './async-context.js';
 
+/**
+ * The telemetry settings, beside runtime/config.ts's: the OpenTelemetry exporter reads the OTEL_*
+ * ones itself and the worker's bootstrap reads the Prometheus bind.
+ */
+export const TELEMETRY_SETTINGS = [
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_SERVICE_NAME',
+  'OTEL_BSP_SCHEDULE_DELAY',
+  'SPOKEFLOW_PROMETHEUS_BIND',
+] as const;
+
 /** OTLP over HTTP is on when either standard endpoint variable is set; the exporter reads them itself. */
 export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim());

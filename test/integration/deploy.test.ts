@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { DOMAINS, TaskQueue, type Domain } from '../../common/task-queues.js';
 import { ConfigSchema, loadConfig } from '../../runtime/config.js';
+import { TELEMETRY_SETTINGS } from '../../runtime/tracing.js';
 
 // The deployment files as a cluster, Compose or Docker would read them: the chart linted and rendered
 // by the real helm, the Dockerfile by hadolint, and every setting checked against runtime/config.ts.
@@ -23,7 +24,8 @@ type Manifest = {
 };
 
 const SOURCE_URL = /^SPOKEFLOW_SOURCE_[A-Z0-9_]+_URL$/;
-const isSetting = (name: string) => name in ConfigSchema.shape || SOURCE_URL.test(name);
+const isSetting = (name: string) =>
+  name in ConfigSchema.shape || SOURCE_URL.test(name) || (TELEMETRY_SETTINGS as readonly string[]).includes(name);
 
 describe('Helm chart infra/helm/spokeflow', () => {
   let helm: string;
@@ -96,7 +98,15 @@ describe('Helm chart infra/helm/spokeflow', () => {
       expect(d.metadata.labels!['spokeflow.io/task-queue']).toBe(TaskQueue[domain]);
       expect(c.args).toEqual([`dist/workers/${domain}.js`]);
       expect(existsSync(path.join(ROOT, 'workers', `${domain}.ts`))).toBe(true); // compiled to that entry
-      expect(c.ports).toEqual([{ name: 'health', containerPort: healthPort, protocol: 'TCP' }]);
+      const metricsPort = Number(settings.SPOKEFLOW_PROMETHEUS_BIND!.split(':')[1]);
+      expect(c.ports).toEqual([
+        { name: 'health', containerPort: healthPort, protocol: 'TCP' },
+        { name: 'metrics', containerPort: metricsPort, protocol: 'TCP' },
+      ]);
+      expect(d.spec.template.metadata.annotations).toMatchObject({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(metricsPort),
+      });
       expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
       expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
       expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
@@ -183,6 +193,13 @@ describe('Helm chart infra/helm/spokeflow', () => {
     expect(readFileSync(config.codec.keysFile!, 'utf8')).toMatch(/^k2:/);
     expect(config.sourceUrls['shop-replica']).toBe('postgres://reader:pw@replica:5432/shop');
     expect(config.digests.smtpUrl).toBe('smtp://mail:587');
+
+    // Traces to the collector named in the values, its credentials read from a Secret by reference.
+    expect(ofKind(ms, 'ConfigMap')[0]!.data.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://otel-collector.observability:4318');
+    expect(container(d).env).toContainEqual({
+      name: 'OTEL_EXPORTER_OTLP_HEADERS',
+      valueFrom: { secretKeyRef: { name: 'spokeflow-otel', key: 'headers' } },
+    });
 
     const auth = ofKind(ms, 'TriggerAuthentication');
     expect(auth).toHaveLength(1);

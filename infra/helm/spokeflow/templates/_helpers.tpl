@@ -78,6 +78,12 @@ INFLUX_BUCKET: {{ $v.influx.bucket | quote }}
 INFLUX_FLAVOR: {{ $v.influx.flavor | quote }}
 SPOKEFLOW_SHUTDOWN_GRACE: {{ printf "%ds" (int $v.drainGraceSeconds) | quote }}
 SPOKEFLOW_HEALTH_BIND: {{ printf "0.0.0.0:%d" (int $v.healthPort) | quote }}
+{{- if $v.observability.prometheus.enabled }}
+SPOKEFLOW_PROMETHEUS_BIND: {{ printf "0.0.0.0:%d" (int $v.observability.prometheus.port) | quote }}
+{{- end }}
+{{- with $v.observability.otlpEndpoint }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
+{{- end }}
 SPOKEFLOW_EMBEDDING_PROVIDER: {{ $v.embeddings.provider | quote }}
 {{- with $v.embeddings.url }}
 SPOKEFLOW_EMBEDDING_URL: {{ . | quote }}
@@ -139,6 +145,14 @@ to the worker by `<env>_FILE` (runtime/config.ts reads any setting from such a f
   value: /etc/spokeflow/temporal-tls/tls.crt
 - name: TEMPORAL_TLS_CLIENT_KEY_PATH
   value: /etc/spokeflow/temporal-tls/tls.key
+{{- end }}
+{{- end }}
+{{- with .Values.observability.otlpHeadersSecret }}
+{{- if .name }}
+# The OTLP exporter reads its headers from this variable only (no _FILE form).
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  valueFrom:
+    secretKeyRef: { name: {{ .name | quote }}, key: {{ .key | quote }} }
 {{- end }}
 {{- end }}
 {{- end -}}
