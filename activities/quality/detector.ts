@@ -42,6 +42,10 @@ export interface DetectorOptions {
   winsorK: number;
   /** Points used by the short-window (level-shift) surprise. */
   shiftWindow: number;
+  /** Points used by the drift surprise: the recent mean against a slow baseline. */
+  driftWindow: number;
+  /** Points the slow baseline of the drift surprise remembers (its smoothing is 1/driftMemory). */
+  driftMemory: number;
   /** Points of memory of the surprise histograms (and of the error scale). */
   memory: number;
   /**
@@ -63,6 +67,8 @@ export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
   seasonGamma: 0.15,
   winsorK: 3,
   shiftWindow: 8,
+  driftWindow: 24,
+  driftMemory: 168,
   memory: 3000,
   episodePoints: 48,
 };
@@ -81,7 +87,11 @@ export interface PointScore {
 }
 
 export interface Detector {
-  next(t: number, value: number): PointScore;
+  /**
+   * Scores the next point. `known: 'normal'` (an operator's verdict on an earlier alert) learns
+   * the point at full weight, as everyday data, and keeps it out of the incident's peak.
+   */
+  next(t: number, value: number, known?: 'normal'): PointScore;
 }
 
 const DAY = 86_400_000;
@@ -92,6 +102,8 @@ const MAE_TO_SIGMA = 1.2533;
 const TOLERANCE = 1.2;
 /** What is left of a surprise that does not beat its episode's peak. */
 const EPISODE_DAMPING = 0.5;
+/** A weekly profile's level smoothing, relative to levelAlpha. */
+const WEEKLY_LEVEL_RATE = 0.2;
 /** Fraction of the unwinsorised error that the scale never goes below. */
 const SCALE_FLOOR = 0.2;
 
@@ -125,7 +137,9 @@ class Model {
   scale(slot: number): number {
     if (Number.isNaN(this.mae)) return 0;
     const floor = SCALE_FLOOR * this.rawMae;
-    const v = this.season.length > 0 ? Math.min(this.visits[slot]!, 10) : 0;
+    // Visits whose error was measured (a weekly slot's first one was not).
+    const measured = this.period === WEEK ? Math.max(0, this.visits[slot]! - 1) : this.visits[slot]!;
+    const v = this.season.length > 0 ? Math.min(measured, 10) : 0;
     if (v === 0) return Math.max(floor, this.mae);
     return Math.max(floor, 0.25 * this.mae, (this.slotMae[slot]! * v + this.mae * 2) / (v + 2));
   }
@@ -134,7 +148,8 @@ class Model {
   }
   private updates = 0;
 
-  update(slot: number, value: number, weight: number, o: DetectorOptions, errorRate: number): void {
+  /** `trusted`: an operator called the point normal, so it is learnt whole, not winsorised. */
+  update(slot: number, value: number, weight: number, o: DetectorOptions, errorRate: number, trusted = false): void {
     if (Number.isNaN(this.level)) {
       this.level = value;
       return;
@@ -143,22 +158,33 @@ class Model {
     const error = value - predicted;
     const absError = Math.abs(error);
     const limit = Number.isNaN(this.mae) ? Infinity : o.winsorK * MAE_TO_SIGMA * this.scale(slot);
-    const clipped = Math.max(-limit, Math.min(limit, error));
-    // Early on, a running mean; later an exponential one.
-    this.updates++;
-    const rate = Math.max(errorRate, 1 / this.updates);
-    this.mae = Number.isNaN(this.mae) ? absError : this.mae + rate * (Math.min(absError, 2 * limit) - this.mae);
-    this.rawMae += rate * (absError - this.rawMae);
+    const clipped = trusted ? error : Math.max(-limit, Math.min(limit, error));
+    // A weekly slot's first visit is learning, not forecasting (the slot has never been seen): its
+    // error says nothing of the noise, and counted it would inflate the scale for weeks.
+    const learning = this.period === WEEK && this.visits[slot] === 0;
+    if (!learning) {
+      // Early on, a running mean; later an exponential one.
+      this.updates++;
+      const rate = Math.max(errorRate, 1 / this.updates);
+      this.mae = Number.isNaN(this.mae) ? absError : this.mae + rate * (Math.min(absError, 2 * limit) - this.mae);
+      this.rawMae += rate * (absError - this.rawMae);
+    }
     const e = clipped * weight;
-    this.level = this.level + this.trend + o.levelAlpha * e;
-    this.trend = o.trendDamping * this.trend + o.levelAlpha * o.trendBeta * e;
+    this.level = this.level + this.trend + o.levelAlpha * (this.period === WEEK ? WEEKLY_LEVEL_RATE : 1) * e;
+    // Only the profile-free model follows a trend, and a weekly profile's level moves slowly: a
+    // level or trend that reacts within the week chases the profile's own swings (weekdays to
+    // weekend), and a slot learnt once a week never catches up with them.
+    if (this.period === 0) this.trend = o.trendDamping * this.trend + o.levelAlpha * o.trendBeta * e;
     if (this.season.length > 0) {
       // The first visits of a slot average what they see; later visits smooth.
       const visits = ++this.visits[slot]!;
       const gamma = Math.max(o.seasonGamma, 1 / visits);
       this.season[slot] = this.season[slot]! + gamma * (1 - o.levelAlpha) * (visits <= 2 ? error : e);
       const slotError = Math.min(absError, 2 * limit);
-      this.slotMae[slot] = visits === 1 ? slotError : this.slotMae[slot]! + gamma * (slotError - this.slotMae[slot]!);
+      const seen = learning ? 0 : this.period === WEEK ? visits - 1 : visits;
+      if (seen > 0)
+        this.slotMae[slot] =
+          seen === 1 ? slotError : this.slotMae[slot]! + Math.max(o.seasonGamma, 1 / seen) * (slotError - this.slotMae[slot]!);
     }
   }
   /** Accept a persistent shift: move the level by it at once. */
@@ -182,8 +208,18 @@ class TailCalibrator {
   private increment = 1;
   constructor(private readonly decay: number) {}
 
+  /**
+   * Where a surprise falls, in bins: linear up to 8, logarithmic beyond (each doubling two more
+   * units), so the top bin starts near 2000. A mostly-zero series has its ordinary ones and twos
+   * at surprises of 50 or more; with linear bins they would share the top bin with its bursts.
+   */
+  private static position(z: number): number {
+    const u = z <= 8 ? z : 8 + 2 * Math.log2(z / 8);
+    return u / TailCalibrator.WIDTH;
+  }
+
   private static bin(z: number): number {
-    return Math.min(TailCalibrator.BINS - 1, Math.floor(z / TailCalibrator.WIDTH));
+    return Math.min(TailCalibrator.BINS - 1, Math.floor(TailCalibrator.position(z)));
   }
 
   /** P(|Z| ≥ z) under this series' history, blended with a Gaussian prior worth `prior` points. */
@@ -193,7 +229,7 @@ class TailCalibrator {
     const b = TailCalibrator.bin(z);
     let above = this.above[b + 1]!;
     // Count the own bin in part, linearly, so the tail is continuous in z.
-    const frac = 1 - (z / TailCalibrator.WIDTH - b);
+    const frac = 1 - (TailCalibrator.position(z) - b);
     above += b < TailCalibrator.BINS - 1 ? this.counts[b]! * Math.max(0, frac) : this.counts[b]!;
     const gaussian = 2 * normalTail(surprise);
     return (above / this.increment + prior * gaussian) / (this.total / this.increment + prior);
@@ -240,6 +276,15 @@ export function createDetector(options: Partial<DetectorOptions> = {}): Detector
   const errorRate = 1 / Math.min(o.memory, 500);
   const pointTail = new TailCalibrator(1 / o.memory);
   const shiftTail = new TailCalibrator(1 / o.memory);
+  const driftTail = new TailCalibrator(1 / o.memory);
+  // The drift surprise: how far the recent deseasonalised mean has moved from a slow baseline.
+  // The forecasting models follow a slow drift (that is their job), so their residuals stay
+  // small while the level creeps; the baseline moves in days, not hours, and sees it.
+  const driftBuffer = new Float64Array(Math.max(1, o.driftWindow));
+  let driftSum = 0;
+  let baseline = NaN;
+  let driftMae = NaN;
+  let driftRawMae = 0;
 
   let n = 0;
   let lastT = NaN;
@@ -270,7 +315,7 @@ export function createDetector(options: Partial<DetectorOptions> = {}): Detector
     if (slotsPerDay >= 2) warmup = Math.max(warmup, Math.ceil(DAY / step));
   };
 
-  const pending: [number, number][] = [];
+  const pending: [number, number, 'normal' | undefined][] = [];
 
   const slotOf = (t: number, m: Model): number => {
     const slots = m.season.length;
@@ -309,7 +354,7 @@ export function createDetector(options: Partial<DetectorOptions> = {}): Detector
 
   const quiet = (value: number): PointScore => ({ score: 0, alert: false, expected: value, lower: value, upper: value, direction: 'none' });
 
-  const score = (t: number, value: number): PointScore => {
+  const score = (t: number, value: number, known: 'normal' | undefined): PointScore => {
     for (let i = 0; i < models.length; i++) slots[i] = slotOf(t, models[i]!);
     const best = bestModel();
     const model = models[best]!;
@@ -337,17 +382,34 @@ export function createDetector(options: Partial<DetectorOptions> = {}): Detector
       ? absMean
       : shiftMae + shiftRate * (Math.min(absMean, o.winsorK * MAE_TO_SIGMA * shiftMae) - shiftMae);
     shiftRawMae += shiftRate * (absMean - shiftRawMae);
+    const deseasonalised = value - (expected - model.level - model.trend);
+    if (Number.isNaN(baseline)) baseline = deseasonalised;
+    const fromBaseline = deseasonalised - baseline;
+    const d = n % driftBuffer.length;
+    driftSum += fromBaseline - driftBuffer[d]!;
+    driftBuffer[d] = fromBaseline;
+    const meanDrift = driftSum / Math.min(n + 1, driftBuffer.length);
+    const driftSigma = Math.max(MAE_TO_SIGMA * Math.max(driftMae, SCALE_FLOOR * driftRawMae), 1e-9 * Math.max(1, Math.abs(expected)));
+    const zDrift = Number.isNaN(driftMae) ? 0 : meanDrift / driftSigma;
+    const absDrift = Math.abs(meanDrift);
+    driftMae = Number.isNaN(driftMae)
+      ? absDrift
+      : driftMae + shiftRate * (Math.min(absDrift, o.winsorK * MAE_TO_SIGMA * driftMae) - driftMae);
+    driftRawMae += shiftRate * (absDrift - driftRawMae);
+
     const pPoint = pointTail.tail(Math.abs(zPoint), 20);
     const pShift = shiftTail.tail(Math.abs(zShift), 20);
+    const pDrift = driftTail.tail(Math.abs(zDrift), 20);
     // Surprises from before the scale has settled would teach the calibration that anything goes.
-    if (n >= warmup) {
+    if (n >= warmup / 2) {
       pointTail.add(Math.abs(zPoint));
       shiftTail.add(Math.abs(zShift));
+      driftTail.add(Math.abs(zDrift));
     }
 
-    const useShift = pShift < pPoint;
-    const p = Math.min(1, 2 * Math.min(pPoint, pShift));
-    const deviation = useShift ? meanRecent : residual;
+    const pMin = Math.min(pPoint, pShift, pDrift);
+    const p = Math.min(1, 3 * pMin);
+    const deviation = pMin === pPoint ? residual : pMin === pShift ? meanRecent : meanDrift;
     const dir: DeviationDirection = deviation > 0 ? 'up' : deviation < 0 ? 'down' : 'none';
     const wrongWay = (o.direction === 'spike' && dir !== 'up') || (o.direction === 'drop' && dir !== 'down');
     const small = Math.abs(deviation) < o.minAbsoluteChange || Math.abs(deviation) < o.minRelativeChange * Math.abs(expected);
@@ -356,36 +418,39 @@ export function createDetector(options: Partial<DetectorOptions> = {}): Detector
     const s = raw > episodePeak ? raw : raw * EPISODE_DAMPING;
     const at = n % recentScores.length;
     const leaving = recentScores[at]!;
-    recentScores[at] = raw;
+    recentScores[at] = known === 'normal' ? 0 : raw;
     // Keep the peak as a scan of the buffer would find it; scan only when the peak itself leaves
     // (or a NaN does), which for scores in no particular order is about once per episodePoints.
-    if ((leaving === episodePeak && !(raw >= episodePeak)) || Number.isNaN(leaving)) episodePeak = scanPeak();
-    else episodePeak = Math.max(episodePeak, raw);
+    if ((leaving === episodePeak && !(recentScores[at]! >= episodePeak)) || Number.isNaN(leaving)) episodePeak = scanPeak();
+    else episodePeak = Math.max(episodePeak, recentScores[at]!);
 
     // Learn: anomalous points are down-weighted so they barely enter the state.
-    const weight = 1 - p < 0.99 ? 1 : 0.25;
-    for (let i = 0; i < models.length; i++) models[i]!.update(slots[i]!, value, weight, o, errorRate);
+    const weight = known === 'normal' || 1 - p < 0.99 ? 1 : 0.25;
+    const trusted = known === 'normal';
+    for (let i = 0; i < models.length; i++) models[i]!.update(slots[i]!, value, weight, o, errorRate, trusted);
+    const driftLimit = Number.isNaN(driftMae) ? Infinity : o.winsorK * MAE_TO_SIGMA * Math.max(driftMae, SCALE_FLOOR * driftRawMae);
+    baseline += (weight / o.driftMemory) * Math.max(-driftLimit, Math.min(driftLimit, fromBaseline));
     return { score: s, alert: s >= threshold, expected, lower: expected - bandZ * sigma, upper: expected + bandZ * sigma, direction: dir };
   };
 
   return {
-    next(t: number, value: number): PointScore {
+    next(t: number, value: number, known?: 'normal'): PointScore {
       if (!Number.isFinite(value)) return quiet(value);
       if (!Number.isNaN(lastT) && t > lastT && deltas.length < 16) deltas.push(t - lastT);
       lastT = t;
       if (models.length === 0) {
         // Buffer the first few points until the sampling step is known.
-        pending.push([t, value]);
+        pending.push([t, value, known]);
         if (deltas.length < 16) return quiet(value);
         configure();
         let last = quiet(value);
-        for (const [pt, pv] of pending.splice(0)) {
-          last = score(pt, pv);
+        for (const [pt, pv, pk] of pending.splice(0)) {
+          last = score(pt, pv, pk);
           n++;
         }
         return last;
       }
-      const result = score(t, value);
+      const result = score(t, value, known);
       n++;
       return result;
     },

@@ -77,10 +77,10 @@ export function exclusionsFor(all: Exclusion[], dataset: string, metric: Anomaly
  * move the baseline and widen the noise scale, hiding real anomalies after it. The detector
  * handles the gap like any missing run.
  *
- * Feedback 'normal' suppresses the alert at that time; 'anomaly' records the point as a
- * confirmed anomaly whatever its score. (The detector already down-weights alerting points when
- * it learns; it offers no way to take a point back in at full weight, so 'normal' does not change
- * the model.)
+ * Feedback 'normal' suppresses the alert at that time and feeds the point back into the model
+ * at full weight (an alerting point is otherwise learnt down-weighted), so what the operator
+ * called normal becomes part of the baseline; 'anomaly' records the point as a confirmed anomaly
+ * whatever its score.
  */
 export function scanSeries(
   s: SeriesPoints,
@@ -100,7 +100,8 @@ export function scanSeries(
       result.excluded++;
       continue;
     }
-    const p = detector.next(at, v[i]!);
+    const verdict = feedback?.get(at);
+    const p = detector.next(at, v[i]!, verdict === 'normal' ? 'normal' : undefined);
     if (at < window.fromMs) continue;
     result.points++;
     onScore?.({
@@ -113,7 +114,6 @@ export function scanSeries(
       lower: p.lower,
       upper: p.upper,
     });
-    const verdict = feedback?.get(at);
     if (verdict === 'normal') {
       if (p.alert) result.suppressed++;
       continue;
