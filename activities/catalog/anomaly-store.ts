@@ -87,10 +87,12 @@ export function createAnomalyStore(mysql: Pool) {
       for (let i = 0; i < found.length; i += 1_000) {
         const batch = found.slice(i, i + 1_000);
         await mysql.query(
-          `INSERT INTO anomalies (dataset, metric, series_key, at, value, expected, lower_bound, upper_bound, score, direction, status, scan_id)
+          `INSERT INTO anomalies (dataset, metric, series_key, at, value, expected, lower_bound, upper_bound, score, direction, status, scan_id,
+             members, explanation)
            VALUES ?
            ON DUPLICATE KEY UPDATE value = VALUES(value), expected = VALUES(expected), lower_bound = VALUES(lower_bound),
              upper_bound = VALUES(upper_bound), score = VALUES(score), direction = VALUES(direction),
+             members = VALUES(members), explanation = VALUES(explanation),
              status = IF(status = 'closed', status, VALUES(status)), scan_id = VALUES(scan_id)`,
           [
             batch.map((a) => [
@@ -106,6 +108,8 @@ export function createAnomalyStore(mysql: Pool) {
               a.direction,
               a.confirmed ? 'confirmed' : 'open',
               scanId,
+              a.members.join(','),
+              a.explanation.slice(0, 255),
             ]),
           ],
         );

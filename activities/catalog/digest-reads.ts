@@ -75,7 +75,7 @@ export function createDigestReads(mysql: Pool) {
         ),
         mysql.query<RowDataPacket[]>(
           `SELECT a.dataset, a.metric, a.series_key, a.at, a.value, a.expected, a.lower_bound, a.upper_bound, a.direction, a.status,
-             a.scan_id, s.workflow_id
+             a.explanation, a.scan_id, s.workflow_id
            FROM anomalies a JOIN datasets d ON d.name = a.dataset LEFT JOIN anomaly_scans s ON s.scan_id = a.scan_id
            WHERE ${where} AND a.at >= ? AND a.at < ? AND a.status IN ('open', 'confirmed') ORDER BY a.at`,
           [...args, sqlTime(fromMs), sqlTime(asOfMs)],
@@ -113,6 +113,7 @@ export function createDigestReads(mysql: Pool) {
           upper: num(a.upper_bound),
           direction: a.direction as string,
           status: a.status as string,
+          explanation: (a.explanation as string | null) ?? null,
           scanId: (a.scan_id as string | null) ?? null,
           workflowId: (a.workflow_id as string | null) ?? null,
         })),

@@ -23,6 +23,8 @@ export interface AnomalyItem {
   upper: number;
   direction: string;
   status: string;
+  /** The alert in plain words ("3.4× the usual Tuesday 09:00 UTC volume"); null for rows from before it was kept. */
+  explanation: string | null;
   link: string;
 }
 

@@ -132,16 +132,18 @@ export function renderDigest(c: DigestContent, meta: { messageId: string; object
         `${escapeHtml(x.metric)}${x.series ? ` <span style="${S.muted}">${escapeHtml(x.series)}</span>` : ''}`,
         escapeHtml(minute(x.atMs)),
         `${fmt(x.value)} <span style="${S.muted}">expected ${fmt(x.lower)}–${fmt(x.upper)}</span>`,
+        x.explanation ? escapeHtml(x.explanation) : '',
         a(x.link, 'scan run'),
       ]);
     sections.push(
       `<h2 style="${S.h2}">New anomalies</h2>`,
-      table(['dataset', 'metric', 'at', 'value', ''], rows, c.anomalies.length - SECTION_ROWS),
+      table(['dataset', 'metric', 'at', 'value', 'what was seen', ''], rows, c.anomalies.length - SECTION_ROWS),
     );
     text.push('NEW ANOMALIES');
     for (const x of c.anomalies.slice(0, SECTION_ROWS)) {
       text.push(
         `  - ${x.dataset} ${x.metric} at ${minute(x.atMs)}: ${fmt(x.value)} (expected ${fmt(x.lower)}-${fmt(x.upper)}, ${x.direction}, ${x.status})`,
+        ...(x.explanation ? [`    ${x.explanation}`] : []),
         `    ${x.link}`,
       );
     }

@@ -84,6 +84,22 @@ export interface PointScore {
   lower: number;
   upper: number;
   direction: DeviationDirection;
+  /**
+   * Which surprises carried the score, as bits of FIRED: the one that set it, and any other
+   * that alone would have alerted. 0 for a quiet point.
+   */
+  fired: number;
+  /** The period (ms) of the profile the expected value came from: DAY, WEEK, or 0 for none. */
+  profile: number;
+}
+
+/** The detector's members, as the bits of PointScore.fired. */
+export const FIRED = { point: 1, shift: 2, drift: 4 } as const;
+export type Member = keyof typeof FIRED;
+
+/** The members a PointScore.fired names, in a fixed order. */
+export function firedMembers(fired: number): Member[] {
+  return (Object.keys(FIRED) as Member[]).filter((m) => (fired & FIRED[m]) !== 0);
 }
 
 export interface Detector {
@@ -272,6 +288,8 @@ export function surpriseScore(p: number): number {
 export function createDetector(options: Partial<DetectorOptions> = {}): Detector {
   const o: DetectorOptions = { ...DEFAULT_DETECTOR_OPTIONS, ...options };
   const threshold = alertThreshold(o.sensitivity);
+  /** The tail probability at which one member alone alerts (three members share the alert's tail). */
+  const memberTail = 10 ** -(2 + 14 * (1 - Math.min(1, Math.max(0, o.sensitivity)))) / 3;
   const bandZ = 2 + 4 * (1 - Math.min(1, Math.max(0, o.sensitivity)));
   const errorRate = 1 / Math.min(o.memory, 500);
   const pointTail = new TailCalibrator(1 / o.memory);
@@ -352,7 +370,16 @@ export function createDetector(options: Partial<DetectorOptions> = {}): Detector
     return best;
   };
 
-  const quiet = (value: number): PointScore => ({ score: 0, alert: false, expected: value, lower: value, upper: value, direction: 'none' });
+  const quiet = (value: number): PointScore => ({
+    score: 0,
+    alert: false,
+    expected: value,
+    lower: value,
+    upper: value,
+    direction: 'none',
+    fired: 0,
+    profile: 0,
+  });
 
   const score = (t: number, value: number, known: 'normal' | undefined): PointScore => {
     for (let i = 0; i < models.length; i++) slots[i] = slotOf(t, models[i]!);
@@ -430,7 +457,25 @@ export function createDetector(options: Partial<DetectorOptions> = {}): Detector
     for (let i = 0; i < models.length; i++) models[i]!.update(slots[i]!, value, weight, o, errorRate, trusted);
     const driftLimit = Number.isNaN(driftMae) ? Infinity : o.winsorK * MAE_TO_SIGMA * Math.max(driftMae, SCALE_FLOOR * driftRawMae);
     baseline += (weight / o.driftMemory) * Math.max(-driftLimit, Math.min(driftLimit, fromBaseline));
-    return { score: s, alert: s >= threshold, expected, lower: expected - bandZ * sigma, upper: expected + bandZ * sigma, direction: dir };
+    const alert = s >= threshold;
+    let fired = 0;
+    if (alert) {
+      // The member that set the score, and any other that alone would have crossed the line.
+      fired = pMin === pPoint ? FIRED.point : pMin === pShift ? FIRED.shift : FIRED.drift;
+      if (pPoint <= memberTail) fired |= FIRED.point;
+      if (pShift <= memberTail) fired |= FIRED.shift;
+      if (pDrift <= memberTail) fired |= FIRED.drift;
+    }
+    return {
+      score: s,
+      alert,
+      expected,
+      lower: expected - bandZ * sigma,
+      upper: expected + bandZ * sigma,
+      direction: dir,
+      fired,
+      profile: model.period,
+    };
   };
 
   return {

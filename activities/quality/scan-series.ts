@@ -1,5 +1,6 @@
 import type { AnomalyMetric, ScanWindow } from '../../common/anomaly-scan.js';
-import { createDetector, type DetectorOptions } from './detector.js';
+import { createDetector, type DetectorOptions, type Member, type PointScore } from './detector.js';
+import { explainAlert } from './explain.js';
 import type { MetricSeries, ScorePoint } from '../metrics/metric-series.js';
 
 /** A series' identity and points; the points may be plain or typed arrays. */
@@ -39,6 +40,10 @@ export interface FoundAnomaly {
   direction: 'up' | 'down' | 'none';
   /** Feedback called this point an anomaly (whether or not the detector alerted). */
   confirmed: boolean;
+  /** The detector's members that carried the alert (none for a point only feedback confirmed). */
+  members: Member[];
+  /** The alert in plain words, e.g. "3.4× the usual Tuesday 09:00 UTC volume". */
+  explanation: string;
 }
 
 export interface SeriesScan {
@@ -131,6 +136,7 @@ export function scanSeries(
         score: p.score,
         direction: p.direction,
         confirmed: verdict === 'anomaly',
+        ...explanation(s.metric, at, v[i]!, p),
       });
     }
   }
@@ -159,4 +165,9 @@ export function scoreJob(job: ScoringJob): ScoredSeries[] {
     });
     return { ...scan, scores: Float64Array.from(rows) };
   });
+}
+
+function explanation(metric: AnomalyMetric, atMs: number, value: number, p: PointScore): Pick<FoundAnomaly, 'members' | 'explanation'> {
+  const { members, text } = explainAlert({ metric, atMs, value, ...p });
+  return { members, explanation: text };
 }

@@ -104,10 +104,15 @@ describe('digest rendering', () => {
       upper: 1.5,
       direction: 'up',
       status: 'open',
+      explanation: i === 0 ? '5× the usual Wednesday 10:00 UTC volume' : null,
       link: `http://ui/${i}`,
     }));
     const r = renderDigest(content({ anomalies }), meta);
     expect(r.html.match(/scan run/g)).toHaveLength(25);
+    // Each alert says what was seen, in the mail and its plain-text part; older rows have no words.
+    expect(r.html).toContain('<td');
+    expect(r.html.match(/5× the usual Wednesday 10:00 UTC volume/g)).toHaveLength(1);
+    expect(r.text).toContain('    5× the usual Wednesday 10:00 UTC volume');
     expect(r.html).toContain('and 5 more');
     expect(r.text).toContain('  and 5 more');
     expect(r.webhook.blocks).toHaveLength(3);
