@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { describe, expect, it } from 'vitest';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, inject, it } from 'vitest';
 import type { VectorActivities } from '../../activities/vectors/index.js';
 import type { EmbeddingRefreshProgress, EmbeddingRefreshResult, RefreshPageInput, RefreshPageResult } from '../../common/knowledge.js';
 import { eventually, failureOf, searchAttributesOf, untilCancelled, useStubWorker } from './support/environment.js';
@@ -141,5 +144,16 @@ describe('embeddingRefreshWorkflow with stub activities', () => {
     expect(failure.message).toContain('pageSize: ');
     expect(failure.message).toContain('reembed: ');
     expect(rec.calls).toEqual([]);
+  });
+});
+
+describe('embeddingRefreshWorkflow histories recorded by earlier versions', () => {
+  it('replays a refresh of sequential pages (recorded before parallel pages) without a determinism error', async () => {
+    // Recorded by `npx tsx test/support/record-embedding-refresh-history.ts` on the sequential version.
+    const fixture = new URL('../fixtures/embedding-refresh-history.json', import.meta.url);
+    const history = historyFromJSON(JSON.parse(readFileSync(fixture, 'utf8')));
+    const scheduled = (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(scheduled).toEqual(['planRefresh', 'refreshPage', 'refreshPage', 'refreshPage', 'finishRefresh']);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, 'recorded-embedding-refresh');
   });
 });
