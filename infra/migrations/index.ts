@@ -15,6 +15,7 @@ import * as digests from './0008-digests.js';
 import * as runRecords from './0009-run-records.js';
 import * as checkResults from './0010-check-results.js';
 import * as datasetLeases from './0011-dataset-leases.js';
+import * as vectorRefreshPages from './0012-vector-refresh-pages.js';
 
 export interface MigrationContext {
   mysql: Pool;
@@ -38,6 +39,7 @@ const MIGRATIONS = [
   { name: '0009-run-records', up: runRecords.up },
   { name: '0010-check-results', up: checkResults.up },
   { name: '0011-dataset-leases', up: datasetLeases.up },
+  { name: '0012-vector-refresh-pages', up: vectorRefreshPages.up },
 ];
 
 /** Applied migrations are recorded in the catalog database, beside the tables they made. */
