@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
+import type { WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import mysql from 'mysql2/promise';
 import { buildEntryText } from '../activities/vectors/entry-text.js';
@@ -44,6 +45,22 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
+/** Pages each worker process ran, from the identity (pid@host) on each page's started event. */
+async function pagesByProcess(handle: WorkflowHandle): Promise<string> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const pageEvents = new Set(
+    events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'refreshPageRange').map((e) => String(e.eventId)),
+  );
+  const byProcess = new Map<string, number>();
+  for (const e of events) {
+    const started = e.activityTaskStartedEventAttributes;
+    if (!started || !pageEvents.has(String(started.scheduledEventId))) continue;
+    const pid = (started.identity ?? '?').split('@')[0]!;
+    byProcess.set(pid, (byProcess.get(pid) ?? 0) + 1);
+  }
+  return [...byProcess].map(([pid, n]) => `pid ${pid}: ${n}`).join(', ');
+}
+
 async function run(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const base = loadConfig();
@@ -64,7 +81,7 @@ async function run(): Promise<void> {
   await vectorSchema(ctx);
   await refreshPagesSchema(ctx);
   const { client, connection } = await connectClient(config);
-  const rows: { label: string; seconds: number; rate: number; load: string; peak?: string }[] = [];
+  const rows: { label: string; seconds: number; rate: number; load: string; peak?: string; spread?: string }[] = [];
   try {
     await seedCatalog(clients.catalog, ENTRIES, 'scaling');
     const cores = cpus().length;
@@ -94,14 +111,16 @@ async function run(): Promise<void> {
       let peaks: { peakRssMiB: number; idleRssMiB: number }[] = [];
       try {
         const t0 = performance.now();
+        const workflowId = `bench-scaling-${count}-${randomUUID().slice(0, 8)}`;
         const result: EmbeddingRefreshResult = await client.workflow.execute('embeddingRefreshWorkflow', {
           taskQueue,
-          workflowId: `bench-scaling-${count}-${randomUUID().slice(0, 8)}`,
+          workflowId,
           args: [{ pageSize: PAGE_SIZE, batchSize: BATCH_SIZE, parallelPages: PARALLEL_PAGES, reembed: true }],
         });
         const s = seconds(t0);
         if (result.embedded !== ENTRIES) throw new Error(`the refresh embedded ${result.embedded} of ${ENTRIES} entries`);
-        rows.push({ label: `${count} worker process${count > 1 ? 'es' : ''}`, seconds: s, rate: ENTRIES / s, load: load() });
+        const spread = await pagesByProcess(client.workflow.getHandle(workflowId));
+        rows.push({ label: `${count} worker process${count > 1 ? 'es' : ''}`, seconds: s, rate: ENTRIES / s, load: load(), spread });
       } finally {
         peaks = await Promise.all(workers.map((w) => w.stop()));
       }
@@ -119,7 +138,7 @@ async function run(): Promise<void> {
     console.log(
       `cores: ${cpus().length}; pages of ${PAGE_SIZE}, ${PARALLEL_PAGES} in flight, batches of ${BATCH_SIZE}; model all-MiniLM-L6-v2 (local, int8 ONNX)`,
     );
-    for (const r of rows) if (r.peak) console.log(`${r.label}: ${r.peak}`);
+    for (const r of rows) if (r.peak) console.log(`${r.label}: pages per process ${r.spread}; ${r.peak}`);
   } finally {
     await connection.close();
     if (!KEEP) {

@@ -23,9 +23,11 @@ const { planRefresh, planRefreshPages, finishRefresh } =
 
 // A page reads the catalog, embeds what changed and upserts it, heartbeating after each batch. A
 // retry redoes the page but skips what an earlier attempt upserted (same hash, this refresh's id).
-const { refreshPage, refreshPageRange } = proxyActivities<Pick<Vectors, 'refreshPage' | 'refreshPageRange'>>(
-  bulk({ timeout: '30 minutes', heartbeat: '2 minutes', attempts: 5 }),
-);
+const pageOptions = bulk({ timeout: '30 minutes', heartbeat: '2 minutes', attempts: 5 });
+const { refreshPage } = proxyActivities<Pick<Vectors, 'refreshPage'>>(pageOptions);
+// Not eagerly dispatched: the server would hand the pages to the worker that runs this workflow
+// (its eager slots) instead of to whichever knowledge worker polls the queue.
+const { refreshPageRange } = proxyActivities<Pick<Vectors, 'refreshPageRange'>>({ ...pageOptions, allowEagerDispatch: false });
 
 /**
  * Pages planned up front as key ranges and run `parallelPages` at a time over the knowledge queue
