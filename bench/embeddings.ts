@@ -9,6 +9,7 @@ import type { EmbeddingRefreshResult } from '../common/knowledge.js';
 import { up as catalogSchema } from '../infra/migrations/0001-catalog.js';
 import { up as healthSchema } from '../infra/migrations/0006-health.js';
 import { up as vectorSchema } from '../infra/migrations/0007-vector-index.js';
+import { up as refreshPagesSchema } from '../infra/migrations/0012-vector-refresh-pages.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
 import { knowledgePlugin } from '../workers/knowledge-plugin.js';
@@ -133,6 +134,7 @@ async function run(): Promise<void> {
   await catalogSchema(ctx);
   await healthSchema(ctx);
   await vectorSchema(ctx);
+  await refreshPagesSchema(ctx);
 
   const embedder = createLocalEmbedder({ modelsDir: config.embeddings.modelsDir });
   const { client, connection } = await connectClient(config);

@@ -20,6 +20,13 @@ export const EmbeddingRefreshInput = z
       .default(3)
       .describe('refreshes that try an entry the model refuses before it is only reported (until its text changes)'),
     reembed: z.boolean().default(false).describe('embed every entry again, changed or not'),
+    parallelPages: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(4)
+      .describe('pages embedded at once, spread over the knowledge workers (each page is one activity)'),
   })
   .strict();
 export type EmbeddingRefreshInput = z.output<typeof EmbeddingRefreshInput>;
@@ -74,12 +81,42 @@ export interface RefreshPageResult extends RefreshTotals {
   done: boolean;
 }
 
+export interface RefreshPagesInput {
+  plan: RefreshPlan;
+  /** Plan the catalog after this key (a run continued from the sequential pages); null for all of it. */
+  after: string | null;
+  pageSize: number;
+}
+
+/** The pages a refresh planned, recorded as key ranges in the index's store: the workflow knows only their count. */
+export interface RefreshPagePlan {
+  pages: number;
+}
+
+export interface RefreshRangeInput {
+  plan: RefreshPlan;
+  /** The planned page, 0 … pages - 1. */
+  page: number;
+  batchSize: number;
+  maxEntryAttempts: number;
+  reembed: boolean;
+}
+
+export interface RefreshRangeResult extends RefreshTotals {
+  page: number;
+  /** The page's last catalog key (its lower bound when it held none). */
+  last: string | null;
+}
+
 /** What a continued run carries: the plan, the cursor, the counts so far. */
 export interface EmbeddingRefreshResume {
   plan: RefreshPlan;
   cursor: string | null;
   pages: number;
   totals: RefreshTotals;
+  /** Parallel pages: the planned pages, and the first not yet started (every page before it is done). */
+  pagePlan?: RefreshPagePlan;
+  nextPage?: number;
 }
 
 export interface EmbeddingRefreshProgress extends RefreshTotals {
@@ -88,6 +125,9 @@ export interface EmbeddingRefreshProgress extends RefreshTotals {
   model: string;
   entries: number;
   pages: number;
+  /** Parallel pages: how many the refresh planned, and how many run now. */
+  plannedPages?: number;
+  runningPages?: number;
   /** The last catalog key reconciled: the checkpoint. */
   cursor: string | null;
 }

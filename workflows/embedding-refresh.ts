@@ -1,4 +1,4 @@
-import { continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createVectorActivities } from '../activities/vectors/index.js';
 import { parseInput } from '../common/errors.js';
 import {
@@ -9,18 +9,31 @@ import {
   type EmbeddingRefreshProgress,
   type EmbeddingRefreshResult,
   type EmbeddingRefreshResume,
+  type RefreshPagePlan,
   type RefreshPlan,
+  type RefreshTotals,
 } from '../common/knowledge.js';
 import { bulk, short } from './support/activity-options.js';
 import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
 
 type Vectors = ReturnType<typeof createVectorActivities>;
 
-const { planRefresh, finishRefresh } = proxyActivities<Pick<Vectors, 'planRefresh' | 'finishRefresh'>>(short);
+const { planRefresh, planRefreshPages, finishRefresh } =
+  proxyActivities<Pick<Vectors, 'planRefresh' | 'planRefreshPages' | 'finishRefresh'>>(short);
 
 // A page reads the catalog, embeds what changed and upserts it, heartbeating after each batch. A
 // retry redoes the page but skips what an earlier attempt upserted (same hash, this refresh's id).
-const { refreshPage } = proxyActivities<Pick<Vectors, 'refreshPage'>>(bulk({ timeout: '30 minutes', heartbeat: '2 minutes', attempts: 5 }));
+const pageOptions = bulk({ timeout: '30 minutes', heartbeat: '2 minutes', attempts: 5 });
+const { refreshPage } = proxyActivities<Pick<Vectors, 'refreshPage'>>(pageOptions);
+// Not eagerly dispatched: the server would hand the pages to the worker that runs this workflow
+// (its eager slots) instead of to whichever knowledge worker polls the queue.
+const { refreshPageRange } = proxyActivities<Pick<Vectors, 'refreshPageRange'>>({ ...pageOptions, allowEagerDispatch: false });
+
+/**
+ * Pages planned up front as key ranges and run `parallelPages` at a time over the knowledge queue
+ * (before it, one page after another, each starting after the last key of the one before).
+ */
+export const PARALLEL_PAGES_PATCH = 'parallel-embedding-pages';
 
 export const embeddingRefreshProgressQuery = defineQuery<EmbeddingRefreshProgress>('progress');
 
@@ -50,6 +63,15 @@ export async function embeddingRefreshWorkflow(raw: unknown, resume?: EmbeddingR
 
   let plan: RefreshPlan | undefined = resume?.plan;
   let cursor = resume?.cursor ?? null;
+
+  const pageDone = (page: RefreshTotals, last: string | null) => {
+    addRefreshTotals(totals, page);
+    cursor = last;
+    Object.assign(progress, refreshTotalsOf(totals), { pages: progress.pages + 1, cursor });
+    report(progress);
+  };
+  const timeToContinue = (inThisRun: number) => inThisRun > 0 && (inThisRun >= input.pagesPerRun || workflowInfo().continueAsNewSuggested);
+
   try {
     plan ??= await planRefresh({ refreshId, workflowId: info.workflowId });
     progress.model = `${plan.model} ${plan.modelVersion}`;
@@ -57,25 +79,8 @@ export async function embeddingRefreshWorkflow(raw: unknown, resume?: EmbeddingR
     progress.phase = 'refreshing';
     report(progress);
 
-    for (let inThisRun = 0; ; inThisRun++) {
-      if (inThisRun > 0 && (inThisRun >= input.pagesPerRun || workflowInfo().continueAsNewSuggested)) {
-        await continueAsNew<typeof embeddingRefreshWorkflow>(raw, { plan, cursor, pages: progress.pages, totals: refreshTotalsOf(totals) });
-      }
-      const page = await refreshPage({
-        plan,
-        after: cursor,
-        pageSize: input.pageSize,
-        batchSize: input.batchSize,
-        maxEntryAttempts: input.maxEntryAttempts,
-        reembed: input.reembed,
-        totalsBefore: refreshTotalsOf(totals),
-      });
-      addRefreshTotals(totals, page);
-      cursor = page.last;
-      Object.assign(progress, refreshTotalsOf(totals), { pages: progress.pages + 1, cursor });
-      report(progress);
-      if (page.done) break;
-    }
+    if (patched(PARALLEL_PAGES_PATCH)) await refreshInParallel(plan);
+    else await refreshInSequence(plan);
 
     progress.phase = 'finishing';
     const outcome = totals.failed + totals.skipped > 0 ? 'partial' : 'succeeded';
@@ -96,13 +101,89 @@ export async function embeddingRefreshWorkflow(raw: unknown, resume?: EmbeddingR
       record: (status, error) => finishRefresh({ refreshId, cursor, totals: refreshTotalsOf(totals), status, error }),
     });
   }
+
+  /** Runs started before parallel pages: the next page starts after the last key of the one before. */
+  async function refreshInSequence(plan: RefreshPlan): Promise<void> {
+    for (let inThisRun = 0; ; inThisRun++) {
+      if (timeToContinue(inThisRun)) {
+        await continueAsNew<typeof embeddingRefreshWorkflow>(raw, { plan, cursor, pages: progress.pages, totals: refreshTotalsOf(totals) });
+      }
+      const page = await refreshPage({
+        plan,
+        after: cursor,
+        pageSize: input.pageSize,
+        batchSize: input.batchSize,
+        maxEntryAttempts: input.maxEntryAttempts,
+        reembed: input.reembed,
+        totalsBefore: refreshTotalsOf(totals),
+      });
+      pageDone(page, page.last);
+      if (page.done) return;
+    }
+  }
+
+  /**
+   * The catalog cut into key ranges once (recorded in the index's store, so only their count comes
+   * back), then `parallelPages` pages at a time, each a new one as soon as one ends. The cursor is
+   * the end of the pages done without a gap. Before continuing as new the pages in flight finish,
+   * so the next run starts at the first page not started; a page done twice is skipped by the
+   * activity, which finds it recorded.
+   */
+  async function refreshInParallel(plan: RefreshPlan): Promise<void> {
+    const pagePlan: RefreshPagePlan = resume?.pagePlan ?? (await planRefreshPages({ plan, after: cursor, pageSize: input.pageSize }));
+    progress.plannedPages = pagePlan.pages;
+    let next = resume?.nextPage ?? 0;
+    let doneUpTo = next; // every page before it is done
+    const lastKeyOf = new Map<number, string | null>(); // pages done past a gap
+    const running = new Map<number, Promise<void>>();
+    for (let inThisRun = 0; ;) {
+      while (running.size < input.parallelPages && next < pagePlan.pages && !timeToContinue(inThisRun)) {
+        const page = next++;
+        inThisRun++;
+        const run = refreshPageRange({
+          plan,
+          page,
+          batchSize: input.batchSize,
+          maxEntryAttempts: input.maxEntryAttempts,
+          reembed: input.reembed,
+        }).then((r) => {
+          running.delete(page);
+          lastKeyOf.set(page, r.last);
+          let last = cursor;
+          for (; lastKeyOf.has(doneUpTo); doneUpTo++) {
+            last = lastKeyOf.get(doneUpTo)!;
+            lastKeyOf.delete(doneUpTo);
+          }
+          progress.runningPages = running.size;
+          pageDone(r, last);
+        });
+        run.catch(() => undefined); // a failure is raised by the race below; the pages still running must not raise it again
+        running.set(page, run);
+      }
+      progress.runningPages = running.size;
+      report(progress);
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+    if (next < pagePlan.pages) {
+      await continueAsNew<typeof embeddingRefreshWorkflow>(raw, {
+        plan,
+        cursor,
+        pages: progress.pages,
+        totals: refreshTotalsOf(totals),
+        pagePlan,
+        nextPage: next,
+      });
+    }
+  }
 }
 
 /** The Web UI's current details: what an operator sees on the run's page while it works. */
 function report(p: EmbeddingRefreshProgress): void {
   setCurrentDetails(
     `**embedding refresh** with ${p.model || 'the configured model'} — ${p.phase}\n\n` +
-      `catalog entries ${p.scanned} of ${p.entries} read in ${p.pages} pages (checkpoint \`${p.cursor ?? '(start)'}\`); ` +
+      `catalog entries ${p.scanned} of ${p.entries} read in ${p.pages}${p.plannedPages === undefined ? '' : ` of ${p.plannedPages}`} pages` +
+      `${p.runningPages ? ` (${p.runningPages} running)` : ''} (checkpoint \`${p.cursor ?? '(start)'}\`); ` +
       `embedded ${p.embedded}, unchanged ${p.unchanged}, removed ${p.removed}; ` +
       `refused by the model ${p.failed}, given up after repeated failures ${p.skipped}; refresh \`${p.refreshId}\``,
   );

@@ -23,6 +23,16 @@ export interface EmbeddedEntry {
   vector: Float32Array;
 }
 
+type Counts = Record<'scanned' | 'embedded' | 'unchanged' | 'failed' | 'skipped' | 'removed', number>;
+
+/** A planned page of a refresh: its key range (after, through], and once done, its counts. */
+export interface RefreshPageRecord {
+  after: string | null;
+  through: string | null;
+  /** Set once the page is done: the last key it read and what it did. */
+  done: { last: string | null; totals: Counts } | null;
+}
+
 export interface NearestEntry {
   dataset_key: string;
   owner: string;
@@ -159,6 +169,75 @@ export function createVectorStore(postgres: PgPool, schema: string) {
       return removed.rowCount ?? 0;
     },
 
+    /**
+     * Records the pages of a refresh as key ranges cut at `bounds` (n bounds, n + 1 pages, the last
+     * to the end), once: a second call for the same refresh keeps the first plan. Returns the count.
+     */
+    async planPages(refreshId: string, after: string | null, bounds: string[]): Promise<number> {
+      const afters = [after, ...bounds];
+      const throughs = [...bounds, null];
+      await postgres.query(
+        `INSERT INTO ${s}.vector_refresh_pages (refresh_id, page, after_key, through_key)
+         SELECT $1, x.n - 1, x.a, x.t FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS x(a, t, n)
+         WHERE NOT EXISTS (SELECT 1 FROM ${s}.vector_refresh_pages WHERE refresh_id = $1)
+         ON CONFLICT (refresh_id, page) DO NOTHING`,
+        [refreshId, afters, throughs],
+      );
+      const { rows } = await postgres.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${s}.vector_refresh_pages WHERE refresh_id = $1`,
+        [refreshId],
+      );
+      return rows[0]?.n ?? 0;
+    },
+
+    async page(refreshId: string, page: number): Promise<RefreshPageRecord | undefined> {
+      const { rows } = await postgres.query(
+        `SELECT after_key, through_key, last_key, scanned, embedded, unchanged, failed, skipped, removed, done_at IS NOT NULL AS done
+         FROM ${s}.vector_refresh_pages WHERE refresh_id = $1 AND page = $2`,
+        [refreshId, page],
+      );
+      const r = rows[0];
+      if (!r) return undefined;
+      const { scanned, embedded, unchanged, failed, skipped, removed } = r as Counts;
+      return {
+        after: r.after_key,
+        through: r.through_key,
+        done: r.done ? { last: r.last_key, totals: { scanned, embedded, unchanged, failed, skipped, removed } } : null,
+      };
+    },
+
+    /**
+     * Marks a page done with its counts, and brings the refresh's counts to the sum of its done
+     * pages, in one transaction; a page already done keeps its first counts.
+     */
+    async finishPage(refreshId: string, page: number, last: string | null, t: Counts): Promise<void> {
+      const client = await postgres.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `UPDATE ${s}.vector_refresh_pages SET last_key = $3, scanned = $4, embedded = $5, unchanged = $6, failed = $7, skipped = $8, removed = $9,
+             done_at = now()
+           WHERE refresh_id = $1 AND page = $2 AND done_at IS NULL`,
+          [refreshId, page, last, t.scanned, t.embedded, t.unchanged, t.failed, t.skipped, t.removed],
+        );
+        await client.query(
+          `UPDATE ${s}.vector_refreshes r SET scanned = p.scanned, embedded = p.embedded, unchanged = p.unchanged, failed = p.failed,
+             skipped = p.skipped, removed = p.removed
+           FROM (SELECT coalesce(sum(scanned), 0) AS scanned, coalesce(sum(embedded), 0) AS embedded, coalesce(sum(unchanged), 0) AS unchanged,
+                   coalesce(sum(failed), 0) AS failed, coalesce(sum(skipped), 0) AS skipped, coalesce(sum(removed), 0) AS removed
+                 FROM ${s}.vector_refresh_pages WHERE refresh_id = $1 AND done_at IS NOT NULL) p
+           WHERE r.refresh_id = $1`,
+          [refreshId],
+        );
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+
     async startRefresh(r: { refreshId: string; workflowId: string; model: string; modelVersion: string }): Promise<void> {
       await postgres.query(
         `INSERT INTO ${s}.vector_refreshes (refresh_id, workflow_id, model, model_version, status) VALUES ($1, $2, $3, $4, 'running')
@@ -168,13 +247,7 @@ export function createVectorStore(postgres: PgPool, schema: string) {
     },
 
     /** The checkpoint: the last key reconciled and the counts up to it (absolute, so a retry writes the same). */
-    async checkpoint(
-      refreshId: string,
-      cursor: string | null,
-      t: Record<'scanned' | 'embedded' | 'unchanged' | 'failed' | 'skipped' | 'removed', number>,
-      status?: string,
-      error?: string,
-    ): Promise<void> {
+    async checkpoint(refreshId: string, cursor: string | null, t: Counts, status?: string, error?: string): Promise<void> {
       await postgres.query(
         `UPDATE ${s}.vector_refreshes SET cursor = $2, scanned = $3, embedded = $4, unchanged = $5, failed = $6, skipped = $7, removed = $8,
            status = COALESCE($9, status), error = COALESCE($10, error), finished_at = CASE WHEN $9::text IS NULL THEN finished_at ELSE now() END

@@ -9,6 +9,7 @@ import type { EmbeddingRefreshProgress, EmbeddingRefreshResult } from '../../com
 import { up as catalogSchema } from '../../infra/migrations/0001-catalog.js';
 import { up as healthSchema } from '../../infra/migrations/0006-health.js';
 import { up as vectorSchema } from '../../infra/migrations/0007-vector-index.js';
+import { up as refreshPagesSchema } from '../../infra/migrations/0012-vector-refresh-pages.js';
 import { knowledgePlugin } from '../../workers/knowledge-plugin.js';
 import { openHarness, type Harness } from '../support/harness.js';
 import { connectWorker } from '../../runtime/temporal.js';
@@ -160,6 +161,7 @@ describe('embedding refresh on the real stack', () => {
     await catalogSchema(ctx);
     await healthSchema(ctx);
     await vectorSchema(ctx);
+    await refreshPagesSchema(ctx);
     for (const d of datasets) await declare(d);
 
     local = createLocalEmbedder({ modelsDir: h.config.embeddings.modelsDir });
@@ -185,7 +187,7 @@ describe('embedding refresh on the real stack', () => {
     await h.close();
   });
 
-  it('embeds every entry, page by page, continuing as new with its cursor', async () => {
+  it('embeds every entry, in pages planned as key ranges, continuing as new with its cursor', async () => {
     const handle = await h.client.workflow.start('embeddingRefreshWorkflow', {
       taskQueue: h.taskQueue,
       workflowId: `test-embedding-refresh-${tag}-first`,
@@ -199,7 +201,7 @@ describe('embedding refresh on the real stack', () => {
       failed: 0,
       skipped: 0,
       removed: 0,
-      pages: 4,
+      pages: 3, // 2 + 2 + 2: the last page runs to the end of the catalog
       outcome: 'succeeded',
       model: 'all-MiniLM-L6-v2',
     });
@@ -217,6 +219,15 @@ describe('embedding refresh on the real stack', () => {
       [result.refreshId],
     );
     expect(runs[0]).toMatchObject({ status: 'succeeded', cursor: 'shop.orders', embedded: '6' });
+    const { rows: pages } = await h.clients.postgres.query(
+      `SELECT page, after_key, through_key, embedded, done_at IS NOT NULL AS done FROM "${schema}".vector_refresh_pages WHERE refresh_id = $1 ORDER BY page`,
+      [result.refreshId],
+    );
+    expect(pages).toEqual([
+      { page: 0, after_key: null, through_key: 'finance.invoices', embedded: 2, done: true },
+      { page: 1, after_key: 'finance.invoices', through_key: 'hr.payroll', embedded: 2, done: true },
+      { page: 2, after_key: 'hr.payroll', through_key: null, embedded: 2, done: true },
+    ]);
   });
 
   it('embeds nothing when nothing changed', async () => {
