@@ -32,7 +32,7 @@ async function withCatalog<T>(work: (catalog: ReturnType<typeof createDatasetCat
   const clients = createClients(config);
   try {
     await migrate({ mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, postgres: clients.postgres, config });
-    return await work(createDatasetCatalog(clients.catalog));
+    return await work(createDatasetCatalog(clients.catalog, { silverDatabase: config.mysql.silverDatabase }));
   } finally {
     await clients.close();
   }

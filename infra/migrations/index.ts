@@ -15,6 +15,7 @@ import * as digests from './0008-digests.js';
 import * as runRecords from './0009-run-records.js';
 import * as checkResults from './0010-check-results.js';
 import * as datasetLeases from './0011-dataset-leases.js';
+import * as checkResultDetails from './0013-check-result-details.js';
 
 export interface MigrationContext {
   mysql: Pool;
@@ -38,6 +39,8 @@ const MIGRATIONS = [
   { name: '0009-run-records', up: runRecords.up },
   { name: '0010-check-results', up: checkResults.up },
   { name: '0011-dataset-leases', up: datasetLeases.up },
+  // 0012 is taken by another branch's migration.
+  { name: '0013-check-result-details', up: checkResultDetails.up },
 ];
 
 /** Applied migrations are recorded in the catalog database, beside the tables they made. */
