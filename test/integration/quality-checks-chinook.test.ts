@@ -134,10 +134,13 @@ describe('data-quality checks on the Chinook tables, with planted violations', (
       UPDATE customer SET first_name = NULL WHERE customer_id = 5;
       INSERT INTO invoice (invoice_id, customer_id, invoice_date, billing_city, total) VALUES (413, 9999, now() AT TIME ZONE 'UTC', 'Nowhere', 1.98);
       UPDATE invoice_line SET unit_price = 25.00 WHERE invoice_line_id = 1;`);
+    // Synced before the checks are declared: a sync of a dataset with checks starts them on the
+    // shared quality queue by itself, and this file runs its own.
     for (const table of Object.keys(KEYS)) {
-      await h.datasets.upsert(declaration(table));
+      await h.datasets.upsert({ ...declaration(table), checks: [] });
       await h.sync({ dataset: dataset(table), mode: 'full' });
     }
+    for (const table of Object.keys(KEYS)) await h.datasets.upsert(declaration(table));
     result = await q.client.workflow.execute('qualityChecksWorkflow', {
       taskQueue: q.taskQueue,
       workflowId: `test-quality-checks-${tag}`,
@@ -281,6 +284,38 @@ describe('data-quality checks on the Chinook tables, with planted violations', (
     );
     writeFileSync(file, stringify([declaration('invoice')]));
     expect((await spokeflow('datasets', 'apply', file)).stdout).toContain(`unchanged ${dataset('invoice')}`);
+  });
+
+  it("lists and runs a dataset's checks from the CLI, with clear refusals", async () => {
+    const listed = await spokeflow('checks', 'list', dataset('invoice_line'));
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/invoice_line_price_range +range +error +failed +1 +unit_price in \[0, 2\]/);
+    expect(listed.stdout).toMatch(/invoice_line_invoice_fk +relationship +error +passed +0 /);
+
+    const ran = await spokeflow('checks', 'run', dataset('invoice_line'), '--task-queue', q.taskQueue);
+    expect(ran.code).toBe(1); // an error-severity check failed
+    expect(ran.stdout).toContain(`started quality-checks:${dataset('invoice_line')}`);
+    expect(ran.stdout).toMatch(/3 checks: 2 passed, 1 failed, 0 errored \(run [0-9a-f-]{36}\)/);
+    expect(ran.stdout).toMatch(/invoice_line_price_range +range +error +failed +1 .*sample _checks\//);
+
+    const only = await spokeflow(
+      'checks',
+      'run',
+      dataset('invoice_line'),
+      '--check',
+      'invoice_line_quantity_values',
+      '--task-queue',
+      q.taskQueue,
+    );
+    expect([only.code, only.stderr]).toEqual([0, '']);
+    expect(only.stdout).toMatch(/1 checks: 1 passed, 0 failed, 0 errored/);
+
+    const typo = await spokeflow('checks', 'run', dataset('invoice_line'), '--check', 'invoice_line_price', '--task-queue', q.taskQueue);
+    expect(typo.stderr.trim()).toBe(
+      `spokeflow: --check invoice_line_price: not declared on ${dataset('invoice_line')} (it declares invoice_line_invoice_fk, invoice_line_price_range, invoice_line_quantity_values)`,
+    );
+    const unknown = await spokeflow('checks', 'list', `${dataset('invoice_lines')}`);
+    expect(unknown.stderr).toContain(`unknown dataset "${dataset('invoice_lines')}": did you mean ${dataset('invoice_line')}`);
   });
 
   function checksActivities(ownerSqlTimeoutSeconds?: number) {
