@@ -3,9 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { BackfillProgress } from '../common/backfill.js';
-import { checksJsonSchema } from '../common/checks.js';
 import { WORKFLOW_TYPES } from '../common/workflows.js';
 import { runScheduleCommand } from '../schedules/command.js';
+import { addChecksCommands } from './checks.js';
 import { startCodecServer } from './codec-server.js';
 import { validateFlowCommand } from './flow-files.js';
 import { formatHits, searchCatalog } from './search.js';
@@ -32,7 +32,7 @@ async function withCatalog<T>(work: (catalog: ReturnType<typeof createDatasetCat
   const clients = createClients(config);
   try {
     await migrate({ mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, postgres: clients.postgres, config });
-    return await work(createDatasetCatalog(clients.catalog));
+    return await work(createDatasetCatalog(clients.catalog, { silverDatabase: config.mysql.silverDatabase }));
   } finally {
     await clients.close();
   }
@@ -82,13 +82,7 @@ datasets
     });
   });
 
-const checks = program.command('checks').description("data-quality checks declared in a dataset's `checks:` list");
-checks
-  .command('schema')
-  .description('print the JSON Schema of a `checks:` list (for editors and docs)')
-  .action(() => {
-    console.log(JSON.stringify(checksJsonSchema(), null, 2));
-  });
+addChecksCommands(program);
 
 const schedules = program.command('schedules').description('Temporal schedules declared in schedules/registry.ts');
 schedules

@@ -264,13 +264,19 @@ export interface QualityChecksResult {
   passed: number;
   failed: number;
   errored: number;
+  /** `dataset/check` of every failing (or errored) blocking check. */
   blockingFailed: string[];
+  /** Datasets whose checks could not run at all (their activity failed), with the reason. */
+  unchecked: { dataset: string; reason: string }[];
 }
 
 export interface QualityChecksProgress {
+  runId: string;
   phase: 'planning' | 'checking' | 'done' | 'failed';
   datasets: number;
   datasetsDone: number;
   checks: number;
+  passed: number;
   failed: number;
+  errored: number;
 }

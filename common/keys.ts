@@ -17,3 +17,8 @@ export function quarantinePartKey(runPrefix: string, seq: number): string {
 export function manifestKey(runPrefix: string): string {
   return `${runPrefix}/_manifest.json`;
 }
+
+/** A check's failing-row sample: `_checks/<dataset>/<run id>/<check id>.parquet`, one per run and check. */
+export function checkSampleKey(dataset: string, runId: string, checkId: string): string {
+  return `_checks/${dataset}/${runId}/${checkId}.parquet`;
+}

@@ -80,6 +80,8 @@ export interface SyncPlan {
   startedAtMs: number;
   /** Set when the window held no rows: the plan finished the run at once. */
   finished?: SyncResult;
+  /** How many data-quality checks the dataset declares: a successful sync starts them. */
+  checks?: number;
 }
 
 export interface ChunkInput {

@@ -1,4 +1,5 @@
 import type { AnomalyScanInput } from './anomaly-scan.js';
+import type { QualityChecksInput } from './checks.js';
 import type { DigestInput } from './digest.js';
 import type { HealthScoringInput } from './health.js';
 
@@ -35,4 +36,9 @@ export function digestWorkflowId(input: Pick<DigestInput, 'audience' | 'scope'>,
 
 export function pipelineWorkflowId(spec: { id: string }): string {
   return `pipeline:${spec.id}`;
+}
+
+/** One run of checks per dataset, team or the whole catalog at a time. */
+export function qualityChecksWorkflowId(input: Pick<QualityChecksInput, 'dataset' | 'team'>): string {
+  return `quality-checks:${input.dataset ?? (input.team ? `team:${input.team}` : 'all')}`;
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { AnomalyScanInput } from './anomaly-scan.js';
 import { BackfillInput, backfillWorkflowId } from './backfill.js';
+import { QualityChecksInput } from './checks.js';
 import { DigestInput, digestScopeLabel, periodKeyOf } from './digest.js';
 import { HealthScoringInput } from './health.js';
 import { PipelineSpec, unregisteredWorkflows } from './pipeline/spec.js';
@@ -13,6 +14,7 @@ import {
   digestWorkflowId,
   healthScoringWorkflowId,
   pipelineWorkflowId,
+  qualityChecksWorkflowId,
   syncWorkflowId,
 } from './workflow-ids.js';
 
@@ -135,6 +137,18 @@ export const WORKFLOWS: Readonly<Record<string, WorkflowEntry>> = {
     workflowIdOf: healthScoringWorkflowId,
     datasetOf: () => undefined,
     summaryOf: (input) => `health scores of ${input.team ? `team ${input.team}` : 'every dataset'}${input.day ? ` for ${input.day}` : ''}`,
+  }),
+  qualityChecksWorkflow: entry({
+    domain: 'quality',
+    kind: 'quality-checks',
+    input: QualityChecksInput,
+    schedulable: true,
+    overlap: 'BUFFER_ONE',
+    progressOf: (p) => ({ done: count(p, 'datasetsDone'), total: count(p, 'datasets'), unit: 'datasets' }),
+    workflowIdOf: qualityChecksWorkflowId,
+    datasetOf: (input) => input.dataset,
+    summaryOf: (input) =>
+      `${input.checks ? `checks ${input.checks.join(', ')}` : 'data-quality checks'} of ${input.dataset ?? (input.team ? `team ${input.team}` : 'every dataset with checks')}`,
   }),
   embeddingRefreshWorkflow: entry({
     domain: 'knowledge',

@@ -12,3 +12,4 @@ export { healthScoringWorkflow, healthScoringProgressQuery } from './health-scor
 export { embeddingRefreshWorkflow, embeddingRefreshProgressQuery } from './embedding-refresh.js';
 export { digestWorkflow, digestProgressQuery } from './digest.js';
 export { pipelineWorkflow, pipelineProgressQuery, approvePipelineNode } from './pipeline/workflow.js';
+export { qualityChecksWorkflow, qualityChecksProgressQuery } from './quality-checks.js';

@@ -1,6 +1,19 @@
-import { continueAsNew, defineQuery, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ParentClosePolicy,
+  continueAsNew,
+  defineQuery,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { IngestionActivities } from '../activities/ingestion/index.js';
 import { parseInput } from '../common/errors.js';
+import { TaskQueue } from '../common/task-queues.js';
+import { qualityChecksWorkflowId } from '../common/workflow-ids.js';
 import { SyncInput, emptySyncTotals, type SyncProgress, type SyncResult, type SyncResumeState } from '../common/sync.js';
 import { copy, short } from './support/activity-options.js';
 import { DATASET_LEASE_PATCH, withDatasetLease } from './support/dataset-lease.js';
@@ -11,6 +24,9 @@ const steps = proxySyncSteps({ short, copy });
 const { failSync, failUnplannedSync } = proxyActivities<Pick<IngestionActivities, 'failSync' | 'failUnplannedSync'>>(short);
 
 export const syncProgressQuery = defineQuery<SyncProgress>('progress');
+
+/** Syncs from before it replay without starting the checks. */
+export const QUALITY_CHECKS_AFTER_SYNC_PATCH = 'quality-checks-after-sync';
 
 /**
  * Sync one dataset: source rows → bronze Parquet objects in MinIO → upserts into the MySQL
@@ -58,6 +74,8 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
       });
     // Runs started before the lease existed replay without it.
     const result = patched(DATASET_LEASE_PATCH) ? await withDatasetLease(lease, sync) : await sync();
+    // Only a dataset with checks asks for the patch, so the histories of every other sync stay as they were.
+    if (state.plan?.checks && patched(QUALITY_CHECKS_AFTER_SYNC_PATCH)) await startChecks(input.dataset);
     progress.phase = 'done';
     report(progress);
     markOutcome('succeeded', result.rows);
@@ -94,6 +112,23 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
     progress.phase = 'waiting';
     progress.waitingFor = other.workflowId;
     report(progress);
+  }
+}
+
+/**
+ * Starts the dataset's checks on the quality queue and lets them run on their own (ABANDON): a
+ * slow check never delays the data, and the sync ends at once. A run of them already going is enough.
+ */
+async function startChecks(dataset: string): Promise<void> {
+  try {
+    await startChild('qualityChecksWorkflow', {
+      taskQueue: TaskQueue.quality,
+      workflowId: qualityChecksWorkflowId({ dataset }),
+      args: [{ dataset }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
 }
 

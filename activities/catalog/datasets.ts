@@ -1,16 +1,57 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { columnsNamed } from '../../common/checks.js';
 import { DatasetDeclaration } from '../../common/dataset.js';
 import { ErrorType, parseInput } from '../../common/errors.js';
 import { jsonValue } from './columns.js';
 
-/** The catalog's datasets: what each one reads, where it lands and who owns it. */
-export function createDatasetCatalog(mysql: Pool) {
+/** Columns of a silver table, or undefined when it does not exist (yet). */
+async function silverColumns(mysql: Pool, database: string, table: string): Promise<string[] | undefined> {
+  const [rows] = await mysql.query<RowDataPacket[]>(
+    'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+    [database, table],
+  );
+  return rows.length ? rows.map((r) => r.name as string) : undefined;
+}
+
+/**
+ * The first check of a declaration that names a column its silver table lacks (or, for a
+ * relationship, a column the other dataset's silver table lacks), as a sentence naming the check,
+ * the field and the column. Tables not synced yet are not judged: their columns come with the first sync.
+ */
+async function missingCheckColumn(mysql: Pool, silverDatabase: string, d: DatasetDeclaration): Promise<string | undefined> {
+  if (!d.checks?.length) return undefined;
+  const own = await silverColumns(mysql, silverDatabase, d.target.table);
+  for (const [i, check] of d.checks.entries()) {
+    for (const { field, column } of own ? columnsNamed(check) : []) {
+      if (!own!.includes(column)) {
+        return `checks.${i}.${field}: check ${check.id} names column ${column}, which silver table ${d.target.table} does not have (it has ${own!.join(', ')})`;
+      }
+    }
+    if (check.kind === 'relationship') {
+      const [other] = await mysql.query<RowDataPacket[]>('SELECT target_table FROM datasets WHERE name = ?', [check.to.dataset]);
+      const table = check.to.dataset === d.name ? d.target.table : (other[0]?.target_table as string | undefined);
+      const columns = table ? await silverColumns(mysql, silverDatabase, table) : undefined;
+      if (columns && !columns.includes(check.to.column)) {
+        return `checks.${i}.to.column: check ${check.id} names column ${check.to.column} of ${check.to.dataset}, which silver table ${table} does not have`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The catalog's datasets: what each one reads, where it lands and who owns it. Given the silver
+ * database, a declaration whose checks name a column its silver table lacks is refused.
+ */
+export function createDatasetCatalog(mysql: Pool, options: { silverDatabase?: string } = {}) {
   return {
     /** Declares or re-declares a dataset; returns whether anything changed. */
     async upsert(raw: unknown): Promise<{ name: string; changed: boolean }> {
       const d = parseInput(DatasetDeclaration, raw, 'dataset declaration');
+      const missing = options.silverDatabase ? await missingCheckColumn(mysql, options.silverDatabase, d) : undefined;
+      if (missing) throw ApplicationFailure.nonRetryable(`invalid dataset declaration ${d.name}: ${missing}`, ErrorType.invalidInput);
       const json = JSON.stringify(d);
       const sha = createHash('sha256').update(json).digest('hex');
       const [current] = await mysql.query<RowDataPacket[]>('SELECT declaration_sha256 FROM datasets WHERE name = ?', [d.name]);

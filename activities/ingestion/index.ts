@@ -331,6 +331,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
         pagesPerChunk: input.pagesPerChunk,
         runPrefix: bronzeRunPrefix(d.name, new Date(run.startedAtMs).toISOString().slice(0, 10), run.syncRunId),
         startedAtMs: run.startedAtMs,
+        ...(d.checks?.length ? { checks: d.checks.length } : {}),
       };
       // An incremental run with no cursor yet and an empty source has nothing to bound by.
       if (plan.mode === 'incremental' && plan.cursorUpperBound === null) plan.estimatedRows = 0;

@@ -34,6 +34,14 @@ export const MEASUREMENTS = {
     tags: ['dataset', 'team'],
     fields: { score: 'float', documentation: 'float', freshness: 'float', reliability: 'float', quality: 'float' },
   },
+  /**
+   * One data-quality check's result in a run, stamped with the run's start (a retried run
+   * overwrites its points). Status is a field, not a tag, for the same reason.
+   */
+  check_result: {
+    tags: ['dataset', 'team', 'check', 'kind', 'severity'],
+    fields: { passed: 'int', errored: 'int', failing: 'int', failing_ratio: 'float', observed: 'float', duration_seconds: 'float' },
+  },
   /** A team's health for a day, stamped at the day's midnight UTC. */
   team_health: {
     tags: ['team'],

@@ -16,6 +16,7 @@ import * as runRecords from './0009-run-records.js';
 import * as checkResults from './0010-check-results.js';
 import * as datasetLeases from './0011-dataset-leases.js';
 import * as vectorRefreshPages from './0012-vector-refresh-pages.js';
+import * as checkResultDetails from './0013-check-result-details.js';
 import * as anomalyExplanations from './0014-anomaly-explanations.js';
 
 export interface MigrationContext {
@@ -41,6 +42,7 @@ const MIGRATIONS = [
   { name: '0010-check-results', up: checkResults.up },
   { name: '0011-dataset-leases', up: datasetLeases.up },
   { name: '0012-vector-refresh-pages', up: vectorRefreshPages.up },
+  { name: '0013-check-result-details', up: checkResultDetails.up },
   { name: '0014-anomaly-explanations', up: anomalyExplanations.up },
 ];
 

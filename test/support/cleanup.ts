@@ -16,6 +16,7 @@ const PER_DATASET_TABLES = [
   'anomaly_exclusions',
   'anomaly_feedback',
   'health_scores',
+  'check_results',
 ] as const;
 
 export interface CleanupStores {
@@ -36,6 +37,7 @@ export async function removeDatasets(stores: CleanupStores, names: readonly stri
   if (names.length > 0) {
     const [runs] = await catalog.query('SELECT dataset, sync_run_id FROM sync_runs WHERE dataset IN (?)', [names]);
     await removeRunObjects(stores, runs as { dataset: string; sync_run_id: string }[]);
+    await removeCheckSamples(stores, names);
     await catalog.query('DELETE FROM sync_manifest WHERE sync_run_id IN (SELECT sync_run_id FROM sync_runs WHERE dataset IN (?))', [names]);
     for (const table of await perDatasetTables(catalog)) await catalog.query(`DELETE FROM ${table} WHERE dataset IN (?)`, [names]);
     await catalog.query('DELETE FROM datasets WHERE name IN (?)', [names]);
@@ -62,6 +64,19 @@ async function removeRunObjects(stores: CleanupStores, runs: { dataset: string; 
       }
       if (keys.length > 0) await stores.minio.removeObjects(stores.bronzeBucket, keys);
     }
+  }
+}
+
+/** Failing-row samples of the datasets' checks (`_checks/<dataset>/…`). */
+async function removeCheckSamples(stores: CleanupStores, names: readonly string[]): Promise<void> {
+  for (const dataset of names) {
+    const keys: string[] = [];
+    for await (const item of stores.minio.listObjectsV2(stores.bronzeBucket, `_checks/${dataset}/`, true) as AsyncIterable<{
+      name?: string;
+    }>) {
+      if (item.name) keys.push(item.name);
+    }
+    if (keys.length > 0) await stores.minio.removeObjects(stores.bronzeBucket, keys);
   }
 }
 

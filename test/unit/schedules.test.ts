@@ -88,6 +88,7 @@ describe('schedule declarations', () => {
       'syncWorkflow',
       'anomalyScanWorkflow',
       'healthScoringWorkflow',
+      'qualityChecksWorkflow',
       'embeddingRefreshWorkflow',
       'digestWorkflow',
       'pipelineWorkflow',

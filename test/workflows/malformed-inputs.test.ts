@@ -58,6 +58,11 @@ const CASES: [workflow: string, input: unknown, field: string][] = [
   ['healthScoringWorkflow', { team: '' }, 'team'],
   ['healthScoringWorkflow', { weights: { freshness: -1 } }, 'weights.freshness'],
   ['healthScoringWorkflow', { weights: { freshness: 101 } }, 'weights.freshness'],
+  // quality checks
+  ['qualityChecksWorkflow', { dataset: 'Shop Orders' }, 'dataset'],
+  ['qualityChecksWorkflow', { dataset: 'shop.orders', team: 'commerce' }, 'team'],
+  ['qualityChecksWorkflow', { dataset: 'shop.orders', checks: [] }, 'checks'],
+  ['qualityChecksWorkflow', { dataset: 'shop.orders', checks: ['Orders-Unique'] }, 'checks.0'],
   // embedding refresh
   ['embeddingRefreshWorkflow', { pageSize: 0 }, 'pageSize'],
   ['embeddingRefreshWorkflow', { batchSize: 1000 }, 'batchSize'],

@@ -284,4 +284,34 @@ describe('syncWorkflow with stub activities', () => {
     expect(rec.names()[0]).toBe('planSync');
     expect(leases.held.has('shop.wait')).toBe(false);
   });
+
+  it("starts a dataset's checks after a successful sync, abandoned to run on the quality queue; a dataset without checks starts none", async () => {
+    const rec = t.use(stubs({ planSync: async (_input, run) => plan(run.syncRunId, { startedAtMs: run.startedAtMs, checks: 3 }) }));
+    const handle = await start({ dataset: 'shop.orders' });
+    await handle.result();
+    expect(rec.names()).toEqual(['planSync', 'copyChunk', 'copyChunk', 'copyChunk', 'finishSync']); // no activity added
+    const events = (await handle.fetchHistory()).events ?? [];
+    const started = events.flatMap((e) =>
+      e.startChildWorkflowExecutionInitiatedEventAttributes ? [e.startChildWorkflowExecutionInitiatedEventAttributes] : [],
+    );
+    expect(started).toHaveLength(1);
+    expect(started[0]).toMatchObject({
+      workflowId: 'quality-checks:shop.orders',
+      workflowType: { name: 'qualityChecksWorkflow' },
+      taskQueue: { name: 'spokeflow-quality' },
+      parentClosePolicy: 2, // ABANDON
+    });
+    // The sync is done while its checks wait for a quality worker.
+    const checks = t.client.workflow.getHandle('quality-checks:shop.orders');
+    expect((await checks.describe()).status.name).toBe('RUNNING');
+    await checks.terminate('the test is done with it');
+
+    t.use(stubs());
+    const plain = await start({ dataset: 'shop.orders' });
+    await plain.result();
+    const plainEvents = (await plain.fetchHistory()).events ?? [];
+    const markers = (list: typeof events) => list.filter((e) => e.markerRecordedEventAttributes).length;
+    expect(plainEvents.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toEqual([]);
+    expect(markers(plainEvents)).toBe(markers(events) - 1); // no patch marker either: its history is as before
+  });
 });
