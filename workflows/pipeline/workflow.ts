@@ -19,9 +19,11 @@ import {
   type PipelineProgress,
   type PipelineResult,
 } from '../../common/pipeline/spec.js';
+import { isFlowRun } from '../../common/openflow/run.js';
 import { workflowEntry } from '../../common/workflows.js';
 import { markOutcome, tagRun } from '../support/run-lifecycle.js';
 import { NodeFailed } from './failures.js';
+import { runOpenFlow } from './flow/run.js';
 import { runList } from './graph.js';
 import { checkDecision, decide } from './nodes/suspend.js';
 import { report } from './report.js';
@@ -45,8 +47,14 @@ export interface PipelineCarry {
  * for-loops and branches; `suspend` waits for a person's `approve` update. A failed run's
  * failure details carry the outputs of the nodes that succeeded: give them back as
  * `resume_from` to re-run from the failed node.
+ *
+ * Given `{ id, openflow, scripts, input }` instead, it runs a Windmill OpenFlow file with
+ * Windmill's order and meaning (`spokeflow flows run`): see flow/run.ts.
  */
 export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Promise<PipelineResult> {
+  // An OpenFlow file runs in Windmill's order instead (flow/run.ts). A spec never has this field,
+  // so the recorded pipeline histories take the path below, command for command.
+  if (isFlowRun(raw)) return runOpenFlow(raw);
   const spec = parseSpec(raw); // the whole spec checked: a bad one fails before any node starts
   const run = startRun(spec, carry); // every node pending, or as the previous run left it
   setHandler(pipelineProgressQuery, () => run.progress);
