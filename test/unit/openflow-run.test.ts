@@ -47,6 +47,11 @@ describe('flows run: what is checked before anything starts', () => {
     await expect(prepareFlowRun(fixture('run/order.yaml'), { input: { shelves: [] }, scripts })).rejects.toThrow(/scripts table/);
   });
 
+  it('reads the hello flow with its scripts table, as the README runs it', async () => {
+    const run = await prepareFlowRun(fixture('run/hello.yaml'), { input: { name: 'Ada' }, scripts: fixture('run/hello.scripts.yaml') });
+    expect(run.scripts['f/util/log']).toEqual({ activity: 'logPipelineEvent', local: true, input: { text: 'message' } });
+  });
+
   it('names the run after the file or the synced folder', () => {
     expect(flowIdOf('f/shop/restock.flow/')).toBe('restock');
     expect(flowIdOf('flows/Order Sync.yaml')).toBe('order-sync');
