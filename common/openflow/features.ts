@@ -39,6 +39,7 @@ export const FEATURES = {
   'type.identity': runs,
   'type.aiagent': { status: 'refused', reason: 'AI agent steps are not implemented' },
   'module.input_transforms': runs,
+  'input.resources': later('$res: and $var: values do not resolve yet (they would reach the step as text)'),
   'module.stop_after_if': runs,
   'module.stop_after_all_iters_if': runs,
   'module.skip_if': runs,

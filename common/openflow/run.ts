@@ -110,6 +110,10 @@ export function runProblems(flow: OpenFlow, scripts: ScriptTable): string[] {
     if (typeof suspend?.required_events === 'number' && suspend.required_events > 1)
       problems.push(`${step}: suspend.required_events: ${FEATURES['module.suspend.required_events'].reason}`);
     const v = m.value;
+    const transforms = (v as { input_transforms?: Record<string, { type: string; value?: unknown }> }).input_transforms ?? {};
+    for (const [arg, t] of Object.entries(transforms))
+      if (t.type === 'static' && typeof t.value === 'string' && /^\$(res|var):/.test(t.value))
+        problems.push(`${step}: input_transforms.${arg}: ${FEATURES['input.resources'].reason}`);
     const reason = notRun(`type.${v.type}`);
     if (reason) problems.push(`${step}: value.type '${v.type}': ${reason}`);
     switch (v.type) {

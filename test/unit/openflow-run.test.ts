@@ -42,6 +42,11 @@ describe('flows run: what is checked before anything starts', () => {
     expect((err as Error).message).toContain('value.concurrent_limit: flow concurrency limits are not enforced yet');
   });
 
+  it('refuses $res: and $var: inputs at run time rather than pass them on as text', async () => {
+    const err = await prepareFlowRun(fixture('while-stop.yaml'), { input: {} }).catch((e: Error) => e);
+    expect((err as Error).message).toContain("step 'page': input_transforms.feed: $res: and $var: values do not resolve yet");
+  });
+
   it('refuses a scripts table that names no activity or workflow', async () => {
     const scripts = await tableFile('f/shop/record: { script: nope }\n');
     await expect(prepareFlowRun(fixture('run/order.yaml'), { input: { shelves: [] }, scripts })).rejects.toThrow(/scripts table/);

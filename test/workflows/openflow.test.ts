@@ -59,6 +59,7 @@ const SCRIPTS = {
   'f/batch/record': { activity: 'record' },
   'f/report/record': { activity: 'record' },
   'f/report/maybe_fail': { activity: 'maybeFail' },
+  'f/ledger/record': { activity: 'record' },
 };
 
 /** True when `a` ended before `b` started. */
@@ -193,6 +194,23 @@ describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
     });
     const alert = line.events.includes('end alert') ? details.outputs.failure : undefined;
     expect(alert).toEqual({ label: 'alert', value: { step: 'publish', message: 'TestFailure: publish failed as asked', seen: 'publish' } });
+  });
+
+  it('chains five scripts through results.<id>, as a workspace flow kept in git does', async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const handle = await start('expenses', await flowOf('expenses.yaml'), { receipts: ['cafe:4', 'rail:80', 'shop:12'], max: 2 });
+    const result = (await handle.result()) as Result;
+    expect(line.starts()).toEqual(['fetch', 'parse', 'categorize', 'upload', 'mark']);
+    expect(result.outputs.categorize).toEqual({
+      label: 'categorize',
+      value: [
+        { amount: 4, shop: 'cafe', category: 'small' },
+        { amount: 80, shop: 'rail', category: 'large' },
+      ],
+    });
+    expect(result.outputs.upload).toEqual({ label: 'upload', value: 2 });
+    expect(result.result).toEqual({ label: 'mark', value: [] }); // results.upload.receipt_ids || []
   });
 
   it('refuses to start a flow whose script path is not in the table, naming the step', async () => {
