@@ -3,7 +3,7 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import { createFlowExpressionActivities } from '../../activities/pipeline/flow-expressions.js';
 import { readFlow } from '../../cli/flow-files.js';
-import { failureOf, pause, useStubWorker } from './support/environment.js';
+import { eventually, failureOf, pause, serverSecondsBetween, useStubWorker } from './support/environment.js';
 
 // OpenFlow files run by pipelineWorkflow with Windmill's order and options, their scripts mapped
 // to stub activities. Fixtures: test/fixtures/openflow/run/ (each names the Windmill flow it follows).
@@ -212,6 +212,37 @@ describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
     expect(result.outputs.upload).toEqual({ label: 'upload', value: 2 });
     expect(result.result).toEqual({ label: 'mark', value: [] }); // results.upload.receipt_ids || []
   });
+
+  it(
+    'suspends after the step until approved (the next step reads resume), and fails when nobody decides in time',
+    { timeout: 90_000 },
+    async () => {
+      const line = timeline();
+      t.use(line.stubs);
+      const flow = await flowOf('approve.yaml');
+      const approved = await start('approve-yes', flow);
+      await eventually(
+        () => approved.query<{ waitingForApproval: string[] }>('progress'),
+        (p) => p.waitingForApproval.includes('review'),
+        'review waiting',
+      );
+      expect(line.starts()).toEqual(['review']); // the step ran first; the wait is after it
+      await approved.executeUpdate('approve', { args: [{ node: 'review', by: 'alice@example.com' }] });
+      expect(((await approved.result()) as Result).outputs.publish).toEqual({ label: 'publish', value: 'alice@example.com' });
+
+      line.events.length = 0;
+      const ignored = await start('approve-nobody', flow);
+      const failure = await failureOf(ignored.result());
+      expect(
+        await serverSecondsBetween(ignored, 'workflowExecutionStartedEventAttributes', 'workflowExecutionFailedEventAttributes'),
+      ).toBeGreaterThanOrEqual(7200);
+      expect([failure.type, failure.message]).toEqual([
+        'PipelineApprovalRejected',
+        'step review failed: PipelineApprovalRejected: nobody decided within 7200 s',
+      ]);
+      expect(line.starts()).toEqual(['review']);
+    },
+  );
 
   it('refuses to start a flow whose script path is not in the table, naming the step', async () => {
     t.use(timeline().stubs);

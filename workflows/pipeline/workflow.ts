@@ -54,12 +54,10 @@ export interface PipelineCarry {
 export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Promise<PipelineResult> {
   // An OpenFlow file runs in Windmill's order instead (flow/run.ts). A spec never has this field,
   // so the recorded pipeline histories take the path below, command for command.
-  if (isFlowRun(raw)) return runOpenFlow(raw);
+  if (isFlowRun(raw)) return runOpenFlow(raw, serve);
   const spec = parseSpec(raw); // the whole spec checked: a bad one fails before any node starts
   const run = startRun(spec, carry); // every node pending, or as the previous run left it
-  setHandler(pipelineProgressQuery, () => run.progress);
-  setHandler(approvePipelineNode, (request) => decide(run, request), { validator: (request) => checkDecision(run, request) });
-  tagRun({ kind: 'pipeline' });
+  serve(run);
   report(run);
   try {
     const top = await runList(run, spec.modules, { input: spec.input, nodes: {} }, true);
@@ -80,6 +78,13 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
     if (err instanceof ContinueAsNew || isCancellation(err)) throw err;
     throw await failed(run, err);
   }
+}
+
+/** The run's progress query and approve update, and its kind for the Web UI's filters: spec or OpenFlow alike. */
+function serve(run: PipelineRun): void {
+  setHandler(pipelineProgressQuery, () => run.progress);
+  setHandler(approvePipelineNode, (request) => decide(run, request), { validator: (request) => checkDecision(run, request) });
+  tagRun({ kind: 'pipeline' });
 }
 
 function parseSpec(raw: unknown): PipelineSpec {

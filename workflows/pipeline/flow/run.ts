@@ -7,7 +7,7 @@ import type { PipelineFailureDetails, PipelineResult, PipelineSpec } from '../..
 import { markOutcome } from '../../support/run-lifecycle.js';
 import { NodeFailed } from '../failures.js';
 import { report } from '../report.js';
-import { startRun } from '../state.js';
+import { startRun, type PipelineRun } from '../state.js';
 import type { FlowRun, FlowScope } from './scope.js';
 import { errorObject, FlowStopped, runStep, runSteps } from './step.js';
 
@@ -18,8 +18,9 @@ import { errorObject, FlowStopped, runStep, runSteps } from './step.js';
  * the table, every feature against what runs (common/openflow/features.ts). On failure the
  * failure module runs with `error` ({ message, name, step_id }), and the run still fails.
  */
-export async function runOpenFlow(raw: unknown): Promise<PipelineResult> {
+export async function runOpenFlow(raw: unknown, serve: (run: PipelineRun) => void): Promise<PipelineResult> {
   const run = startFlow(raw);
+  serve(run); // progress query, approve update, kind: as for a spec
   const scope: FlowScope = { flow_input: run.spec.input, results: {}, previous_result: run.spec.input };
   report(run);
   try {
