@@ -11,7 +11,7 @@ import { eventually, failureOf, pause, serverSecondsBetween, useStubWorker } fro
 interface Result {
   status: 'succeeded';
   outputs: Record<string, unknown>;
-  nodes: Record<string, { status: string; branch?: number; attempts?: number }>;
+  nodes: Record<string, { kind?: string; status: string; branch?: number; attempts?: number }>;
   result: unknown;
   stopped?: { step: string; skipped: boolean };
 }
@@ -101,6 +101,7 @@ describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
       { label: 'right', value: null },
     ]);
     expect(result.nodes.route).toMatchObject({ status: 'succeeded', branch: 0 });
+    expect(result.nodes.left).toMatchObject({ kind: 'script', status: 'succeeded' }); // a branch's step by its own id and type
     expect(result.outputs.same).toEqual({ label: 'many', value: null }); // identity passes previous_result on
     expect(result.result).toEqual(result.outputs.same);
   });

@@ -51,7 +51,7 @@ export async function runStep(run: FlowRun, m: FlowModule, scope: FlowScope): Pr
         return scope; // previous_result passes over a skipped step
       }
     }
-    if (shown) setNode(run, m.id, { status: 'running', startedAt: new Date(started).toISOString() });
+    if (shown) setNode(run, m.id, { kind: m.value.type, status: 'running', startedAt: new Date(started).toISOString() });
     const mock = m.mock as { enabled?: boolean; return_value?: unknown } | undefined;
     const result = mock?.enabled ? (mock.return_value ?? null) : await runType(run, m, scope);
     checkOutputSize(m.id, result);
