@@ -8,6 +8,7 @@ import { runScheduleCommand } from '../schedules/command.js';
 import { addChecksCommands } from './checks.js';
 import { startCodecServer } from './codec-server.js';
 import { validateFlowCommand } from './flow-files.js';
+import { runFlowCommand } from './flow-run.js';
 import { formatHits, searchCatalog } from './search.js';
 import { inputJsonSchema, readInput, runWorkflow, UsageError, workflowStatus } from './run.js';
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
@@ -131,6 +132,22 @@ flows
   .action(async (path: string, o: { strict?: boolean }) => {
     process.exitCode = await validateFlowCommand(path, o);
   });
+flows
+  .command('run')
+  .argument('<file-or-folder>', 'an OpenFlow file, or a folder with flow.yaml as the Windmill CLI syncs it')
+  .option('--input <json-or-yaml>', "the flow input, checked against the flow's schema", '{}')
+  .option('--input-file <path>', 'the flow input, from a .json or .yaml file')
+  .option('--scripts <file>', 'the scripts table: script path → { activity | workflow, input mapping } (YAML or JSON)')
+  .option('--id <name>', 'the run name (workflow id pipeline:<name>); defaults to the file name')
+  .option('--task-queue <name>', "another task queue than the pipelines' (spokeflow-ingestion)")
+  .option('--no-wait', 'start even when no worker polls the task queue')
+  .description("run a flow with Windmill's order and options on pipelineWorkflow; prints its result")
+  .action(
+    async (path: string, o: { input?: string; inputFile?: string; scripts?: string; id?: string; taskQueue?: string; wait: boolean }) => {
+      const input = await readInput(o.inputFile !== undefined ? { inputFile: o.inputFile } : { input: o.input });
+      console.log(JSON.stringify(await runFlowCommand(path, { ...o, input }), null, 2));
+    },
+  );
 
 program
   .command('status')

@@ -2,6 +2,7 @@ import { SimplePlugin } from '@temporalio/plugin';
 import type { BundleOptions, ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
 import { createBatchActivity } from '../activities/pipeline/batch.js';
 import { createPipelineActivities } from '../activities/pipeline/builtins.js';
+import { createFlowExpressionActivities } from '../activities/pipeline/flow-expressions.js';
 import { closingAfter, definePlugin, resolveRuntime, type Closable } from './define-plugin.js';
 import type { PluginOptions } from './plugin-options.js';
 
@@ -38,8 +39,9 @@ export const pipelinePlugin = definePlugin<PipelinePluginOptions>('spokeflow.pip
     string,
     (input: never) => Promise<unknown>
   >;
-  // runPipelineBatch runs chains of local nodes (batch_local) over the activities this plugin registers.
-  return { activities: { ...own, ...createBatchActivity(() => own) } };
+  // runPipelineBatch runs chains of local nodes (batch_local) over the activities this plugin registers;
+  // evaluateFlowExpressions is the QuickJS sandbox of OpenFlow steps' JavaScript (a local activity).
+  return { activities: { ...own, ...createBatchActivity(() => own), ...createFlowExpressionActivities() } };
 });
 
 /** Two plugins as one: what DOMAIN_PLUGINS (one plugin per domain) can hold. */

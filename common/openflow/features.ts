@@ -1,65 +1,82 @@
 /**
  * Every OpenFlow feature and what spokeflow does with it: the one place validation, docs and the
  * CLI read. Behaviour references: windmill-labs/windmill openflow.openapi.yaml.
+ *
+ * - runs: `flows validate` accepts it and `flows run` honours it with Windmill's meaning;
+ * - validated: `flows validate` accepts it, `flows run` refuses to start a flow using it (step and
+ *   field named, with the reason) rather than run it differently;
+ * - refused: `flows validate` itself refuses it.
  */
-export type FeatureStatus = { status: 'supported' } | { status: 'refused'; reason: string };
+export type FeatureStatus = { status: 'runs' } | { status: 'validated'; reason: string } | { status: 'refused'; reason: string };
+const runs = { status: 'runs' } as const;
+const later = (reason: string) => ({ status: 'validated', reason }) as const;
 
 export const FEATURES = {
-  'value.modules': { status: 'supported' },
-  'value.failure_module': { status: 'supported' },
-  'value.preprocessor_module': { status: 'supported' },
-  'value.same_worker': { status: 'supported' },
-  'value.concurrent_limit': { status: 'supported' },
-  'value.concurrency_key': { status: 'supported' },
-  'value.concurrency_time_window_s': { status: 'supported' },
-  'value.skip_expr': { status: 'supported' },
-  'value.cache_ttl': { status: 'supported' },
-  'value.priority': { status: 'supported' },
-  'value.early_return': { status: 'supported' },
-  'value.notes': { status: 'supported' },
-  'value.groups': { status: 'supported' },
+  'value.modules': runs,
+  'value.failure_module': runs,
+  'value.preprocessor_module': later('preprocessor modules do not run yet'),
+  'value.same_worker': later('steps are activities on any worker: no shared folder between them'),
+  'value.concurrent_limit': later('flow concurrency limits are not enforced yet'),
+  'value.concurrency_key': later('flow concurrency limits are not enforced yet'),
+  'value.concurrency_time_window_s': later('flow concurrency limits are not enforced yet'),
+  'value.skip_expr': later('skipping a whole flow by expression does not run yet'),
+  'value.cache_ttl': later('result caching is not implemented'),
+  'value.priority': later('priorities are not mapped to Temporal yet'),
+  'value.early_return': later('early return is not implemented'),
+  'value.notes': runs,
+  'value.groups': runs,
   'value.flow_env': { status: 'refused', reason: 'flow environment variables are not passed to steps' },
   'value.debounce_delay_s': { status: 'refused', reason: 'debounced starts are not implemented' },
   'value.debounce_key': { status: 'refused', reason: 'debounced starts are not implemented' },
   'value.chat_input_enabled': { status: 'refused', reason: 'chat input is not implemented' },
-  'type.rawscript': { status: 'supported' },
-  'type.script': { status: 'supported' },
-  'type.flow': { status: 'supported' },
-  'type.forloopflow': { status: 'supported' },
-  'type.whileloopflow': { status: 'supported' },
-  'type.branchone': { status: 'supported' },
-  'type.branchall': { status: 'supported' },
-  'type.identity': { status: 'supported' },
+  'type.rawscript': later('rawscript sandboxes do not run yet: map the step to a script by path'),
+  'type.script': runs,
+  'type.flow': later('sub-flows by path do not run yet'),
+  'type.forloopflow': runs,
+  'type.whileloopflow': later('while loops do not run yet'),
+  'type.branchone': runs,
+  'type.branchall': runs,
+  'type.identity': runs,
   'type.aiagent': { status: 'refused', reason: 'AI agent steps are not implemented' },
-  'module.input_transforms': { status: 'supported' },
-  'module.stop_after_if': { status: 'supported' },
-  'module.stop_after_all_iters_if': { status: 'supported' },
-  'module.skip_if': { status: 'supported' },
-  'module.sleep': { status: 'supported' },
-  'module.suspend': { status: 'supported' },
+  'module.input_transforms': runs,
+  'input.resources': later('$res: and $var: values do not resolve yet (they would reach the step as text)'),
+  'module.stop_after_if': runs,
+  'module.stop_after_all_iters_if': runs,
+  'module.skip_if': runs,
+  'module.sleep': runs,
+  'module.suspend': runs,
+  'module.suspend.required_events': later('one approval resumes a step: more than one required event is not counted yet'),
+  'module.suspend.timeout': runs,
+  'module.suspend.resume_form': later('the approval payload is not checked against a resume form yet'),
+  'module.suspend.user_auth_required': later('approvers are not authenticated yet'),
+  'module.suspend.self_approval_disabled': later('approvers are not authenticated yet'),
+  'module.suspend.continue_on_disapprove_timeout': later('a rejected or timed-out approval always fails the step'),
+  'module.suspend.hide_cancel': runs,
   'module.suspend.user_groups_required': { status: 'refused', reason: 'approver groups are not checked' },
-  'module.retry': { status: 'supported' },
+  'module.retry': runs,
+  'module.retry.container': later('retries run on script steps only, not on loops and branches'),
   'module.retry.retry_if': { status: 'refused', reason: 'conditional retries are not implemented' },
-  'module.timeout': { status: 'supported' },
-  'module.continue_on_error': { status: 'supported' },
-  'module.cache_ttl': { status: 'supported' },
+  'module.timeout': runs,
+  'module.timeout.expr': later('a timeout must be a number of seconds to run'),
+  'module.continue_on_error': runs,
+  'module.cache_ttl': later('result caching is not implemented'),
   'module.cache_ignore_s3_path': { status: 'refused', reason: 'result caching by S3 path is not implemented' },
-  'module.priority': { status: 'supported' },
-  'module.mock': { status: 'supported' },
-  'module.delete_after_use': { status: 'supported' },
+  'module.priority': later('priorities are not mapped to Temporal yet'),
+  'module.mock': runs,
+  'module.delete_after_use': later('results are kept in history: they cannot be deleted after use'),
   'rawscript.tag': { status: 'refused', reason: 'worker tags are not mapped to task queues' },
 } as const satisfies Record<string, FeatureStatus>;
 export type Feature = keyof typeof FEATURES;
 
 /** rawscript languages that run in a sandboxed child process; the rest of Windmill's are refused. */
 export const RAWSCRIPT_LANGUAGES = {
-  deno: { status: 'supported' },
-  bun: { status: 'supported' },
-  nativets: { status: 'supported' },
-  bash: { status: 'supported' },
-  python3: { status: 'supported' },
-  postgresql: { status: 'supported' },
-  mysql: { status: 'supported' },
+  deno: later('rawscripts do not run yet'),
+  bun: later('rawscripts do not run yet'),
+  nativets: later('rawscripts do not run yet'),
+  bash: later('rawscripts do not run yet'),
+  python3: later('rawscripts do not run yet'),
+  postgresql: later('rawscripts do not run yet'),
+  mysql: later('rawscripts do not run yet'),
 } as const satisfies Record<string, FeatureStatus>;
 
 export function featureStatus(feature: string): FeatureStatus | undefined {
@@ -71,6 +88,6 @@ export function featureTable(): { feature: string; status: string; reason?: stri
   return Object.entries(FEATURES as Record<string, FeatureStatus>).map(([feature, s]) => ({
     feature,
     status: s.status,
-    ...(s.status === 'refused' ? { reason: s.reason } : {}),
+    ...(s.status !== 'runs' ? { reason: s.reason } : {}),
   }));
 }

@@ -78,7 +78,7 @@ export function checkFlow(raw: unknown): FlowCheck {
   const seen = new Set<string>();
 
   for (const field of Object.keys(flow.value)) {
-    const reason = refusal((FEATURES as Record<string, FeatureStatus>)[`value.${field}`] ?? { status: 'supported' });
+    const reason = refusal((FEATURES as Record<string, FeatureStatus>)[`value.${field}`] ?? { status: 'runs' });
     if (reason) problems.push(`value.${field}: ${reason}`);
   }
 
@@ -87,7 +87,7 @@ export function checkFlow(raw: unknown): FlowCheck {
     if (seen.has(m.id)) problems.push(`${step}: id is used by another step`);
     seen.add(m.id);
     for (const option of Object.keys(m)) {
-      const reason = refusal((FEATURES as Record<string, FeatureStatus>)[`module.${option}`] ?? { status: 'supported' });
+      const reason = refusal((FEATURES as Record<string, FeatureStatus>)[`module.${option}`] ?? { status: 'runs' });
       if (reason) problems.push(`${step}: ${option}: ${reason}`);
     }
     const retry = m.retry as { retry_if?: unknown } | undefined;
@@ -96,7 +96,7 @@ export function checkFlow(raw: unknown): FlowCheck {
     if (suspend?.user_groups_required !== undefined)
       problems.push(`${step}: suspend.user_groups_required: ${refusal(FEATURES['module.suspend.user_groups_required'])}`);
     const v = m.value;
-    const typeReason = refusal((FEATURES as Record<string, FeatureStatus>)[`type.${v.type}`] ?? { status: 'supported' });
+    const typeReason = refusal((FEATURES as Record<string, FeatureStatus>)[`type.${v.type}`] ?? { status: 'runs' });
     if (typeReason) problems.push(`${step}: value.type '${v.type}': ${typeReason}`);
     switch (v.type) {
       case 'rawscript':

@@ -43,7 +43,8 @@ export const PIPELINE_OUTPUT_LIMIT_BYTES = 64 * 1024;
 
 /** Progress of one node, as the `progress` query and the Web UI show it. */
 export interface NodeProgress {
-  kind: NodeKind;
+  /** A spec's node kind, or an OpenFlow step's type. */
+  kind: NodeKind | 'script' | 'identity' | 'rawscript' | 'flow' | 'whileloopflow' | 'aiagent';
   status: 'pending' | 'running' | 'waiting' | 'sleeping' | 'succeeded' | 'failed' | 'skipped' | 'reused' | 'blocked' | 'deferred';
   summary?: string;
   startedAt?: string;
@@ -77,6 +78,10 @@ export interface PipelineResult {
   /** Outputs of the top-level nodes. */
   outputs: Record<string, unknown>;
   nodes: Record<string, NodeProgress>;
+  /** OpenFlow runs: the flow's result as Windmill gives it (the last step's, or the stopping step's). */
+  result?: unknown;
+  /** OpenFlow runs: the step whose stop_after_if ended the flow early, and whether it was marked skipped. */
+  stopped?: { step: string; skipped: boolean };
 }
 
 /** Details of a failed run (the ApplicationFailure's first detail): what `resume_from` takes back. */

@@ -2,8 +2,8 @@ import { setCurrentDetails } from '@temporalio/workflow';
 import type { PipelineRun } from './state.js';
 
 /** The Web UI's current details: each top-level node's state, and how to approve what waits. */
-export function report({ spec, progress, workflowId }: PipelineRun): void {
-  const lines = spec.modules.map((m) => {
+export function report({ spec, progress, workflowId, steps }: PipelineRun): void {
+  const lines = (steps ?? spec.modules).map((m) => {
     const n = progress.nodes[m.id];
     if (!n) return `- \`${m.id}\``;
     const extra = [

@@ -21,6 +21,8 @@ export interface PipelineRun {
   /** Top-level nodes this run finished; past `nodes_per_run` it starts no more and continues as new. */
   finishedThisRun: number;
   deferring: boolean;
+  /** OpenFlow runs: the top-level steps the Web UI lists (a spec lists its modules). */
+  steps?: readonly { id: string; summary?: string }[];
 }
 
 /** Where a node runs: what its expressions read, and its position inside for-loops. */

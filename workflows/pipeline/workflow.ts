@@ -19,9 +19,11 @@ import {
   type PipelineProgress,
   type PipelineResult,
 } from '../../common/pipeline/spec.js';
+import { isFlowRun } from '../../common/openflow/run.js';
 import { workflowEntry } from '../../common/workflows.js';
 import { markOutcome, tagRun } from '../support/run-lifecycle.js';
 import { NodeFailed } from './failures.js';
+import { runOpenFlow } from './flow/run.js';
 import { runList } from './graph.js';
 import { checkDecision, decide } from './nodes/suspend.js';
 import { report } from './report.js';
@@ -45,13 +47,17 @@ export interface PipelineCarry {
  * for-loops and branches; `suspend` waits for a person's `approve` update. A failed run's
  * failure details carry the outputs of the nodes that succeeded: give them back as
  * `resume_from` to re-run from the failed node.
+ *
+ * Given `{ id, openflow, scripts, input }` instead, it runs a Windmill OpenFlow file with
+ * Windmill's order and meaning (`spokeflow flows run`): see flow/run.ts.
  */
 export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Promise<PipelineResult> {
+  // An OpenFlow file runs in Windmill's order instead (flow/run.ts). A spec never has this field,
+  // so the recorded pipeline histories take the path below, command for command.
+  if (isFlowRun(raw)) return runOpenFlow(raw, serve);
   const spec = parseSpec(raw); // the whole spec checked: a bad one fails before any node starts
   const run = startRun(spec, carry); // every node pending, or as the previous run left it
-  setHandler(pipelineProgressQuery, () => run.progress);
-  setHandler(approvePipelineNode, (request) => decide(run, request), { validator: (request) => checkDecision(run, request) });
-  tagRun({ kind: 'pipeline' });
+  serve(run);
   report(run);
   try {
     const top = await runList(run, spec.modules, { input: spec.input, nodes: {} }, true);
@@ -72,6 +78,13 @@ export async function pipelineWorkflow(raw: unknown, carry?: PipelineCarry): Pro
     if (err instanceof ContinueAsNew || isCancellation(err)) throw err;
     throw await failed(run, err);
   }
+}
+
+/** The run's progress query and approve update, and its kind for the Web UI's filters: spec or OpenFlow alike. */
+function serve(run: PipelineRun): void {
+  setHandler(pipelineProgressQuery, () => run.progress);
+  setHandler(approvePipelineNode, (request) => decide(run, request), { validator: (request) => checkDecision(run, request) });
+  tagRun({ kind: 'pipeline' });
 }
 
 function parseSpec(raw: unknown): PipelineSpec {

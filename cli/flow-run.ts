@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { parse as parseYaml } from 'yaml';
+import { describeIssues } from '../common/errors.js';
+import { compileInputSchema } from '../common/openflow/input-schema.js';
+import { runProblems, ScriptTable, type FlowRunInput } from '../common/openflow/run.js';
+import { SearchAttr } from '../common/search-attributes.js';
+import { TaskQueue } from '../common/task-queues.js';
+import { pipelineWorkflowId } from '../common/workflow-ids.js';
+import { loadConfig } from '../runtime/config.js';
+import { connectClient } from '../runtime/temporal.js';
+import { readFlow } from './flow-files.js';
+import { noWorkerPolling } from './preflight.js';
+import { runLink, UsageError } from './run.js';
+
+/** The run's name from the file: `f/shop/restock.flow` → `restock`. */
+export function flowIdOf(path: string): string {
+  const name = basename(path.replace(/\/+$/, ''))
+    .replace(/(\.flow)?(\.ya?ml|\.json)?$/, '')
+    .replace(/\.flow$/, '');
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z]+/, '');
+  return slug || 'flow';
+}
+
+/** A scripts table file: `{ scripts: { <path>: { activity | workflow, … } } }` or the map itself. */
+export async function readScriptTable(path: string | undefined): Promise<ScriptTable> {
+  if (path === undefined) return {};
+  let raw: unknown;
+  try {
+    raw = parseYaml(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`scripts table ${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const table = typeof raw === 'object' && raw !== null && 'scripts' in raw ? (raw as { scripts: unknown }).scripts : raw;
+  const parsed = ScriptTable.safeParse(table ?? {});
+  if (!parsed.success) throw new UsageError(`scripts table ${path}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/**
+ * Everything `flows run` checks before it starts anything: the file (as `flows validate`), every
+ * script path against the table, every feature against what runs, and the input against the
+ * flow's `schema` (ajv, each field named). Gives the pipelineWorkflow input.
+ */
+export async function prepareFlowRun(path: string, o: { input: unknown; scripts?: string; id?: string }): Promise<FlowRunInput> {
+  const check = await readFlow(path);
+  const scripts = await readScriptTable(o.scripts);
+  const problems = check.flow ? [...check.problems, ...runProblems(check.flow, scripts)] : check.problems;
+  if (!check.flow || problems.length > 0) throw new UsageError(`${check.file} cannot run:\n  ${problems.join('\n  ')}`);
+  if (typeof o.input !== 'object' || o.input === null || Array.isArray(o.input)) throw new UsageError('--input: must be an object');
+  const inputProblems = compileInputSchema(check.flow.schema)(o.input);
+  if (inputProblems.length > 0) throw new UsageError(`invalid input for ${check.file}:\n  ${inputProblems.join('\n  ')}`);
+  return {
+    id: o.id ?? flowIdOf(path),
+    openflow: check.flow as unknown as Record<string, unknown>,
+    scripts,
+    input: o.input as Record<string, unknown>,
+    task_queues: {},
+  };
+}
+
+/** `spokeflow flows run`: checks, starts pipelineWorkflow on the pipelines' queue, waits and gives the result. */
+export async function runFlowCommand(
+  path: string,
+  o: { input: unknown; scripts?: string; id?: string; taskQueue?: string; wait: boolean },
+): Promise<unknown> {
+  const input = await prepareFlowRun(path, o);
+  const config = loadConfig();
+  const taskQueue = o.taskQueue ?? TaskQueue.ingestion; // where pipelineWorkflow runs (common/workflows.ts)
+  const { client, close } = await connectClient(config);
+  try {
+    if (o.wait) {
+      const idle = await noWorkerPolling(client, config.temporal.namespace, taskQueue, 'ingestion');
+      if (idle) throw new UsageError(idle);
+    }
+    const workflowId = pipelineWorkflowId(input);
+    const summary = (input.openflow as { summary?: string }).summary;
+    const handle = await client.workflow
+      .start('pipelineWorkflow', {
+        taskQueue,
+        workflowId,
+        args: [input],
+        staticSummary: `flow ${input.id}${summary ? `: ${summary}` : ''}`,
+        typedSearchAttributes: [{ key: SearchAttr.kind, value: 'pipeline' }],
+      })
+      .catch((err: unknown) => {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new UsageError(`${workflowId} is already running`);
+        throw err;
+      });
+    console.error(`started ${workflowId}\n  ${runLink(config, workflowId, handle.firstExecutionRunId)}`);
+    return await handle.result();
+  } finally {
+    await close();
+  }
+}

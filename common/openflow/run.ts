@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { DOMAINS } from '../task-queues.js';
+import { FEATURES, type FeatureStatus } from './features.js';
+import type { FlowModule, OpenFlow } from './schema.js';
+
+/**
+ * What `pipelineWorkflow` takes to run an OpenFlow file: the file itself (checked again in the
+ * workflow), the declared table that maps its `script` paths to spokeflow activities and
+ * workflows, and the run's input (already validated against the file's `schema` by the CLI).
+ */
+
+const Name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,99}$/, 'must be an activity or workflow name');
+const QueueName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'must be a task queue name of letters, digits and . _ : -');
+const ArgMapping = z
+  .record(z.string(), z.string())
+  .default({})
+  .describe("the script's argument name → the field of the activity or workflow input it fills; others keep their names");
+
+/** One `scripts:` entry: a Windmill script path run as a registered activity or workflow. */
+export const ScriptTarget = z.union([
+  z
+    .object({
+      activity: Name.describe('the activity, as registered on the worker that runs it'),
+      domain: z.enum(DOMAINS).optional().describe("run on this domain's task queue"),
+      task_queue: QueueName.optional().describe('run on this task queue (instead of domain)'),
+      local: z.boolean().default(false).describe("a local activity on the flow's own worker"),
+      input: ArgMapping,
+    })
+    .strict(),
+  z
+    .object({
+      workflow: Name.describe('a workflow of common/workflows.ts, or any workflow type with task_queue'),
+      task_queue: QueueName.optional(),
+      input: ArgMapping,
+    })
+    .strict(),
+]);
+export type ScriptTarget = z.output<typeof ScriptTarget>;
+export const ScriptTable = z.record(z.string().min(1), ScriptTarget);
+export type ScriptTable = z.output<typeof ScriptTable>;
+
+export const FlowRunInput = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[a-z][a-z0-9._-]{0,79}$/, 'must be a slug of lower-case letters, digits and . _ -')
+      .describe('the run name: its workflow id is pipeline:<id>'),
+    openflow: z.record(z.string(), z.unknown()).describe('the OpenFlow file as Windmill writes it ({ summary, value, schema })'),
+    scripts: ScriptTable.default({}).describe('script path → activity or workflow'),
+    input: z.record(z.string(), z.unknown()).default({}).describe('the flow input (flow_input)'),
+    task_queues: z.partialRecord(z.enum(DOMAINS), QueueName).default({}).describe("task queue per domain, instead of the domain's own"),
+  })
+  .strict();
+export type FlowRunInput = z.output<typeof FlowRunInput>;
+
+/** A pipelineWorkflow input is an OpenFlow run when it carries a file; otherwise it is a pipeline spec. */
+export function isFlowRun(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'openflow');
+}
+
+/** Windmill's names an expression reads. */
+export interface FlowExpressionContext {
+  flow_input: unknown;
+  results: Record<string, unknown>;
+  previous_result: unknown;
+  [name: string]: unknown;
+}
+export interface FlowExpressionsInput {
+  step: string;
+  /** field → JavaScript text */
+  expressions: Record<string, string>;
+  context: FlowExpressionContext;
+}
+export interface FlowExpressionsResult {
+  values: Record<string, unknown>;
+}
+
+function status(feature: string): FeatureStatus | undefined {
+  return (FEATURES as Record<string, FeatureStatus>)[feature];
+}
+function notRun(feature: string): string | undefined {
+  const s = status(feature);
+  return s && s.status !== 'runs' ? s.reason : undefined;
+}
+
+/**
+ * What keeps a valid file from running as Windmill would: script paths the table does not map,
+ * and features `flows validate` accepts but the runner does not honour yet. One line per step and
+ * field; an empty list means the run may start.
+ */
+export function runProblems(flow: OpenFlow, scripts: ScriptTable): string[] {
+  const problems: string[] = [];
+  for (const field of Object.keys(flow.value)) {
+    const reason = notRun(`value.${field}`);
+    if (reason) problems.push(`value.${field}: ${reason}`);
+  }
+  const visit = (m: FlowModule): void => {
+    const step = `step '${m.id}'`;
+    for (const option of Object.keys(m)) {
+      const reason = notRun(`module.${option}`);
+      if (reason) problems.push(`${step}: ${option}: ${reason}`);
+    }
+    if (m.timeout !== undefined && typeof m.timeout !== 'number')
+      problems.push(`${step}: timeout: ${FEATURES['module.timeout.expr'].reason}`);
+    const suspend = m.suspend as Record<string, unknown> | undefined;
+    for (const field of Object.keys(suspend ?? {})) {
+      if (field === 'required_events') continue; // one event runs; more is refused just below
+      const reason = notRun(`module.suspend.${field}`);
+      if (reason) problems.push(`${step}: suspend.${field}: ${reason}`);
+    }
+    if (typeof suspend?.required_events === 'number' && suspend.required_events > 1)
+      problems.push(`${step}: suspend.required_events: ${FEATURES['module.suspend.required_events'].reason}`);
+    const v = m.value;
+    const transforms = (v as { input_transforms?: Record<string, { type: string; value?: unknown }> }).input_transforms ?? {};
+    for (const [arg, t] of Object.entries(transforms))
+      if (t.type === 'static' && typeof t.value === 'string' && /^\$(res|var):/.test(t.value))
+        problems.push(`${step}: input_transforms.${arg}: ${FEATURES['input.resources'].reason}`);
+    const reason = notRun(`type.${v.type}`);
+    if (reason) problems.push(`${step}: value.type '${v.type}': ${reason}`);
+    switch (v.type) {
+      case 'script':
+        if (!Object.hasOwn(scripts, v.path)) problems.push(`${step}: script path '${v.path}' is not in the scripts table`);
+        break;
+      case 'forloopflow':
+      case 'whileloopflow':
+        v.modules.forEach(visit);
+        break;
+      case 'branchone':
+        v.branches.forEach((b) => b.modules.forEach(visit));
+        v.default.forEach(visit);
+        break;
+      case 'branchall':
+        v.branches.forEach((b) => b.modules.forEach(visit));
+        break;
+      default:
+        break;
+    }
+    if (m.retry !== undefined && !['script', 'flow', 'rawscript'].includes(v.type))
+      problems.push(`${step}: retry: ${FEATURES['module.retry.container'].reason}`);
+  };
+  flow.value.modules.forEach(visit);
+  if (flow.value.failure_module) visit(flow.value.failure_module as FlowModule);
+  return problems;
+}

@@ -1,0 +1,65 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { flowIdOf, prepareFlowRun } from '../../cli/flow-run.js';
+
+const fixture = (name: string): string => `test/fixtures/openflow/${name}`;
+
+async function tableFile(text: string): Promise<string> {
+  const path = join(await mkdtemp(join(tmpdir(), 'flow-run-')), 'scripts.yaml');
+  await writeFile(path, text);
+  return path;
+}
+
+describe('flows run: what is checked before anything starts', () => {
+  it('gives the pipelineWorkflow input: the file, its script table and the input', async () => {
+    const scripts = await tableFile('scripts:\n  f/shop/record: { activity: record, input: { label: name } }\n');
+    const run = await prepareFlowRun(fixture('run/order.yaml'), { input: { shelves: ['a'] }, scripts });
+    expect(run.id).toBe('order');
+    expect(run.scripts).toEqual({ 'f/shop/record': { activity: 'record', local: false, input: { label: 'name' } } });
+    expect(run.input).toEqual({ shelves: ['a'] });
+    expect((run.openflow as { summary: string }).summary).toBe('Restock shelves');
+  });
+
+  it("refuses an input the flow's schema rejects, naming the field", async () => {
+    const scripts = await tableFile('f/shop/record: { activity: record }\n');
+    await expect(prepareFlowRun(fixture('run/order.yaml'), { input: { shelves: [1] }, scripts })).rejects.toThrow(
+      /shelves\.0: must be string/,
+    );
+    await expect(prepareFlowRun(fixture('run/order.yaml'), { input: {}, scripts })).rejects.toThrow(
+      /must have required property 'shelves'/,
+    );
+  });
+
+  it('refuses unmapped script paths and features that only validate, naming step and field', async () => {
+    await expect(prepareFlowRun(fixture('run/order.yaml'), { input: { shelves: [] } })).rejects.toThrow(
+      /step 'count': script path 'f\/shop\/record' is not in the scripts table/,
+    );
+    const err = await prepareFlowRun(fixture('retry-suspend-sleep.yaml'), { input: {} }).catch((e: Error) => e);
+    expect((err as Error).message).toContain("step 'review': suspend.required_events: one approval resumes a step");
+    expect((err as Error).message).toContain('value.preprocessor_module: preprocessor modules do not run yet');
+    expect((err as Error).message).toContain('value.concurrent_limit: flow concurrency limits are not enforced yet');
+  });
+
+  it('refuses $res: and $var: inputs at run time rather than pass them on as text', async () => {
+    const err = await prepareFlowRun(fixture('while-stop.yaml'), { input: {} }).catch((e: Error) => e);
+    expect((err as Error).message).toContain("step 'page': input_transforms.feed: $res: and $var: values do not resolve yet");
+  });
+
+  it('refuses a scripts table that names no activity or workflow', async () => {
+    const scripts = await tableFile('f/shop/record: { script: nope }\n');
+    await expect(prepareFlowRun(fixture('run/order.yaml'), { input: { shelves: [] }, scripts })).rejects.toThrow(/scripts table/);
+  });
+
+  it('reads the hello flow with its scripts table, as the README runs it', async () => {
+    const run = await prepareFlowRun(fixture('run/hello.yaml'), { input: { name: 'Ada' }, scripts: fixture('run/hello.scripts.yaml') });
+    expect(run.scripts['f/util/log']).toEqual({ activity: 'logPipelineEvent', local: true, input: { text: 'message' } });
+  });
+
+  it('names the run after the file or the synced folder', () => {
+    expect(flowIdOf('f/shop/restock.flow/')).toBe('restock');
+    expect(flowIdOf('flows/Order Sync.yaml')).toBe('order-sync');
+    expect(flowIdOf('legacy.flow.json')).toBe('legacy');
+  });
+});
