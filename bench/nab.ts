@@ -1,70 +1,68 @@
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
-import { scoreSeries } from '../activities/quality/detector.js';
+import { parseArgs } from 'node:util';
 import { loadCorpus, type NabSeries } from './nab/corpus.js';
-import { windowedGaussianScores } from './nab/reference-detectors.js';
+import { DETECTORS, describeParams, findDetector, type DetectorParams, type NabDetector } from './nab/detectors.js';
 import { writeNabResults } from './nab/results.js';
 import { PROFILES, normaliseSubset, scoreCorpus, type ProfileName, type ScoredSeries } from './nab/scorer.js';
 
-/**
- * npx tsx bench/nab.ts [dataDir] [windowsFile] [--results-dir <dir>] [--detector spokeflow|windowedGaussian]
- *
- * Scores the anomaly-scan detector on the NAB series beside the repo the NAB way (one threshold
- * for the whole corpus, normalised null = 0, perfect = 100) and reports its speed. With
- * --results-dir it writes NAB's results layout so numenta/NAB's own scorer can check the figure.
- * `--detector windowedGaussian` scores NAB's windowed Gaussian baseline instead: a check of the
- * scorer against NAB's published figures (28.2 standard on these four categories).
- */
+const USAGE = `npm run bench:nab -- [--data DIR] [--windows FILE] [--results-dir DIR] [--detector NAME]
+  (or positionally: bench/nab.ts [DIR] [FILE] ...)
+
+Scores a detector on NAB-shaped data the NAB way (one threshold for the whole corpus, null
+detector = 0, perfect = 100) and reports its core scoring speed. --results-dir writes NAB's
+results layout so numenta/NAB's own scorer can check the figure.
+  --data DIR         NAB data folder (category/*.csv); default ../shared/data/nab/data
+  --windows FILE     combined_windows.json; default ../shared/data/nab/combined_windows.json
+  --results-dir DIR  also write <DIR>/<detector>/<category>/<detector>_<file>.csv
+  --detector NAME    ${DETECTORS.map((d) => d.name).join(' | ')} (default spokeflow)`;
+
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 interface Args {
   dataDir: string;
   windowsFile: string;
   resultsDir: string | undefined;
-  detector: 'spokeflow' | 'windowedGaussian';
+  detector: NabDetector;
 }
 
-function parseArgs(argv: string[]): Args {
-  const positional: string[] = [];
-  let resultsDir: string | undefined;
-  let detector: Args['detector'] = 'spokeflow';
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--results-dir') resultsDir = argv[++i];
-    else if (arg === '--detector') {
-      const name = argv[++i];
-      if (name !== 'spokeflow' && name !== 'windowedGaussian') throw new Error(`unknown detector ${name}`);
-      detector = name;
-    } else positional.push(arg);
+function parseCli(argv: string[]): Args {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      data: { type: 'string' },
+      windows: { type: 'string' },
+      'results-dir': { type: 'string' },
+      detector: { type: 'string', default: 'spokeflow' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
   }
+  const resultsDir = values['results-dir'];
   return {
-    dataDir: resolve(repoRoot, positional[0] ?? '../shared/data/nab/data'),
-    windowsFile: resolve(repoRoot, positional[1] ?? '../shared/data/nab/combined_windows.json'),
+    dataDir: resolve(repoRoot, values.data ?? positionals[0] ?? '../shared/data/nab/data'),
+    windowsFile: resolve(repoRoot, values.windows ?? positionals[1] ?? '../shared/data/nab/combined_windows.json'),
     resultsDir: resultsDir && resolve(process.cwd(), resultsDir),
-    detector,
+    detector: findDetector(values.detector),
   };
 }
 
-function detect(detector: Args['detector'], series: NabSeries): Float64Array {
-  return detector === 'windowedGaussian' ? windowedGaussianScores(series.values) : scoreSeries(series.timestamps, series.values).scores;
+/** Scores every series with one parameter set; the time is the core scoring only (data already parsed). */
+function scoreAll(detector: NabDetector, corpus: readonly NabSeries[], params: DetectorParams): { scores: Float64Array[]; ms: number } {
+  const started = performance.now();
+  const scores = corpus.map((s) => detector.score(s, params));
+  return { scores, ms: performance.now() - started };
 }
 
-async function run(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const corpus = await loadCorpus(args.dataDir, args.windowsFile);
-  const points = corpus.reduce((sum, s) => sum + s.values.length, 0);
+function toScored(corpus: readonly NabSeries[], scores: readonly Float64Array[]): ScoredSeries[] {
+  return corpus.map((s, i) => ({ name: s.key, scores: scores[i]!, windows: s.windows }));
+}
 
-  // Speed: the core scoring only (data already parsed), best of three passes.
-  let scores: Float64Array[] = [];
-  let bestMs = Infinity;
-  for (let pass = 0; pass < 3; pass++) {
-    const started = performance.now();
-    scores = corpus.map((s) => detect(args.detector, s));
-    bestMs = Math.min(bestMs, performance.now() - started);
-  }
-  const scored: ScoredSeries[] = corpus.map((s, i) => ({ name: s.key, scores: scores[i]!, windows: s.windows }));
-
-  console.log(`${args.detector} on ${corpus.length} NAB series (${points.toLocaleString('en-US')} points) from ${args.dataDir}`);
+function printFullCorpus(corpus: readonly NabSeries[], scored: readonly ScoredSeries[]): void {
   const categories = [...new Set(corpus.map((s) => s.category))];
   for (const profile of Object.keys(PROFILES) as ProfileName[]) {
     const cost = PROFILES[profile];
@@ -85,13 +83,35 @@ async function run(): Promise<void> {
       );
     }
   }
+}
+
+function pointsPerSecond(points: number, ms: number): string {
+  return ((points / ms) * 1000).toLocaleString('en-US', { maximumFractionDigits: 0 });
+}
+
+async function run(): Promise<void> {
+  const args = parseCli(process.argv.slice(2));
+  const { detector } = args;
+  const corpus = await loadCorpus(args.dataDir, args.windowsFile);
+  const points = corpus.reduce((sum, s) => sum + s.values.length, 0);
   console.log(
-    `\nspeed: ${((points / bestMs) * 1000).toLocaleString('en-US', { maximumFractionDigits: 0 })} points/s (core scoring, single thread)`,
+    `${detector.name} (${describeParams(detector.defaults) || 'defaults'}) on ${corpus.length} NAB series (${points.toLocaleString('en-US')} points) from ${args.dataDir}`,
   );
 
+  // Speed: best of three passes of the core scoring.
+  let scores: Float64Array[] = [];
+  let bestMs = Infinity;
+  for (let pass = 0; pass < 3; pass++) {
+    const timed = scoreAll(detector, corpus, detector.defaults);
+    scores = timed.scores;
+    bestMs = Math.min(bestMs, timed.ms);
+  }
+  printFullCorpus(corpus, toScored(corpus, scores));
+  console.log(`\nspeed: ${pointsPerSecond(points, bestMs)} points/s (core scoring, single thread)`);
+
   if (args.resultsDir) {
-    for (let i = 0; i < corpus.length; i++) await writeNabResults(args.resultsDir, args.detector, corpus[i]!, scores[i]!);
-    console.log(`results written under ${args.resultsDir}/${args.detector}/ (NAB layout)`);
+    for (let i = 0; i < corpus.length; i++) await writeNabResults(args.resultsDir, detector.name, corpus[i]!, scores[i]!);
+    console.log(`results written under ${args.resultsDir}/${detector.name}/ (NAB layout)`);
   }
 }
 
