@@ -2,11 +2,13 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCorpus, type NabSeries } from './nab/corpus.js';
+import { categoryFolds, crossValidate, mean, pooledScore, seriesFolds, type FoldResult } from './nab/cross-validation.js';
 import { DETECTORS, describeParams, findDetector, type DetectorParams, type NabDetector } from './nab/detectors.js';
 import { writeNabResults } from './nab/results.js';
 import { PROFILES, normaliseSubset, scoreCorpus, type ProfileName, type ScoredSeries } from './nab/scorer.js';
 
 const USAGE = `npm run bench:nab -- [--data DIR] [--windows FILE] [--results-dir DIR] [--detector NAME]
+npm run bench:nab -- --cv [--detector NAME,NAME|all] [--groups K]
   (or positionally: bench/nab.ts [DIR] [FILE] ...)
 
 Scores a detector on NAB-shaped data the NAB way (one threshold for the whole corpus, null
@@ -15,7 +17,11 @@ results layout so numenta/NAB's own scorer can check the figure.
   --data DIR         NAB data folder (category/*.csv); default ../shared/data/nab/data
   --windows FILE     combined_windows.json; default ../shared/data/nab/combined_windows.json
   --results-dir DIR  also write <DIR>/<detector>/<category>/<detector>_<file>.csv
-  --detector NAME    ${DETECTORS.map((d) => d.name).join(' | ')} (default spokeflow)`;
+  --detector NAME    ${DETECTORS.map((d) => d.name).join(' | ')} (default spokeflow)
+  --cv               cross-validate instead: leave one labelled category out, then leave one
+                     real series out; each fold picks one parameter set from the detector's grid
+                     and one threshold without the held-out series (standard profile)
+  --groups K         with --cv: deal the real series into K folds instead of one per series`;
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -23,7 +29,9 @@ interface Args {
   dataDir: string;
   windowsFile: string;
   resultsDir: string | undefined;
-  detector: NabDetector;
+  detectors: NabDetector[];
+  cv: boolean;
+  groups: number | undefined;
 }
 
 function parseCli(argv: string[]): Args {
@@ -35,6 +43,8 @@ function parseCli(argv: string[]): Args {
       windows: { type: 'string' },
       'results-dir': { type: 'string' },
       detector: { type: 'string', default: 'spokeflow' },
+      cv: { type: 'boolean', default: false },
+      groups: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -47,7 +57,9 @@ function parseCli(argv: string[]): Args {
     dataDir: resolve(repoRoot, values.data ?? positionals[0] ?? '../shared/data/nab/data'),
     windowsFile: resolve(repoRoot, values.windows ?? positionals[1] ?? '../shared/data/nab/combined_windows.json'),
     resultsDir: resultsDir && resolve(process.cwd(), resultsDir),
-    detector: findDetector(values.detector),
+    detectors: values.detector === 'all' ? [...DETECTORS] : values.detector.split(',').map(findDetector),
+    cv: values.cv,
+    groups: values.groups === undefined ? undefined : Number(values.groups),
   };
 }
 
@@ -91,13 +103,22 @@ function pointsPerSecond(points: number, ms: number): string {
 
 async function run(): Promise<void> {
   const args = parseCli(process.argv.slice(2));
-  const { detector } = args;
   const corpus = await loadCorpus(args.dataDir, args.windowsFile);
   const points = corpus.reduce((sum, s) => sum + s.values.length, 0);
-  console.log(
-    `${detector.name} (${describeParams(detector.defaults) || 'defaults'}) on ${corpus.length} NAB series (${points.toLocaleString('en-US')} points) from ${args.dataDir}`,
-  );
+  console.log(`${corpus.length} NAB series (${points.toLocaleString('en-US')} points) from ${args.dataDir}`);
+  for (const detector of args.detectors) {
+    if (args.cv) crossValidateDetector(detector, corpus, points, args.groups);
+    else await benchDetector(detector, corpus, points, args.resultsDir);
+  }
+}
 
+async function benchDetector(
+  detector: NabDetector,
+  corpus: readonly NabSeries[],
+  points: number,
+  resultsDir: string | undefined,
+): Promise<void> {
+  console.log(`\n${detector.name} (${describeParams(detector.defaults) || 'defaults'}): ${detector.summary}`);
   // Speed: best of three passes of the core scoring.
   let scores: Float64Array[] = [];
   let bestMs = Infinity;
@@ -109,10 +130,50 @@ async function run(): Promise<void> {
   printFullCorpus(corpus, toScored(corpus, scores));
   console.log(`\nspeed: ${pointsPerSecond(points, bestMs)} points/s (core scoring, single thread)`);
 
-  if (args.resultsDir) {
-    for (let i = 0; i < corpus.length; i++) await writeNabResults(args.resultsDir, detector.name, corpus[i]!, scores[i]!);
-    console.log(`results written under ${args.resultsDir}/${detector.name}/ (NAB layout)`);
+  if (resultsDir) {
+    for (let i = 0; i < corpus.length; i++) await writeNabResults(resultsDir, detector.name, corpus[i]!, scores[i]!);
+    console.log(`results written under ${resultsDir}/${detector.name}/ (NAB layout)`);
   }
+}
+
+function crossValidateDetector(detector: NabDetector, corpus: readonly NabSeries[], points: number, groups: number | undefined): void {
+  const cost = PROFILES.standard;
+  const categories = corpus.map((s) => s.category);
+  const names = corpus.map((s) => s.key);
+  let ms = 0;
+  const candidates = detector.grid.map((params) => {
+    const timed = scoreAll(detector, corpus, params);
+    ms += timed.ms;
+    return toScored(corpus, timed.scores);
+  });
+  const full = scoreCorpus(toScored(corpus, scoreAll(detector, corpus, detector.defaults).scores), cost);
+  const inSample = Math.max(...candidates.map((c) => scoreCorpus(c, cost).normalised));
+  console.log(`\n${detector.name}: ${detector.summary}`);
+  console.log(
+    `  full corpus (standard, threshold fitted on all four): ${full.normalised.toFixed(1)} with defaults (${describeParams(detector.defaults) || 'production options'}), ${inSample.toFixed(1)} best of the ${detector.grid.length}-entry grid`,
+  );
+  const printFolds = (title: string, results: readonly FoldResult[]): void => {
+    console.log(`  ${title}`);
+    for (const r of results) {
+      console.log(
+        `    ${r.testScore.toFixed(1).padStart(6)}  ${r.fold.name}   (tuned ${r.tuneScore.toFixed(1)} on ${r.fold.tune.length} series; ${describeParams(detector.grid[r.params]!) || 'defaults'}; threshold ${r.threshold.toPrecision(6)})`,
+      );
+    }
+    const scores = results.map((r) => r.testScore);
+    console.log(
+      `    mean ${mean(scores).toFixed(1)}, min ${Math.min(...scores).toFixed(1)}, pooled ${pooledScore(results, names, cost).toFixed(1)}`,
+    );
+  };
+  printFolds(
+    'leave one category out (score: held-out category ∪ artificialNoAnomaly)',
+    crossValidate(candidates, categoryFolds(categories), cost),
+  );
+  const byseries = seriesFolds(categories, names, groups);
+  printFolds(
+    `leave ${groups === undefined ? 'one real series' : `real series in ${byseries.length} groups`} out (score: held-out ∪ artificialNoAnomaly)`,
+    crossValidate(candidates, byseries, cost),
+  );
+  console.log(`  speed: ${pointsPerSecond(points * detector.grid.length, ms)} points/s (core scoring over the grid, single thread)`);
 }
 
 run().catch((err: unknown) => {
