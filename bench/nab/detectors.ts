@@ -1,6 +1,8 @@
 import { scoreSeries, type DetectorOptions } from '../../activities/quality/detector.js';
 import type { NabSeries } from './corpus.js';
+import { cadOseScores, causalCadOseScores } from './cad-ose.js';
 import { windowedGaussianScores } from './reference-detectors.js';
+import { probationaryLength } from './scorer.js';
 
 /** One parameter set of a detector: numbers only, so a grid is a plain cartesian product. */
 export type DetectorParams = Readonly<Record<string, number>>;
@@ -12,6 +14,11 @@ export type DetectorParams = Readonly<Record<string, number>>;
 export interface NabDetector {
   readonly name: string;
   readonly summary: string;
+  /**
+   * False when a row's score depends on later rows (NAB hands every detector the file's min and
+   * max): such a detector is only a check of a published figure and --cv refuses it.
+   */
+  readonly causal: boolean;
   /** The published (or production) parameters: the full-corpus figure is for these. */
   readonly defaults: DetectorParams;
   /** The small grid --cv chooses one parameter set from, per fold, without the held-out series. */
@@ -35,6 +42,7 @@ export function describeParams(params: DetectorParams): string {
 const spokeflow: NabDetector = {
   name: 'spokeflow',
   summary: "the anomaly scan's detector (activities/quality/detector.ts) with its production options",
+  causal: true,
   defaults: {},
   grid: gridOf({ levelAlpha: [0.02, 0.05, 0.1], seasonGamma: [0.05, 0.15], episodePoints: [24, 48] }),
   score: (series, params) => scoreSeries(series.timestamps, series.values, params as Partial<DetectorOptions>).scores,
@@ -43,12 +51,49 @@ const spokeflow: NabDetector = {
 const windowedGaussian: NabDetector = {
   name: 'windowedGaussian',
   summary: "NAB's windowed Gaussian baseline (published 28.2 standard on these four categories)",
+  causal: true,
   defaults: { windowSize: 6400 },
   grid: gridOf({ windowSize: [400, 1600, 6400] }),
   score: (series, params) => windowedGaussianScores(series.values, params.windowSize),
 };
 
-export const DETECTORS: readonly NabDetector[] = [spokeflow, windowedGaussian];
+const CAD_OSE_NAB = { valueBits: 3, baseThreshold: 0.75, restFraction: 0.2, maxLeftSemiContextLength: 7, maxActiveNeurons: 15 };
+
+/** NAB's rest period: a fraction of the probationary length, which NAB tells every detector. */
+function cadOseOptions(series: NabSeries, params: DetectorParams) {
+  return {
+    valueBits: params.valueBits!,
+    baseThreshold: params.baseThreshold!,
+    restPeriod: probationaryLength(series.values.length) * params.restFraction!,
+    maxLeftSemiContextLength: params.maxLeftSemiContextLength!,
+    maxActiveNeurons: params.maxActiveNeurons!,
+  };
+}
+
+const cadOseNab: NabDetector = {
+  name: 'cadOseNab',
+  summary: "CAD OSE as NAB runs it, value range = the file's min and max (published 57.5; not causal)",
+  causal: false,
+  defaults: CAD_OSE_NAB,
+  grid: [CAD_OSE_NAB],
+  score: (series, params) => cadOseScores(series.values, cadOseOptions(series, params)),
+};
+
+const cadOse: NabDetector = {
+  name: 'cadOse',
+  summary: 'CAD OSE with the value range of the probationary rows (causal), values outside it in the edge levels',
+  causal: true,
+  defaults: { ...CAD_OSE_NAB, margin: 0 },
+  grid: gridOf({ ...Object.fromEntries(Object.entries(CAD_OSE_NAB).map(([k, v]) => [k, [v]])), margin: [0, 0.25] }),
+  score: (series, params) =>
+    causalCadOseScores(series.values, {
+      ...cadOseOptions(series, params),
+      warmup: probationaryLength(series.values.length),
+      margin: params.margin!,
+    }),
+};
+
+export const DETECTORS: readonly NabDetector[] = [spokeflow, windowedGaussian, cadOseNab, cadOse];
 
 export function findDetector(name: string): NabDetector {
   const detector = DETECTORS.find((d) => d.name === name);
