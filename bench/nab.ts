@@ -147,7 +147,13 @@ function crossValidateDetector(detector: NabDetector, corpus: readonly NabSeries
     ms += timed.ms;
     return toScored(corpus, timed.scores);
   });
-  const full = scoreCorpus(toScored(corpus, scoreAll(detector, corpus, detector.defaults).scores), cost);
+  // The defaults are usually a grid entry: reuse its scores rather than run a slow detector again.
+  const defaultsKey = describeParams(detector.defaults);
+  const defaultsIndex = detector.grid.findIndex((params) => describeParams(params) === defaultsKey);
+  const full = scoreCorpus(
+    defaultsIndex >= 0 ? candidates[defaultsIndex]! : toScored(corpus, scoreAll(detector, corpus, detector.defaults).scores),
+    cost,
+  );
   const inSample = Math.max(...candidates.map((c) => scoreCorpus(c, cost).normalised));
   console.log(`\n${detector.name}: ${detector.summary}`);
   console.log(
