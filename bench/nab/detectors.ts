@@ -93,7 +93,33 @@ const cadOse: NabDetector = {
     }),
 };
 
-export const DETECTORS: readonly NabDetector[] = [spokeflow, windowedGaussian, cadOseNab, cadOse];
+/** Member scores by series and parameters: grid entries of an ensemble share them (CAD OSE is slow). */
+const memberCache = new Map<string, Float64Array>();
+function memberScores(member: NabDetector, series: NabSeries, params: DetectorParams): Float64Array {
+  const key = `${member.name} ${series.key} ${describeParams(params)}`;
+  let scores = memberCache.get(key);
+  if (!scores) memberCache.set(key, (scores = member.score(series, params)));
+  return scores;
+}
+
+/**
+ * Max of the scan's detector and causal CAD OSE, CAD OSE's score scaled by cadWeight so that both
+ * share one threshold (the weight is a grid axis: each fold chooses it without its held-out series).
+ */
+const ensemble: NabDetector = {
+  name: 'ensemble',
+  summary: 'max(spokeflow, cadWeight · causal cadOse), members with their defaults',
+  causal: true,
+  defaults: { cadWeight: 0.3 },
+  grid: gridOf({ cadWeight: [0, 0.2, 0.25, 0.3, 0.35, 0.45] }),
+  score: (series, params) => {
+    const a = memberScores(spokeflow, series, spokeflow.defaults);
+    const b = memberScores(cadOse, series, cadOse.defaults);
+    return a.map((v, i) => Math.max(v, params.cadWeight! * b[i]!));
+  },
+};
+
+export const DETECTORS: readonly NabDetector[] = [spokeflow, windowedGaussian, cadOseNab, cadOse, ensemble];
 
 export function findDetector(name: string): NabDetector {
   const detector = DETECTORS.find((d) => d.name === name);
