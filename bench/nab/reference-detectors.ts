@@ -37,10 +37,9 @@ function tailProbability(x: number, mean: number, std: number): number {
 
 /**
  * NAB's "windowedGaussian": the score of a value is 1 − its tail probability under a normal fitted
- * to the previous ≤ 6400 values; the window slides in steps of 100.
+ * to the previous ≤ windowSize values (NAB: 6400); the window slides in steps of 100.
  */
-export function windowedGaussianScores(values: ArrayLike<number>): Float64Array {
-  const windowSize = 6400;
+export function windowedGaussianScores(values: ArrayLike<number>, windowSize = 6400): Float64Array {
   const stepSize = 100;
   const scores = new Float64Array(values.length);
   let window: number[] = [];
