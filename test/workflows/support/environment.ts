@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTestServer } from './test-server.js';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { SUGGEST_CONTINUE_AS_NEW_AT } from './suggest-continue-as-new.js';
@@ -11,18 +12,7 @@ type StubFn = (...args: never[]) => Promise<unknown>;
 let runtimeInstalled = false;
 
 /**
- * What `createTimeSkipping` does, minus starting a server: the global setup started the one all
- * files share (a JVM per file costs seconds, and may not come up within the SDK's 5 s when
- * files start side by side). The SDK's public factory for an existing server turns time
- * skipping off, hence its inner one.
- */
-function connectToTestServer(address: string): Promise<TestWorkflowEnvironment> {
-  const factory = TestWorkflowEnvironment as unknown as { create(options: object): Promise<TestWorkflowEnvironment> };
-  return factory.create({ server: { type: 'existing' }, address, supportsTimeSkipping: true });
-}
-
-/**
- * A connection to the shared time-skipping test server and one worker of the shared bundle for
+ * A time-skipping test server of the file's own and one worker of the shared bundle for
  * the test file (hooks registered here). The worker's activities call the stubs the current test gave to `use`, so each
  * test states its own activities without paying for a worker of its own. `unrecorded` activities
  * (the dataset lease, say) serve every test of the file and stay out of its recorded calls.
@@ -47,7 +37,7 @@ export function useStubWorker(activityNames: readonly string[], unrecorded: Reco
 
   beforeAll(async () => {
     runtimeInstalled ||= (Runtime.install({ logger: new DefaultLogger('ERROR') }), true); // once per process: files may share one
-    env = await connectToTestServer(inject('testServerAddress'));
+    env = await startTestServer();
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
@@ -89,9 +79,8 @@ export function useStubWorker(activityNames: readonly string[], unrecorded: Reco
 
 /**
  * Ends every run this file left open. The test server stops skipping time while any workflow or
- * activity task is waiting for a worker, so a run left behind by one file, once its worker is
- * gone, would keep the next files' timers and retry backoffs waiting in real time. Files run one
- * at a time, so every open run on the server is this file's.
+ * activity task is waiting for a worker, so a run left behind would keep the file's later
+ * timers and retry backoffs waiting in real time.
  */
 async function terminateOpenRuns(env: TestWorkflowEnvironment): Promise<void> {
   const { executions } = await env.client.workflowService.listOpenWorkflowExecutions({ namespace: 'default', maximumPageSize: 1000 });
