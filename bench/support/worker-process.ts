@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Domain } from '../../common/task-queues.js';
 
@@ -7,13 +8,27 @@ import type { Domain } from '../../common/task-queues.js';
 export interface WorkerProcess {
   readonly pid: number;
   readonly taskQueue: string;
+  /** What was started: `dist` (`node dist/workers/<domain>.js`, as the image runs it) or `source` (tsx). */
+  readonly entry: WorkerEntry;
   /** Resident set once the worker polls, before any load. */
   readonly idleRssMiB: number;
+  /** Resident set now (MiB); undefined once the process has gone. */
+  rssMiB(): number | undefined;
   /** SIGTERM (the worker drains), then the peak: max of the 100 ms VmRSS samples and the kernel's VmHWM. */
   stop(): Promise<{ peakRssMiB: number; idleRssMiB: number }>;
 }
 
+/**
+ * `dist`: the compiled entry with plain node and the prebuilt workflow bundle (`npm run build`),
+ * exactly what the image runs; `source`: the TypeScript entry through tsx, which bundles the
+ * workflows with webpack at start (the dev path: ~200 MiB more, see README "Worker memory").
+ */
+export type WorkerEntry = 'dist' | 'source';
+
 const KIB_PER_MIB = 1024;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Folders compiled into dist/: a source file newer than the build means dist/ is stale. */
+const SOURCE_DIRS = ['activities', 'common', 'workflows', 'workers', 'runtime'];
 
 /** VmRSS / VmHWM of a live process in MiB; undefined once it has gone. */
 function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
@@ -25,17 +40,47 @@ function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
   }
 }
 
+function newestSourceMs(): number {
+  let newest = 0;
+  for (const dir of SOURCE_DIRS) {
+    for (const e of readdirSync(path.join(ROOT, dir), { withFileTypes: true, recursive: true })) {
+      if (e.isFile() && e.name.endsWith('.ts')) newest = Math.max(newest, statSync(path.join(e.parentPath, e.name)).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+/** The compiled entry of `domain` when `npm run build` made it after the last source change, else why not. */
+export function builtEntry(domain: Domain): { path: string } | { stale: string } {
+  const entry = path.join(ROOT, 'dist', 'workers', `${domain}.js`);
+  const bundle = path.join(ROOT, 'dist', 'workflow-bundles', 'spokeflow.js');
+  if (!existsSync(entry) || !existsSync(bundle)) return { stale: 'dist/ has no build' };
+  if (statSync(bundle).mtimeMs < newestSourceMs()) return { stale: 'dist/ is older than the sources' };
+  return { path: entry };
+}
+
 /**
- * Starts `workers/<domain>.ts` (the production entry) polling `taskQueue` through
- * SPOKEFLOW_TASK_QUEUE, and resolves once it says it polls.
+ * Starts a domain's worker polling `taskQueue` (through SPOKEFLOW_TASK_QUEUE) in its own process and
+ * resolves once it says it polls. By default the production entry, `node dist/workers/<domain>.js`,
+ * when `npm run build` is up to date; otherwise (or with `entry: 'source'`) `workers/<domain>.ts`
+ * through tsx, with a warning, since that is not what production runs.
  */
 export async function startWorkerProcess(
   domain: Domain,
   taskQueue: string,
-  options: { env?: NodeJS.ProcessEnv; nodeOptions?: string[] } = {},
+  options: { env?: NodeJS.ProcessEnv; nodeOptions?: string[]; entry?: WorkerEntry } = {},
 ): Promise<WorkerProcess> {
-  const entry = fileURLToPath(new URL(`../../workers/${domain}.ts`, import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeOptions ?? []), '--import', 'tsx', entry], {
+  let entry: WorkerEntry = options.entry ?? 'dist';
+  let args: string[];
+  const built = entry === 'dist' ? builtEntry(domain) : undefined;
+  if (built && 'path' in built) {
+    args = [built.path];
+  } else {
+    if (built) console.warn(`worker ${domain}: ${built.stale} (run \`npm run build\`): measuring the tsx source entry instead`);
+    entry = 'source';
+    args = ['--import', 'tsx', fileURLToPath(new URL(`../../workers/${domain}.ts`, import.meta.url))];
+  }
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeOptions ?? []), ...args], {
     env: { ...process.env, ...options.env, SPOKEFLOW_TASK_QUEUE: taskQueue },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -60,7 +105,9 @@ export async function startWorkerProcess(
   return {
     pid,
     taskQueue,
+    entry,
     idleRssMiB,
+    rssMiB: () => statusMiB(pid, 'VmRSS'),
     async stop() {
       clearInterval(sampler);
       // High-water mark read while the process still exists: it covers peaks between samples.
@@ -73,6 +120,7 @@ export async function startWorkerProcess(
 }
 
 /** The line every benchmark prints for the worker it measured. */
-export function describePeak(taskQueue: string, peak: { peakRssMiB: number; idleRssMiB: number }): string {
-  return `worker ${taskQueue} peak RSS ${Math.round(peak.peakRssMiB)} MiB (idle ${Math.round(peak.idleRssMiB)} MiB)`;
+export function describePeak(taskQueue: string, peak: { peakRssMiB: number; idleRssMiB: number }, entry?: WorkerEntry): string {
+  const how = entry ? ` [${entry === 'dist' ? 'node dist/ entry, prebuilt bundle' : 'tsx source entry, webpack at start'}]` : '';
+  return `worker ${taskQueue} peak RSS ${Math.round(peak.peakRssMiB)} MiB (idle ${Math.round(peak.idleRssMiB)} MiB)${how}`;
 }
