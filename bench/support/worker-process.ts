@@ -14,6 +14,8 @@ export interface WorkerProcess {
   readonly idleRssMiB: number;
   /** Resident set now (MiB); undefined once the process has gone. */
   rssMiB(): number | undefined;
+  /** CPU time (user + system, all threads) the process has used so far, in seconds; undefined once it has gone. */
+  cpuSeconds(): number | undefined;
   /** SIGTERM (the worker drains), then the peak: max of the 100 ms VmRSS samples and the kernel's VmHWM. */
   stop(): Promise<{ peakRssMiB: number; idleRssMiB: number }>;
 }
@@ -26,6 +28,8 @@ export interface WorkerProcess {
 export type WorkerEntry = 'dist' | 'source';
 
 const KIB_PER_MIB = 1024;
+/** USER_HZ: 100 on every Linux ABI Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Folders compiled into dist/: a source file newer than the build means dist/ is stale. */
 const SOURCE_DIRS = ['activities', 'common', 'workflows', 'workers', 'runtime'];
@@ -48,6 +52,17 @@ function newestSourceMs(): number {
     }
   }
   return newest;
+}
+
+/** utime + stime of a live process in seconds (fields 14 and 15 of /proc/<pid>/stat, in clock ticks). */
+function cpuSecondsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // the name in parentheses may hold spaces
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The compiled entry of `domain` when `npm run build` made it after the last source change, else why not. */
@@ -80,8 +95,12 @@ export async function startWorkerProcess(
     entry = 'source';
     args = ['--import', 'tsx', fileURLToPath(new URL(`../../workers/${domain}.ts`, import.meta.url))];
   }
+  // A variable given as undefined in `options.env` is left out: the worker sees it unset.
+  const env = Object.fromEntries(
+    Object.entries({ ...process.env, ...options.env, SPOKEFLOW_TASK_QUEUE: taskQueue }).filter(([, v]) => v !== undefined),
+  );
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeOptions ?? []), ...args], {
-    env: { ...process.env, ...options.env, SPOKEFLOW_TASK_QUEUE: taskQueue },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid;
@@ -108,6 +127,7 @@ export async function startWorkerProcess(
     entry,
     idleRssMiB,
     rssMiB: () => statusMiB(pid, 'VmRSS'),
+    cpuSeconds: () => cpuSecondsOf(pid),
     async stop() {
       clearInterval(sampler);
       // High-water mark read while the process still exists: it covers peaks between samples.
