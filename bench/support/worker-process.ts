@@ -54,6 +54,18 @@ function newestSourceMs(): number {
   return newest;
 }
 
+/**
+ * The V8 flags the worker image sets (the Dockerfile's `NODE_OPTIONS`), so that a benchmark's
+ * worker runs with the heap limits production has. SPOKEFLOW_BENCH_WORKER_NODE_OPTIONS overrides
+ * them for an experiment ('' for node's defaults).
+ */
+export function imageNodeOptions(): string {
+  const override = process.env.SPOKEFLOW_BENCH_WORKER_NODE_OPTIONS;
+  if (override !== undefined) return override;
+  const match = /^ENV NODE_OPTIONS="([^"]*)"/m.exec(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'));
+  return match?.[1] ?? '';
+}
+
 /** utime + stime of a live process in seconds (fields 14 and 15 of /proc/<pid>/stat, in clock ticks). */
 function cpuSecondsOf(pid: number): number | undefined {
   try {
@@ -97,7 +109,9 @@ export async function startWorkerProcess(
   }
   // A variable given as undefined in `options.env` is left out: the worker sees it unset.
   const env = Object.fromEntries(
-    Object.entries({ ...process.env, ...options.env, SPOKEFLOW_TASK_QUEUE: taskQueue }).filter(([, v]) => v !== undefined),
+    Object.entries({ ...process.env, NODE_OPTIONS: imageNodeOptions(), ...options.env, SPOKEFLOW_TASK_QUEUE: taskQueue }).filter(
+      ([, v]) => v !== undefined,
+    ),
   );
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeOptions ?? []), ...args], {
     env,
