@@ -154,7 +154,7 @@ async function run(): Promise<void> {
     console.log(`bare read time   ${seconds(readMs)} s  (${(bytes / 1e6).toFixed(0)} MB of CSV, same queries)`);
     console.log(`ratio            ${(scanMs / readMs).toFixed(2)}  (target ≤ 2, and ≤ 30 s)`);
     peak = await worker.stop();
-    console.log(describePeak(taskQueue, peak));
+    console.log(describePeak(taskQueue, peak, worker.entry));
 
     await clients.catalog.query('DELETE FROM anomalies WHERE dataset LIKE ?', ['bench\\_scan.%']);
     await clients.catalog.query('DELETE FROM anomaly_scans WHERE workflow_id LIKE ?', ['bench-anomaly-scan-%']);

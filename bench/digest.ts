@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { DigestResult } from '../common/digest.js';
 import { up as migrateCatalog } from '../infra/migrations/0001-catalog.js';
@@ -12,8 +12,8 @@ import { up as migrateDigests } from '../infra/migrations/0008-digests.js';
 import { up as migrateRunRecords } from '../infra/migrations/0009-run-records.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
-import { notificationsPlugin } from '../workers/notifications-plugin.js';
-import { connectClient, connectWorker } from '../runtime/temporal.js';
+import { connectClient } from '../runtime/temporal.js';
+import { describePeak, startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
 
 /**
  * npx tsx bench/digest.ts [owners=10000] [--keep] [--pages=500] [--parallelism=4] [--smtp-connections=16]
@@ -81,7 +81,7 @@ async function run(): Promise<void> {
   await admin.catalog.query(`CREATE DATABASE IF NOT EXISTS \`${BENCH_DB}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   const clients = createClients(config);
   const { client, connection } = await connectClient(config);
-  const workerConnection = await connectWorker(config);
+  let worker: WorkerProcess | undefined;
   try {
     const ctx = { mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, config };
     await migrateCatalog(ctx);
@@ -149,12 +149,17 @@ async function run(): Promise<void> {
     );
 
     const taskQueue = `bench-digest-${randomUUID().slice(0, 8)}`;
-    const worker = await Worker.create({
-      connection: workerConnection,
-      namespace: config.temporal.namespace,
-      taskQueue,
-      plugins: [notificationsPlugin({ config, clients })],
+    // The production notifications worker entry in its own process, so its peak RSS is the worker's alone.
+    worker = await startWorkerProcess('notifications', taskQueue, {
+      env: {
+        MYSQL_DATABASE: BENCH_DB,
+        SPOKEFLOW_DIGEST_BUCKET: BENCH_BUCKET,
+        SPOKEFLOW_SMTP_URL: smtp.url,
+        SPOKEFLOW_SMTP_CONNECTIONS: String(SMTP_CONNECTIONS),
+        SPOKEFLOW_DIGEST_WEBHOOK_URL: undefined,
+      },
     });
+    const measured = worker;
     const input = {
       period: { kind: 'daily', date: DAY },
       scope: { team: TEAM },
@@ -166,26 +171,27 @@ async function run(): Promise<void> {
     const digest = async (label: string): Promise<DigestResult> => {
       const before = (await smtp.stats()).received;
       const t = performance.now();
-      const cpu = process.cpuUsage();
+      const cpu = measured.cpuSeconds() ?? 0;
       const result: DigestResult = await client.workflow.execute('digestWorkflow', {
         taskQueue,
         workflowId: `bench-digest-${randomUUID().slice(0, 8)}`,
         args: [input],
       });
       const ms = performance.now() - t;
-      const used = process.cpuUsage(cpu);
+      const used = (measured.cpuSeconds() ?? 0) - cpu;
       const received = (await smtp.stats()).received - before;
       console.log(
         `${label}: ${seconds(ms)} s wall (workflow start to result), ${n(result.sent)} digests sent = ${n(Math.round(result.sent / (ms / 1000)))} digests/s; ` +
           `${n(received)} messages received; already sent ${n(result.alreadyDone)}, resent ${result.resent}, refused ${result.failed}, ${n(result.objects)} objects stored, ${result.pages} pages; ` +
-          `worker process CPU ${seconds((used.user + used.system) / 1000)} s`,
+          `worker process CPU ${used.toFixed(1)} s`,
       );
       return result;
     };
-    await worker.runUntil(async () => {
-      await digest('first run');
-      await digest('re-run (same period)');
-    });
+    await digest('first run');
+    await digest('re-run (same period)');
+    const peak = await worker.stop();
+    worker = undefined;
+    console.log(describePeak(taskQueue, peak, measured.entry));
 
     const stats = await smtp.stats();
     const duplicates = stats.received - stats.distinct;
@@ -198,7 +204,7 @@ async function run(): Promise<void> {
     );
     if (duplicates !== 0 || stats.distinct !== OWNERS) process.exitCode = 1;
   } finally {
-    await workerConnection.close();
+    await worker?.stop();
     await connection.close();
     smtp.child.disconnect();
     if (!KEEP) {

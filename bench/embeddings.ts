@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import mysql from 'mysql2/promise';
 import { vectorLiteral } from '../activities/vectors/embedder.js';
 import { buildEntryText, type CatalogEntry } from '../activities/vectors/entry-text.js';
@@ -12,9 +12,9 @@ import { up as vectorSchema } from '../infra/migrations/0007-vector-index.js';
 import { up as refreshPagesSchema } from '../infra/migrations/0012-vector-refresh-pages.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
-import { knowledgePlugin } from '../workers/knowledge-plugin.js';
 import { mulberry32 as random } from '../common/seeded-random.js';
-import { connectClient, connectWorker } from '../runtime/temporal.js';
+import { connectClient } from '../runtime/temporal.js';
+import { describePeak, startWorkerProcess } from './support/worker-process.js';
 
 /**
  * npx tsx bench/embeddings.ts [entries=20000] [searchEntries=100000] [--keep]
@@ -138,15 +138,13 @@ async function run(): Promise<void> {
 
   const embedder = createLocalEmbedder({ modelsDir: config.embeddings.modelsDir });
   const { client, connection } = await connectClient(config);
-  const workerConnection = await connectWorker(config);
   const taskQueue = `bench-knowledge-${randomUUID().slice(0, 8)}`;
-  const worker = await Worker.create({
-    connection: workerConnection,
-    namespace: config.temporal.namespace,
-    taskQueue,
-    plugins: [knowledgePlugin({ config, clients, embedder })],
+  // The production knowledge worker entry in its own process, with its own model (loaded on its
+  // first page), so its peak RSS is the worker's alone; the bench's embedder measures the bare rate.
+  const worker = await startWorkerProcess('knowledge', taskQueue, {
+    env: { MYSQL_DATABASE: DATABASE, SPOKEFLOW_VECTOR_SCHEMA: SCHEMA, SPOKEFLOW_EMBEDDING_PROVIDER: 'local' },
   });
-  const running = worker.run();
+  let stopped = false;
   try {
     // --- the catalog -------------------------------------------------------------------------
     let t0 = performance.now();
@@ -334,10 +332,10 @@ async function run(): Promise<void> {
       `             the HNSW query alone${usesIndex ? '' : ' (PLAN DOES NOT USE THE INDEX)'}: ef_search 40 p50 ${pct(hnsw[40]!.ms, 50).toFixed(1)} ms, recall@10 ${hnsw[40]!.recall.toFixed(2)}; ` +
         `ef_search 100 (what search uses) p50 ${pct(hnsw[100]!.ms, 50).toFixed(1)} ms, recall@10 ${hnsw[100]!.recall.toFixed(2)} (against an exact scan)`,
     );
+    stopped = true;
+    console.log(`${describePeak(taskQueue, await worker.stop(), worker.entry)} (model loaded)`);
   } finally {
-    worker.shutdown();
-    await running;
-    await workerConnection.close();
+    if (!stopped) await worker.stop();
     await connection.close();
     await embedder.close();
     if (!KEEP) {

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { createDatasetCatalog } from '../activities/catalog/datasets.js';
@@ -7,9 +7,9 @@ import type { SyncResult } from '../common/sync.js';
 import { migrate } from '../infra/migrations/index.js';
 import { createClients } from '../runtime/clients.js';
 import { loadConfig } from '../runtime/config.js';
-import { ingestionPlugin } from '../workers/plugins.js';
 import type { syncWorkflow } from '../workflows/sync.js';
-import { connectClient, connectWorker } from '../runtime/temporal.js';
+import { connectClient } from '../runtime/temporal.js';
+import { describePeak, startWorkerProcess } from './support/worker-process.js';
 
 /**
  * npm run bench:sync [rows] [pageRows]: a full sync of generated narrow rows, Postgres → MinIO (Parquet) +
@@ -55,30 +55,25 @@ async function run(): Promise<void> {
     tags: ['bench'],
   });
 
-  const workerConnection = await connectWorker(config);
+  // The production ingestion worker entry in its own process, so its peak RSS is the worker's alone.
   const taskQueue = `bench-sync-${Date.now()}`;
-  const worker = await Worker.create({
-    connection: workerConnection,
-    namespace: config.temporal.namespace,
-    taskQueue,
-    plugins: [ingestionPlugin({ config, clients })],
-  });
-  const running = worker.run();
+  const worker = await startWorkerProcess('ingestion', taskQueue);
   const { client, connection } = await connectClient(config);
 
-  const rssBefore = process.memoryUsage().rss;
-  let peakRss = rssBefore;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
   const started = performance.now();
-  const result: SyncResult = await client.workflow.execute<typeof syncWorkflow>('syncWorkflow', {
-    taskQueue,
-    workflowId: `bench-sync-${Date.now()}`,
-    args: [{ dataset: 'bench.narrow', pageRows: PAGE_ROWS }], // the first incremental sync copies every row
-  });
+  let result: SyncResult;
+  try {
+    result = await client.workflow.execute<typeof syncWorkflow>('syncWorkflow', {
+      taskQueue,
+      workflowId: `bench-sync-${Date.now()}`,
+      args: [{ dataset: 'bench.narrow', pageRows: PAGE_ROWS }], // the first incremental sync copies every row
+    });
+  } catch (err) {
+    await worker.stop();
+    throw err;
+  }
   const syncSeconds = (performance.now() - started) / 1000;
-  clearInterval(sampler);
-  worker.shutdown();
-  await running;
+  const peak = await worker.stop();
 
   // The ceiling: the same rows, as one bare LOAD DATA into an empty copy of the silver table.
   const rows = await source.query({
@@ -105,9 +100,7 @@ async function run(): Promise<void> {
   console.log(`  throughput          ${Math.round(syncRate).toLocaleString('en-US')} rows/s`);
   console.log(`  bronze              ${(result.bytes / 1e6).toFixed(1)} MB of Parquet`);
   console.log(`  silver rows         ${Number(count.n).toLocaleString('en-US')}`);
-  console.log(
-    `  worker peak RSS     ${(peakRss / 2 ** 20).toFixed(0)} MiB (process RSS before the sync ${(rssBefore / 2 ** 20).toFixed(0)} MiB)`,
-  );
+  console.log(`  ${describePeak(taskQueue, peak, worker.entry)}`);
   console.log(`ceiling: bare LOAD DATA LOCAL INFILE of the same rows into MariaDB`);
   console.log(`  wall time           ${loadSeconds.toFixed(2)} s`);
   console.log(`  throughput          ${Math.round(ceilingRate).toLocaleString('en-US')} rows/s`);
@@ -116,7 +109,6 @@ async function run(): Promise<void> {
   await silver.query(`DROP TABLE IF EXISTS ${TABLE}_ceiling`);
   await silver.end();
   await source.end();
-  await workerConnection.close();
   await connection.close();
   await clients.close();
 }

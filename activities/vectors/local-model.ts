@@ -4,7 +4,7 @@ import type { FeatureExtractionPipeline } from '@huggingface/transformers';
 import { siblingModule } from '../../runtime/package-paths.js';
 import { createJobThread } from '../threads/job-thread.js';
 import { EmbeddingInputError, type Embedder } from './embedder.js';
-import { embedFlat, INPUT_ERROR, loadModel, type ModelJob, type ModelReply } from './model-runtime.js';
+import { INPUT_ERROR, type ModelJob, type ModelReply } from './model-job.js';
 
 export const LOCAL_MODEL = 'all-MiniLM-L6-v2';
 
@@ -54,6 +54,8 @@ export function createLocalEmbedder(options: { modelsDir: string; thread?: boole
     return Object.assign(base, {
       async embed(texts: string[]): Promise<Float32Array[]> {
         if (texts.length === 0) return [];
+        // Imported on first use: transformers.js and onnxruntime cost a worker that never embeds ~40 MiB.
+        const { embedFlat, loadModel } = await import('./model-runtime.js');
         extractor ??= loadModel(modelsDir, LOCAL_MODEL);
         const model = await extractor;
         try {

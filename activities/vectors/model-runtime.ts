@@ -1,18 +1,6 @@
 import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
 
-/** A job for the model's thread (model-thread.ts), and its reply: the vectors in one transferred buffer. */
-export interface ModelJob {
-  modelsDir: string;
-  name: string;
-  texts: string[];
-}
-export interface ModelReply {
-  data: Float32Array;
-  dimensions: number;
-}
-/** Error prefixes from the thread: a model that cannot load is not a text the model refuses. */
-export const LOAD_ERROR = 'model load: ';
-export const INPUT_ERROR = 'model input: ';
+export { INPUT_ERROR, LOAD_ERROR, type ModelJob, type ModelReply } from './model-job.js';
 
 /** all-MiniLM-L6-v2 was trained on 256-token inputs; longer ones only cost time. */
 const MAX_TOKENS = 256;
