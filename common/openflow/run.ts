@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DOMAINS } from '../task-queues.js';
 import { FEATURES, type FeatureStatus } from './features.js';
-import type { FlowModule, OpenFlow } from './schema.js';
+import { nestedModules, type FlowModule, type OpenFlow } from './schema.js';
 
 /**
  * What `pipelineWorkflow` takes to run an OpenFlow file: the file itself (checked again in the
@@ -117,24 +117,9 @@ export function runProblems(flow: OpenFlow, scripts: ScriptTable): string[] {
         problems.push(`${step}: input_transforms.${arg}: ${FEATURES['input.resources'].reason}`);
     const reason = notRun(`type.${v.type}`);
     if (reason) problems.push(`${step}: value.type '${v.type}': ${reason}`);
-    switch (v.type) {
-      case 'script':
-        if (!Object.hasOwn(scripts, v.path)) problems.push(`${step}: script path '${v.path}' is not in the scripts table`);
-        break;
-      case 'forloopflow':
-      case 'whileloopflow':
-        v.modules.forEach(visit);
-        break;
-      case 'branchone':
-        v.branches.forEach((b) => b.modules.forEach(visit));
-        v.default.forEach(visit);
-        break;
-      case 'branchall':
-        v.branches.forEach((b) => b.modules.forEach(visit));
-        break;
-      default:
-        break;
-    }
+    if (v.type === 'script' && !Object.hasOwn(scripts, v.path))
+      problems.push(`${step}: script path '${v.path}' is not in the scripts table`);
+    nestedModules(v).forEach(visit);
     if (m.retry !== undefined && !['script', 'flow', 'rawscript'].includes(v.type))
       problems.push(`${step}: retry: ${FEATURES['module.retry.container'].reason}`);
   };

@@ -94,6 +94,21 @@ export type FlowModuleValue =
     }
   | { type: 'aiagent'; [field: string]: unknown };
 
+/** The steps a loop or branch holds, in file order (none for a step that runs something). */
+export function nestedModules(v: FlowModuleValue): FlowModule[] {
+  switch (v.type) {
+    case 'forloopflow':
+    case 'whileloopflow':
+      return v.modules;
+    case 'branchone':
+      return [...v.branches.flatMap((b) => b.modules), ...v.default];
+    case 'branchall':
+      return v.branches.flatMap((b) => b.modules);
+    default:
+      return [];
+  }
+}
+
 const Modules: z.ZodType<FlowModule[], unknown> = z.lazy(() => z.array(FlowModuleSchema));
 
 const ForloopFlow = z.looseObject({

@@ -1,5 +1,5 @@
 import { FEATURES, RAWSCRIPT_LANGUAGES, type FeatureStatus } from './features.js';
-import { OpenFlow, type FlowModule } from './schema.js';
+import { OpenFlow, nestedModules, type FlowModule } from './schema.js';
 
 export interface FlowCheck {
   flow?: OpenFlow;
@@ -107,25 +107,15 @@ export function checkFlow(raw: unknown): FlowCheck {
       case 'flow':
         scriptPaths.add(v.path);
         break;
-      case 'forloopflow':
-        v.modules.forEach(visit);
-        break;
       case 'whileloopflow':
         // Windmill loops until a stop condition; spokeflow requires one so a run cannot spin forever.
         if (m.stop_after_if === undefined && !v.modules.some((inner) => inner.stop_after_if !== undefined))
           problems.push(`${step}: whileloopflow needs a stop_after_if (on the loop or one of its steps)`);
-        v.modules.forEach(visit);
-        break;
-      case 'branchone':
-        v.branches.forEach((b) => b.modules.forEach(visit));
-        v.default.forEach(visit);
-        break;
-      case 'branchall':
-        v.branches.forEach((b) => b.modules.forEach(visit));
         break;
       default:
         break;
     }
+    nestedModules(v).forEach(visit);
     if (m.stop_after_all_iters_if !== undefined && !['forloopflow', 'whileloopflow', 'branchall'].includes(v.type))
       problems.push(`${step}: stop_after_all_iters_if: only for loops and branchall`);
   };
