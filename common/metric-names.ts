@@ -48,6 +48,13 @@ export const SPOKEFLOW_METRICS = {
     help: 'anomalies the scans found (a retried scan group counts its anomalies again)',
     labels: ['dataset', 'metric'],
   },
+  checksFailed: {
+    name: 'spokeflow_checks_failed_total',
+    kind: 'counter',
+    unit: 'checks',
+    help: 'data-quality checks that failed, by severity (a retried run counts its failures again)',
+    labels: ['dataset', 'severity'],
+  },
   digestsSent: {
     name: 'spokeflow_digests_sent_total',
     kind: 'counter',

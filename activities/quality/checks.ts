@@ -11,7 +11,9 @@ import {
 import type { SourceColumn } from '../../common/column-types.js';
 import { ErrorType } from '../../common/errors.js';
 import { checkSampleKey } from '../../common/keys.js';
+import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
 import { heartbeat } from '../activity-context.js';
+import { countMetric } from '../activity-metrics.js';
 import { createCheckResultStore, type StoredCheckResult } from '../catalog/check-results.js';
 import { createDatasetCatalog } from '../catalog/datasets.js';
 import { LOADED_AT_COLUMN, RUN_COLUMN } from '../catalog/silver.js';
@@ -258,6 +260,10 @@ export function createChecksActivities(deps: ChecksDeps) {
       heartbeat({ dataset: d.name, phase: 'recording' });
       await results.record(stored);
       await deps.metrics.write(stored, args.startedAtMs);
+      for (const severity of ['warn', 'error'] as const) {
+        const failed = stored.filter((r) => r.status === 'failed' && r.severity === severity).length;
+        if (failed > 0) countMetric(SPOKEFLOW_METRICS.checksFailed, failed, { dataset: d.name, severity });
+      }
       return summarise(d.name, checks, stored);
     },
   };
