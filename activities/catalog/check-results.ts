@@ -1,19 +1,11 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import type { CheckKind, CheckStatus } from '../../common/checks.js';
+import type { CheckKind, CheckResult, CheckStatus } from '../../common/checks.js';
 import { num } from './columns.js';
 
-/** One check's outcome in one run, as check_results keeps it. */
-export interface StoredCheckResult {
+/** One check's outcome in one run, as check_results keeps it: the result, with its run and what it ran. */
+export interface StoredCheckResult extends CheckResult {
   runId: string;
-  dataset: string;
   team: string;
-  checkId: string;
-  kind: CheckKind;
-  severity: 'warn' | 'error';
-  blocking: boolean;
-  status: CheckStatus;
-  failing: number | null;
-  ratio: number | null;
   /** Rows of a row_count check, age in seconds of a freshness check. */
   observed: number | null;
   /** The problems in words (a schema check's), or why it errored. */
