@@ -115,7 +115,10 @@ describe('observability of a sync run by a real worker process', () => {
 
   it('exports one trace from the CLI start through the workflow, its activities and their store calls', async () => {
     const named = (name: string) => receiver.spans.find((s) => s.name === name);
-    for (let i = 0; i < 100 && !named('RunActivity:finishSync'); i++) await new Promise((r) => setTimeout(r, 100));
+    // The workflow's own span ends after its last activity's (it still starts the checks child), and
+    // each process exports on its own batch timer: wait for every span asserted on, not only the last activity's.
+    const awaited = ['StartWorkflow:syncWorkflow', 'RunWorkflow:syncWorkflow', 'RunActivity:finishSync', 'InfluxDB close'];
+    for (let i = 0; i < 300 && !awaited.every(named); i++) await new Promise((r) => setTimeout(r, 100));
     const start = named('StartWorkflow:syncWorkflow');
     expect(start?.service).toBe('spokeflow-cli');
     const trace = receiver.spans.filter((s) => s.traceId === start!.traceId);
