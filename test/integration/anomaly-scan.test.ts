@@ -3,6 +3,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnomalyStore } from '../../activities/catalog/anomaly-store.js';
 import { fromSqlTime } from '../../common/time.js';
+import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
 import type { AnomalyScanProgress, AnomalyScanResult } from '../../common/anomaly-scan.js';
 import { openHarness, WorkflowFailedError, type Harness } from '../support/harness.js';
 import { mulberry32 as random } from '../../common/seeded-random.js';
@@ -50,7 +51,7 @@ describe('anomaly scan on the real stack', () => {
   }
 
   beforeAll(async () => {
-    h = await openHarness({ domain: 'quality' });
+    h = await openHarness({ domain: 'quality', prometheus: true });
 
     // 34 days of hourly runs: rows with a daily wave and noise, and a steady null rate per column.
     const rnd = random(11);
@@ -129,6 +130,21 @@ describe('anomaly scan on the real stack', () => {
     expect(new Set(rows.map((r) => r._field))).toEqual(new Set(['score', 'expected', 'lower', 'upper']));
     const spikeScore = scores.find((r) => Date.parse(r._time) === ordersSpike)!._value;
     expect(spikeScore).toBeGreaterThan(Math.max(...scores.filter((r) => Date.parse(r._time) >= quietFrom).map((r) => r._value)));
+  });
+
+  it("counts each scan's anomalies on the worker's /metrics, by dataset and metric", async () => {
+    const found = async () => {
+      const counted = (await h.metrics()).filter(
+        (s) => s.name === SPOKEFLOW_METRICS.anomaliesFound.name && [orders, events].includes(s.labels.dataset!),
+      );
+      return Object.fromEntries(counted.map((s) => [`${s.labels.dataset} ${s.labels.metric}`, s.value]));
+    };
+    const before = await found();
+    await scan(scanInput);
+    const after = await found();
+    const added = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+    // The drop and the spike of orders' volume, the spike of events'; the null rates found nothing.
+    expect(added).toEqual({ [`${orders} volume`]: 2, [`${events} volume`]: 1 });
   });
 
   it('an exclusion window hides the anomaly inside it, in this scan and the rows of earlier ones', async () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SDK_METRICS, SPOKEFLOW_METRICS } from '../../common/metric-names.js';
 import { openHarness, type Harness } from '../support/harness.js';
 import { exitOf, polling, startWorkerProcess } from '../support/worker-process.js';
+import { freePort, scrape } from '../support/prometheus.js';
 
 const run = promisify(execFile);
 
@@ -45,26 +46,6 @@ async function startOtlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; se
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, server };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
-
-/** `name{labels} value` lines of a Prometheus text exposition. */
-function samples(text: string): { name: string; labels: Record<string, string>; value: number }[] {
-  const out: { name: string; labels: Record<string, string>; value: number }[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
-    if (!m) continue;
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
 }
 
 describe('observability of a sync run by a real worker process', () => {
@@ -147,7 +128,7 @@ describe('observability of a sync run by a real worker process', () => {
   });
 
   it("serves the SDK's metrics and spokeflow's own on the worker's /metrics", async () => {
-    const scraped = samples(await (await fetch(metricsUrl)).text());
+    const scraped = await scrape(metricsUrl);
     const names = new Set(scraped.map((s) => s.name.replace(/_(bucket|sum|count)$/, '')));
     for (const name of SDK_METRICS) expect(names, name).toContain(name);
     // The labels the dashboard groups the SDK's metrics by.

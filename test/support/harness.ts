@@ -5,6 +5,7 @@ import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
 import { trackDatasets } from './cleanup.js';
+import { freePort, scrape, type PromSample } from './prometheus.js';
 import type { SyncResult } from '../../common/sync.js';
 import { createClients, type Clients } from '../../runtime/clients.js';
 import { loadConfig, type SpokeflowConfig } from '../../runtime/config.js';
@@ -18,12 +19,29 @@ import { connectClient, connectWorker } from '../../runtime/temporal.js';
  * worker of one domain (ingestion unless told otherwise) on a task queue of its own.
  */
 let runtimeInstalled = false;
+let metricsUrl: string | undefined;
 
-export async function openHarness(options: { inProcessWorker?: boolean; domain?: Domain } = {}) {
+export interface HarnessOptions {
+  inProcessWorker?: boolean;
+  domain?: Domain;
+  /**
+   * Serve this process's worker metrics on a loopback Prometheus endpoint, as a deployed worker
+   * does, so a test can scrape what its activities counted. Only the file's first harness decides.
+   */
+  prometheus?: boolean;
+}
+
+export async function openHarness(options: HarnessOptions = {}) {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') }); // keep test output to what matters
+    const bind = options.prometheus ? `127.0.0.1:${await freePort()}` : undefined;
+    Runtime.install({
+      logger: new DefaultLogger('WARN'), // keep test output to what matters
+      telemetryOptions: bind ? { metrics: { prometheus: { bindAddress: bind } } } : undefined,
+    });
+    metricsUrl = bind && `http://${bind}/metrics`;
     runtimeInstalled = true;
   }
+  if (options.prometheus && !metricsUrl) throw new Error('openHarness: the Runtime was installed without Prometheus by an earlier harness');
   const config = loadConfig();
   const clients = createClients(config);
   const { client, connection } = await connectClient(config);
@@ -100,6 +118,11 @@ export async function openHarness(options: { inProcessWorker?: boolean; domain?:
         workflowId: `test-sync-${String(input.dataset)}-${randomUUID().slice(0, 8)}`,
         args: [input],
       });
+    },
+    /** The worker metrics of this process, as Prometheus scrapes them (a harness opened with `prometheus`). */
+    async metrics(): Promise<PromSample[]> {
+      if (!metricsUrl) throw new Error('openHarness: open the harness with { prometheus: true } to scrape metrics');
+      return scrape(metricsUrl);
     },
     /** Removes the datasets this harness declared (and only those it created), with everything the catalog holds of them. */
     cleanup: () => tracked.cleanup(),
