@@ -11,6 +11,7 @@ import { up as healthSchema } from '../../infra/migrations/0006-health.js';
 import { up as vectorSchema } from '../../infra/migrations/0007-vector-index.js';
 import { up as refreshPagesSchema } from '../../infra/migrations/0012-vector-refresh-pages.js';
 import { knowledgePlugin } from '../../workers/knowledge-plugin.js';
+import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
 import { openHarness, type Harness } from '../support/harness.js';
 import { connectWorker } from '../../runtime/temporal.js';
 
@@ -150,7 +151,7 @@ describe('embedding refresh on the real stack', () => {
     });
     await admin.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
     await admin.end();
-    h = await openHarness({ domain: 'knowledge', inProcessWorker: false });
+    h = await openHarness({ domain: 'knowledge', inProcessWorker: false, prometheus: true });
     const ctx = {
       mysql: h.clients.catalog,
       minio: h.clients.minio,
@@ -187,7 +188,15 @@ describe('embedding refresh on the real stack', () => {
     await h.close();
   });
 
+  /** What the model counted on the worker's /metrics: texts embedded, and the last batch's rate. */
+  async function modelMetrics(): Promise<{ texts: number; perSecond: number | undefined }> {
+    const scraped = (await h.metrics()).filter((s) => s.labels.model === 'all-MiniLM-L6-v2');
+    const value = (name: string) => scraped.find((s) => s.name === name)?.value;
+    return { texts: value(SPOKEFLOW_METRICS.modelTexts.name) ?? 0, perSecond: value(SPOKEFLOW_METRICS.modelTextsPerSecond.name) };
+  }
+
   it('embeds every entry, in pages planned as key ranges, continuing as new with its cursor', async () => {
+    const textsBefore = (await modelMetrics()).texts;
     const handle = await h.client.workflow.start('embeddingRefreshWorkflow', {
       taskQueue: h.taskQueue,
       workflowId: `test-embedding-refresh-${tag}-first`,
@@ -206,6 +215,9 @@ describe('embedding refresh on the real stack', () => {
       model: 'all-MiniLM-L6-v2',
     });
     expect(result.modelVersion).toMatch(/^onnx-int8-[0-9a-f]{12}$/);
+    const counted = await modelMetrics();
+    expect(counted.texts - textsBefore).toBe(6);
+    expect(counted.perSecond).toBeGreaterThan(0);
     const first = await h.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe();
     expect(first.status.name).toBe('CONTINUED_AS_NEW');
 
