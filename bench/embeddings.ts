@@ -1,19 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import mysql from 'mysql2/promise';
 import { vectorLiteral } from '../activities/vectors/embedder.js';
 import { buildEntryText, type CatalogEntry } from '../activities/vectors/entry-text.js';
 import { createLocalEmbedder } from '../activities/vectors/local-model.js';
 import { createSemanticSearch } from '../activities/vectors/search.js';
 import type { EmbeddingRefreshResult } from '../common/knowledge.js';
-import { up as catalogSchema } from '../infra/migrations/0001-catalog.js';
 import { up as healthSchema } from '../infra/migrations/0006-health.js';
-import { up as vectorSchema } from '../infra/migrations/0007-vector-index.js';
-import { up as refreshPagesSchema } from '../infra/migrations/0012-vector-refresh-pages.js';
-import { createClients } from '../runtime/clients.js';
-import { loadConfig } from '../runtime/config.js';
 import { mulberry32 as random } from '../common/seeded-random.js';
 import { connectClient } from '../runtime/temporal.js';
+import { freshKnowledgeStores } from './support/knowledge-stores.js';
 import { describePeak, startWorkerProcess } from './support/worker-process.js';
 
 /**
@@ -116,25 +111,8 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 
 async function run(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const base = loadConfig();
-  const config = { ...base, mysql: { ...base.mysql, database: DATABASE }, vectors: { schema: SCHEMA } };
-  const admin = await mysql.createConnection({
-    host: base.mysql.host,
-    port: base.mysql.port,
-    user: base.mysql.user,
-    password: base.mysql.password,
-  });
-  await admin.query(`DROP DATABASE IF EXISTS \`${DATABASE}\``);
-  await admin.query(`CREATE DATABASE \`${DATABASE}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  await admin.end();
-  const clients = createClients(config);
+  const { config, clients } = await freshKnowledgeStores(DATABASE, SCHEMA, [healthSchema]);
   const pgq = clients.postgres;
-  await pgq.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-  const ctx = { mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, postgres: pgq, config };
-  await catalogSchema(ctx);
-  await healthSchema(ctx);
-  await vectorSchema(ctx);
-  await refreshPagesSchema(ctx);
 
   const embedder = createLocalEmbedder({ modelsDir: config.embeddings.modelsDir });
   const { client, connection } = await connectClient(config);

@@ -2,17 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import mysql from 'mysql2/promise';
 import { buildEntryText } from '../activities/vectors/entry-text.js';
 import { createCatalogEntries } from '../activities/catalog/catalog-entries.js';
 import { createLocalEmbedder } from '../activities/vectors/local-model.js';
 import type { EmbeddingRefreshResult } from '../common/knowledge.js';
-import { up as catalogSchema } from '../infra/migrations/0001-catalog.js';
-import { up as vectorSchema } from '../infra/migrations/0007-vector-index.js';
-import { up as refreshPagesSchema } from '../infra/migrations/0012-vector-refresh-pages.js';
-import { createClients } from '../runtime/clients.js';
-import { loadConfig } from '../runtime/config.js';
 import { connectClient } from '../runtime/temporal.js';
+import { freshKnowledgeStores } from './support/knowledge-stores.js';
 import { seedCatalog } from './support/synthetic-catalog.js';
 import { describePeak, startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
 
@@ -63,23 +58,7 @@ async function pagesByProcess(handle: WorkflowHandle): Promise<string> {
 
 async function run(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const base = loadConfig();
-  const config = { ...base, mysql: { ...base.mysql, database: DATABASE }, vectors: { schema: SCHEMA } };
-  const admin = await mysql.createConnection({
-    host: base.mysql.host,
-    port: base.mysql.port,
-    user: base.mysql.user,
-    password: base.mysql.password,
-  });
-  await admin.query(`DROP DATABASE IF EXISTS \`${DATABASE}\``);
-  await admin.query(`CREATE DATABASE \`${DATABASE}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  await admin.end();
-  const clients = createClients(config);
-  await clients.postgres.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-  const ctx = { mysql: clients.catalog, minio: clients.minio, influxAdmin: clients.influxAdmin, postgres: clients.postgres, config };
-  await catalogSchema(ctx);
-  await vectorSchema(ctx);
-  await refreshPagesSchema(ctx);
+  const { config, clients } = await freshKnowledgeStores(DATABASE, SCHEMA);
   const { client, connection } = await connectClient(config);
   const rows: { label: string; seconds: number; rate: number; load: string; peak?: string; spread?: string }[] = [];
   try {
