@@ -33,7 +33,7 @@ export const FEATURES = {
   'type.script': runs,
   'type.flow': later('sub-flows by path do not run yet'),
   'type.forloopflow': runs,
-  'type.whileloopflow': later('while loops do not run yet'),
+  'type.whileloopflow': runs, // with spokeflow's required value.max_iterations (common/openflow/run.ts)
   'type.branchone': runs,
   'type.branchall': runs,
   'type.identity': runs,

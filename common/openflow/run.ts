@@ -119,6 +119,7 @@ export function runProblems(flow: OpenFlow, scripts: ScriptTable): string[] {
     if (reason) problems.push(`${step}: value.type '${v.type}': ${reason}`);
     if (v.type === 'script' && !Object.hasOwn(scripts, v.path))
       problems.push(`${step}: script path '${v.path}' is not in the scripts table`);
+    if (v.type === 'whileloopflow') problems.push(...whileLoopProblems(m, v.max_iterations));
     nestedModules(v).forEach(visit);
     if (m.retry !== undefined && !['script', 'flow', 'rawscript'].includes(v.type))
       problems.push(`${step}: retry: ${FEATURES['module.retry.container'].reason}`);
@@ -126,4 +127,28 @@ export function runProblems(flow: OpenFlow, scripts: ScriptTable): string[] {
   flow.value.modules.forEach(visit);
   if (flow.value.failure_module) visit(flow.value.failure_module as FlowModule);
   return problems;
+}
+
+/**
+ * A while loop's body runs at most this many times in all (iterations × steps in the body, at any
+ * depth): the bound that keeps one run's history well inside Temporal's limits, a handful of
+ * events per step run. No continue-as-new: a loop can sit at any depth of the flow, inside other
+ * loops and branches, and its whole scope would have to travel to the next run.
+ */
+export const WHILE_LOOP_STEP_RUNS = 2_000;
+
+function stepsIn(modules: FlowModule[]): number {
+  return modules.reduce((n, m) => n + 1 + stepsIn(nestedModules(m.value)), 0);
+}
+
+function whileLoopProblems(m: FlowModule, limit: number | undefined): string[] {
+  const step = `step '${m.id}'`;
+  if (limit === undefined)
+    return [`${step}: value.max_iterations: a while loop runs only with an iteration limit (Windmill loops until cancelled)`];
+  const steps = Math.max(1, stepsIn((m.value as { modules: FlowModule[] }).modules));
+  if (limit * steps > WHILE_LOOP_STEP_RUNS)
+    return [
+      `${step}: value.max_iterations: ${limit} iterations of ${steps} step(s) exceed ${WHILE_LOOP_STEP_RUNS} step runs in one flow run`,
+    ];
+  return [];
 }

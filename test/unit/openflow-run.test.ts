@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flowIdOf, prepareFlowRun } from '../../cli/flow-run.js';
+import { runProblems, WHILE_LOOP_STEP_RUNS } from '../../common/openflow/run.js';
+import { checkFlow } from '../../common/openflow/validate.js';
 
 const fixture = (name: string): string => `test/fixtures/openflow/${name}`;
 
@@ -45,6 +47,27 @@ describe('flows run: what is checked before anything starts', () => {
   it('refuses $res: and $var: inputs at run time rather than pass them on as text', async () => {
     const err = await prepareFlowRun(fixture('while-stop.yaml'), { input: {} }).catch((e: Error) => e);
     expect((err as Error).message).toContain("step 'page': input_transforms.feed: $res: and $var: values do not resolve yet");
+  });
+
+  it('refuses a while loop without max_iterations, or one whose iterations could outgrow a run, naming step and field', async () => {
+    const unbounded = await prepareFlowRun(fixture('while-stop.yaml'), { input: {} }).catch((e: Error) => e);
+    expect((unbounded as Error).message).toContain(
+      "step 'pages': value.max_iterations: a while loop runs only with an iteration limit (Windmill loops until cancelled)",
+    );
+    const scripts = await tableFile('f/poll/record: { activity: record }\n');
+    const loop = (limit: number) => ({
+      summary: '',
+      value: { modules: [{ id: 'spin', value: { type: 'whileloopflow', skip_failures: false, max_iterations: limit, modules: [] } }] },
+    });
+    const table = { 'f/poll/record': { activity: 'record', local: false, input: {} } };
+    expect(runProblems(checkFlow(loop(WHILE_LOOP_STEP_RUNS)).flow!, table)).toEqual([]);
+    expect(runProblems(checkFlow(loop(WHILE_LOOP_STEP_RUNS + 1)).flow!, table)).toEqual([
+      `step 'spin': value.max_iterations: ${WHILE_LOOP_STEP_RUNS + 1} iterations of 1 step(s) exceed ${WHILE_LOOP_STEP_RUNS} step runs in one flow run`,
+    ]);
+    const run = await prepareFlowRun(fixture('run/poll.yaml'), { input: { ready_at: 2 }, scripts });
+    expect((run.openflow as { value: { modules: { value: { max_iterations?: number } }[] } }).value.modules[0]!.value.max_iterations).toBe(
+      10,
+    );
   });
 
   it('refuses a scripts table that names no activity or workflow', async () => {

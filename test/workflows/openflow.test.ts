@@ -60,6 +60,7 @@ const SCRIPTS = {
   'f/report/record': { activity: 'record' },
   'f/report/maybe_fail': { activity: 'maybeFail' },
   'f/ledger/record': { activity: 'record' },
+  'f/poll/record': { activity: 'record' },
 };
 
 /** True when `a` ended before `b` started. */
@@ -244,6 +245,62 @@ describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
       expect(line.starts()).toEqual(['review']);
     },
   );
+
+  it('repeats a while loop until a stop_after_if inside it breaks the loop (not the flow), a sleep apart', async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const handle = await start('poll', await flowOf('poll.yaml'), { ready_at: 3 });
+    const result = (await handle.result()) as Result;
+    expect(line.starts()).toEqual(['check-0', 'check-1', 'check-2', 'check-3', 'report']);
+    expect(result.stopped).toBeUndefined(); // the break ended the loop; the flow went on
+    expect(result.outputs.poll).toEqual([0, 1, 2, 3].map((i) => ({ label: `check-${i}`, value: i })));
+    expect(result.outputs.report).toEqual({ label: 'report', value: [0, 1, 2, 3] }); // results.check: one per iteration
+    expect(result.nodes.poll).toMatchObject({ kind: 'whileloopflow', status: 'succeeded', done: 4 });
+    // sleep: 60 after each check that did not break (Windmill sleeps before the next step; a break has none): skipped time.
+    const seconds = await serverSecondsBetween(
+      handle,
+      'workflowExecutionStartedEventAttributes',
+      'workflowExecutionCompletedEventAttributes',
+    );
+    expect(seconds).toBeGreaterThanOrEqual(3 * 60);
+    expect(seconds).toBeLessThan(4 * 60);
+  });
+
+  it("breaks a while loop on the loop's own stop_after_if, checked on each iteration's result", async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const flow = await flowOf('poll.yaml');
+    const loop = (flow.value as { modules: Record<string, unknown>[] }).modules[0]!;
+    const check = (loop.value as { modules: Record<string, unknown>[] }).modules[0]!;
+    delete check.stop_after_if;
+    delete check.sleep;
+    loop.stop_after_if = { expr: 'result.value === 1' };
+    const result = (await (await start('poll-break', flow, { ready_at: 0 })).result()) as Result;
+    expect(line.starts()).toEqual(['check-0', 'check-1', 'report']);
+    expect(result.outputs.report).toEqual({ label: 'report', value: [0, 1] });
+  });
+
+  it('fails a while loop that reaches max_iterations without a break, naming the field', async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const flow = await flowOf('poll.yaml');
+    const loop = (flow.value as { modules: { value: Record<string, unknown> }[] }).modules[0]!;
+    loop.value.max_iterations = 3;
+    const failure = await failureOf((await start('poll-limit', flow, { ready_at: 99 })).result());
+    expect(failure.message).toBe('step poll failed: value.max_iterations: 3 iterations ran and no stop_after_if broke the loop');
+    expect(line.starts()).toEqual(['check-0', 'check-1', 'check-2']);
+  });
+
+  it('refuses to start a while loop without max_iterations, naming the step and field', async () => {
+    t.use(timeline().stubs);
+    const flow = await flowOf('poll.yaml');
+    delete (flow.value as { modules: { value: Record<string, unknown> }[] }).modules[0]!.value.max_iterations;
+    const handle = await start('poll-unbounded', flow, { ready_at: 1 });
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('InvalidInput');
+    expect(failure.message).toContain("step 'poll': value.max_iterations: a while loop runs only with an iteration limit");
+    expect(((await handle.fetchHistory()).events ?? []).some((e) => e.activityTaskScheduledEventAttributes)).toBe(false);
+  });
 
   it('refuses to start a flow whose script path is not in the table, naming the step', async () => {
     t.use(timeline().stubs);
