@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,6 +67,26 @@ describe('flows run: what is checked before anything starts', () => {
     const run = await prepareFlowRun(fixture('run/poll.yaml'), { input: { ready_at: 2 }, scripts });
     expect((run.openflow as { value: { modules: { value: { max_iterations?: number } }[] } }).value.modules[0]!.value.max_iterations).toBe(
       10,
+    );
+  });
+
+  it('reads sub-flows from the flows folder as the Windmill CLI syncs them, and refuses one that runs itself', async () => {
+    const scripts = await tableFile('f/shop/record: { activity: record }\n');
+    const workspace = 'test/fixtures/openflow/workspace';
+    const run = await prepareFlowRun(`${workspace}/f/shop/restock.flow.yaml`, { input: { shelves: ['a'] }, scripts, flows: workspace });
+    expect(Object.keys(run.flows)).toEqual(['f/shop/refill']);
+    expect((run.flows['f/shop/refill'] as { summary: string }).summary).toBe('Refill one shelf');
+    await expect(prepareFlowRun(`${workspace}/f/shop/restock.flow.yaml`, { input: { shelves: [] }, scripts })).rejects.toThrow(
+      /step 'refill': flow path 'f\/shop\/refill' resolves to no flow file/,
+    );
+    const folder = await mkdtemp(join(tmpdir(), 'flows-'));
+    await mkdir(join(folder, 'f/a'), { recursive: true });
+    await writeFile(
+      join(folder, 'f/a/again.flow.yaml'),
+      'summary: again\nvalue:\n  modules:\n    - id: again\n      value: { type: flow, path: f/a/again, input_transforms: {} }\n',
+    );
+    await expect(prepareFlowRun(join(folder, 'f/a/again.flow.yaml'), { input: {}, flows: folder })).rejects.toThrow(
+      "step 'again': flow 'f/a/again': step 'again': flow path 'f/a/again' runs itself (f/a/again → f/a/again)",
     );
   });
 

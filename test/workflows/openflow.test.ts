@@ -3,6 +3,8 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import { createFlowExpressionActivities } from '../../activities/pipeline/flow-expressions.js';
 import { readFlow } from '../../cli/flow-files.js';
+import { readFlowTable } from '../../cli/flow-run.js';
+import type { FlowTable } from '../../common/openflow/run.js';
 import { eventually, failureOf, pause, serverSecondsBetween, useStubWorker } from './support/environment.js';
 
 // OpenFlow files run by pipelineWorkflow with Windmill's order and options, their scripts mapped
@@ -68,12 +70,18 @@ const before = (events: string[], a: string, b: string) => events.indexOf(`end $
 
 describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
   const t = useStubWorker(['record', 'maybeFail', 'flaky'], createFlowExpressionActivities());
-  const start = (id: string, openflow: Record<string, unknown>, input: Record<string, unknown> = {}) =>
+  const start = (id: string, openflow: Record<string, unknown>, input: Record<string, unknown> = {}, flows: FlowTable = {}) =>
     t.client.workflow.start('pipelineWorkflow', {
       taskQueue: t.taskQueue,
       workflowId: t.workflowId(`pipeline:${id}`),
-      args: [{ id, openflow, scripts: SCRIPTS, input, task_queues: { ingestion: t.taskQueue } }],
+      args: [{ id, openflow, scripts: SCRIPTS, flows, input, task_queues: { ingestion: t.taskQueue } }],
     });
+  const WORKSPACE = 'test/fixtures/openflow/workspace';
+  const restock = async () => {
+    const r = await readFlow(`${WORKSPACE}/f/shop/restock.flow.yaml`);
+    expect(r.problems).toEqual([]);
+    return { flow: structuredClone(r.flow) as unknown as Record<string, unknown>, flows: await readFlowTable(r.flow!, WORKSPACE) };
+  };
 
   it('runs a list top to bottom, a for-loop one at a time, branchall branches at once, branchone the first match', async () => {
     const line = timeline();
@@ -300,6 +308,51 @@ describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
     expect(failure.type).toBe('InvalidInput');
     expect(failure.message).toContain("step 'poll': value.max_iterations: a while loop runs only with an iteration limit");
     expect(((await handle.fetchHistory()).events ?? []).some((e) => e.activityTaskScheduledEventAttributes)).toBe(false);
+  });
+
+  it("runs a flow step by path as a child pipelineWorkflow whose result is the step's, once per loop iteration", async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const { flow, flows } = await restock();
+    expect(Object.keys(flows)).toEqual(['f/shop/refill']);
+    const handle = await start('restock', flow, { shelves: ['a', 'b'] }, flows);
+    const result = (await handle.result()) as Result;
+    expect(line.starts()).toEqual(['fill-a', 'confirm-a', 'fill-b', 'confirm-b', 'total']);
+    // The sub-flow's result (its last step's) is results.refill; its own steps are not the parent's results.
+    expect(result.outputs.each).toEqual([
+      { label: 'confirm-a', value: 'fill-a' },
+      { label: 'confirm-b', value: 'fill-b' },
+    ]);
+    expect(result.outputs.total).toEqual({ label: 'total', value: { refills: ['fill-a', 'fill-b'], inner: 'undefined' } });
+    const children = ((await handle.fetchHistory()).events ?? [])
+      .map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)
+      .filter((a) => a !== null && a !== undefined);
+    expect(children.map((c) => [c.workflowType?.name, c.workflowId])).toEqual([
+      ['pipelineWorkflow', `${handle.workflowId}/refill/each.0`],
+      ['pipelineWorkflow', `${handle.workflowId}/refill/each.1`],
+    ]);
+    const child = await t.client.workflow.getHandle(`${handle.workflowId}/refill/each.1`).result();
+    expect((child as Result).outputs.fill).toEqual({ label: 'fill-b', value: 'b' }); // the child's own results
+  });
+
+  it('fails the flow step when its sub-flow fails, and refuses a sub-flow path that resolves to nothing', async () => {
+    const line = timeline();
+    t.use({
+      ...line.stubs,
+      record: async (input: { label: string }) => {
+        if (input.label === 'confirm-b') throw ApplicationFailure.nonRetryable('shelf b is jammed', 'TestFailure');
+        return line.stubs.record(input);
+      },
+    });
+    const { flow, flows } = await restock();
+    const failure = await failureOf((await start('restock-jam', flow, { shelves: ['b'] }, flows)).result());
+    expect(failure.message).toMatch(/^step refill failed: .*shelf b is jammed/);
+    expect(line.starts()).toEqual(['fill-b']);
+
+    const unresolved = await start('restock-missing', flow, { shelves: ['a'] });
+    const refused = await failureOf(unresolved.result());
+    expect(refused.type).toBe('InvalidInput');
+    expect(refused.message).toContain("step 'refill': flow path 'f/shop/refill' resolves to no flow file");
   });
 
   it('refuses to start a flow whose script path is not in the table, naming the step', async () => {

@@ -1,5 +1,8 @@
-import { ApplicationFailure, isCancellation, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, isCancellation, sleep, workflowInfo } from '@temporalio/workflow';
 import { ErrorType } from '../../../common/errors.js';
+import { childFlowId, type FlowRunInput } from '../../../common/openflow/run.js';
+import type { PipelineResult } from '../../../common/pipeline/spec.js';
+import { SearchAttr } from '../../../common/search-attributes.js';
 import { retryDelaySeconds } from '../../../common/openflow/retry.js';
 import type { FlowModule, FlowModuleValue, InputTransform, Retry } from '../../../common/openflow/schema.js';
 import { badValue } from '../../../common/pipeline/node-io.js';
@@ -47,21 +50,56 @@ export async function runScriptStep(run: FlowRun, m: FlowModule, v: Value<'scrip
         : { type: 'workflow', name: target.workflow, input_transforms, ...(target.task_queue ? { task_queue: target.task_queue } : {}) },
   };
   const where = { input: scope.flow_input, nodes: {}, ...(scope.iteration !== undefined ? { iteration: scope.iteration } : {}) };
+  return withRetries(run, m, v.path, scope, () =>
+    node.value.type === 'activity'
+      ? runActivityNode(run, node, node.value, where)
+      : runWorkflowNode(run, node, node.value as Extract<Module['value'], { type: 'workflow' }>, where),
+  );
+}
+
+/** Windmill's `retry` around one attempt: workflow timers between attempts, the waits from its formula. */
+async function withRetries(run: FlowRun, m: FlowModule, what: string, scope: FlowScope, attempt: () => Promise<unknown>): Promise<unknown> {
   const retry = m.retry as z.output<typeof Retry> | undefined;
   for (let failures = 0; ;) {
     try {
-      return node.value.type === 'activity'
-        ? await runActivityNode(run, node, node.value, where)
-        : await runWorkflowNode(run, node, node.value as Extract<Module['value'], { type: 'workflow' }>, where);
+      return await attempt();
     } catch (err) {
       if (isCancellation(err)) throw err;
       failures++;
       const seconds = retryDelaySeconds(retry, failures, Math.random()); // the workflow's random: the same on replay
       if (seconds === undefined) throw err;
       if (scope.iteration === undefined) setNode(run, m.id, { attempts: failures + 1 });
-      if (seconds > 0) await sleep(Math.round(seconds * 1000), { summary: `${run.spec.id}/${m.id}: retry ${failures} of ${v.path}` });
+      if (seconds > 0) await sleep(Math.round(seconds * 1000), { summary: `${run.spec.id}/${m.id}: retry ${failures} of ${what}` });
     }
   }
+}
+
+/**
+ * `flow` by path: the sub-flow (from the flows table the CLI read) as a child pipelineWorkflow,
+ * its input the step's input transforms, on this run's task queue. As in Windmill, the step's
+ * result is the sub-flow's result: `results.<step>` reads it, the sub-flow's own steps stay its own.
+ */
+export async function runFlowStep(run: FlowRun, m: FlowModule, v: Value<'flow'>, scope: FlowScope): Promise<unknown> {
+  const input = await evaluateTransforms(run, m.id, 'input_transforms', v.input_transforms, scope);
+  const child: FlowRunInput = {
+    id: childFlowId(run.spec.id, m.id),
+    openflow: run.flows[v.path]!, // every path was resolved before the run started
+    scripts: run.scripts,
+    flows: run.flows,
+    input,
+    task_queues: run.spec.task_queues,
+  };
+  const done = (await withRetries(run, m, v.path, scope, () =>
+    executeChild('pipelineWorkflow', {
+      args: [child],
+      workflowId: `${run.workflowId}/${m.id}${scope.iteration ?? ''}`,
+      taskQueue: workflowInfo().taskQueue,
+      staticSummary: `${run.spec.id}/${m.id}: flow ${v.path}`,
+      ...(typeof m.timeout === 'number' ? { workflowExecutionTimeout: m.timeout * 1000 } : {}),
+      typedSearchAttributes: [{ key: SearchAttr.kind, value: 'pipeline' }],
+    }),
+  )) as PipelineResult;
+  return done.result ?? null;
 }
 
 /** `identity`: the previous step's result, unchanged. */

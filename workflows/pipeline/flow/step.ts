@@ -5,7 +5,15 @@ import { ErrorType } from '../../../common/errors.js';
 import { innermostFailure, reasonText } from '../../support/failure-reason.js';
 import { NodeFailed } from '../failures.js';
 import { setNode } from '../state.js';
-import { runBranchAllStep, runBranchOneStep, runForLoopStep, runIdentityStep, runScriptStep, runWhileLoopStep } from './kinds.js';
+import {
+  runBranchAllStep,
+  runBranchOneStep,
+  runFlowStep,
+  runForLoopStep,
+  runIdentityStep,
+  runScriptStep,
+  runWhileLoopStep,
+} from './kinds.js';
 import { pauseAfter } from './pause.js';
 import { evaluate, holds, type FlowRun, type FlowScope } from './scope.js';
 
@@ -100,6 +108,8 @@ function runType(run: FlowRun, m: FlowModule, scope: FlowScope): Promise<unknown
   switch (v.type) {
     case 'script':
       return runScriptStep(run, m, v, scope);
+    case 'flow':
+      return runFlowStep(run, m, v, scope);
     case 'identity':
       return runIdentityStep(scope);
     case 'forloopflow':
