@@ -355,6 +355,16 @@ describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
     expect(refused.message).toContain("step 'refill': flow path 'f/shop/refill' resolves to no flow file");
   });
 
+  it('runs a squashed for-loop over a literal iterator one iteration at a time, each body given the whole iter', async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const result = (await (await start('squash', await flowOf('squash-loop.yaml'))).result()) as Result;
+    expect(line.starts()).toEqual(['scale', 'scale', 'scale']);
+    const e = line.events;
+    expect(e.slice(0, 6)).toEqual(['start scale', 'end scale', 'start scale', 'end scale', 'start scale', 'end scale']);
+    expect(result.outputs.batches).toEqual([5, 6, 7].map((value, index) => ({ label: 'scale', value: { value, index } })));
+  });
+
   it('refuses to start a flow whose script path is not in the table, naming the step', async () => {
     t.use(timeline().stubs);
     const flow = await flowOf('order.yaml');
