@@ -391,4 +391,20 @@ describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
     // The replay worker has no evaluator: every value comes back from the markers, or it fails.
     await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, handle.workflowId);
   });
+
+  it('replays a while loop broken by its body and a flow step run as child workflows from their recorded histories', async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const poll = await start('recorded-poll', await flowOf('poll.yaml'), { ready_at: 2 });
+    await poll.result();
+    const { flow, flows } = await restock();
+    const parent = await start('recorded-restock', flow, { shelves: ['a', 'b'] }, flows);
+    await parent.result();
+    for (const handle of [poll, parent])
+      await Worker.runReplayHistory(
+        { workflowBundle: { codePath: inject('workflowBundlePath') } },
+        await handle.fetchHistory(),
+        handle.workflowId,
+      );
+  });
 });
