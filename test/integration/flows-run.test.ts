@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -95,6 +98,34 @@ describe('spokeflow flows run on the dev server', () => {
       (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'record',
     );
     expect(scheduled).toHaveLength(7);
+  });
+
+  it('runs a flow step as a child pipelineWorkflow, its file read from the --flows folder', async () => {
+    const id = `restock-${tag}`;
+    const folder = await mkdtemp(join(tmpdir(), 'flows-run-'));
+    const scripts = join(folder, 'scripts.yaml');
+    await writeFile(scripts, 'f/shop/record: { activity: record }\n');
+    const workspace = 'test/fixtures/openflow/workspace';
+    const out = await spokeflow(
+      'flows',
+      'run',
+      `${workspace}/f/shop/restock.flow.yaml`,
+      '--flows',
+      workspace,
+      '--scripts',
+      scripts,
+      '--input',
+      '{"shelves":["x"]}',
+      '--id',
+      id,
+      '--task-queue',
+      taskQueue,
+    );
+    expect(out.code).toBe(0);
+    const result = JSON.parse(out.stdout) as PipelineResult & { result: unknown };
+    expect(result.outputs.each).toEqual([{ label: 'confirm-x', value: 'fill-x' }]);
+    const child = await client.workflow.getHandle(`pipeline:${id}/refill/each.0`).describe();
+    expect([child.type, child.status.name, child.parentExecution?.workflowId]).toEqual(['pipelineWorkflow', 'COMPLETED', `pipeline:${id}`]);
   });
 
   it('refuses an input the flow schema rejects, naming the field, and starts nothing', async () => {
