@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
 import { describeIssues } from '../common/errors.js';
 import { compileInputSchema } from '../common/openflow/input-schema.js';
-import { runProblems, ScriptTable, type FlowRunInput } from '../common/openflow/run.js';
+import { runProblems, ScriptTable, type FlowRunInput, type FlowTable } from '../common/openflow/run.js';
+import { nestedModules, type FlowModule, type OpenFlow } from '../common/openflow/schema.js';
 import { SearchAttr } from '../common/search-attributes.js';
 import { TaskQueue } from '../common/task-queues.js';
 import { pipelineWorkflowId } from '../common/workflow-ids.js';
@@ -41,15 +42,63 @@ export async function readScriptTable(path: string | undefined): Promise<ScriptT
   return parsed.data;
 }
 
+/** Where the Windmill CLI syncs flow `f/a/b` in a workspace folder: `f/a/b.flow/flow.yaml`, or a single file. */
+const flowFileCandidates = (folder: string, path: string): string[] =>
+  [`${path}.flow`, `${path}.flow.yaml`, `${path}.flow.json`, `${path}.yaml`, `${path}.json`].map((name) => join(folder, name));
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function flowPathsOf(flow: OpenFlow): string[] {
+  const paths: string[] = [];
+  const visit = (m: FlowModule): void => {
+    if (m.value.type === 'flow') paths.push(m.value.path);
+    nestedModules(m.value).forEach(visit);
+  };
+  flow.value.modules.forEach(visit);
+  if (flow.value.failure_module) visit(flow.value.failure_module as FlowModule);
+  return paths;
+}
+
+/**
+ * Every sub-flow a flow runs, at any depth, read from the flows folder as the Windmill CLI syncs a
+ * workspace. A path that resolves to no file is left out: runProblems then names the step.
+ * A file that does not read or validate is a usage error naming the path.
+ */
+export async function readFlowTable(flow: OpenFlow, folder: string): Promise<FlowTable> {
+  const table: FlowTable = {};
+  const pending = flowPathsOf(flow);
+  for (let path = pending.shift(); path !== undefined; path = pending.shift()) {
+    if (Object.hasOwn(table, path)) continue;
+    let file: string | undefined;
+    for (const candidate of flowFileCandidates(folder, path)) if (!file && (await exists(candidate))) file = candidate;
+    if (!file) continue;
+    const check = await readFlow(file);
+    if (!check.flow || check.problems.length > 0)
+      throw new UsageError(`flow '${path}' (${check.file}) cannot run:\n  ${check.problems.join('\n  ')}`);
+    table[path] = check.flow as unknown as Record<string, unknown>;
+    pending.push(...flowPathsOf(check.flow));
+  }
+  return table;
+}
+
 /**
  * Everything `flows run` checks before it starts anything: the file (as `flows validate`), every
  * script path against the table, every feature against what runs, and the input against the
  * flow's `schema` (ajv, each field named). Gives the pipelineWorkflow input.
  */
-export async function prepareFlowRun(path: string, o: { input: unknown; scripts?: string; id?: string }): Promise<FlowRunInput> {
+export async function prepareFlowRun(
+  path: string,
+  o: { input: unknown; scripts?: string; flows?: string; id?: string },
+): Promise<FlowRunInput> {
   const check = await readFlow(path);
   const scripts = await readScriptTable(o.scripts);
-  const problems = check.flow ? [...check.problems, ...runProblems(check.flow, scripts)] : check.problems;
+  const flows = check.flow ? await readFlowTable(check.flow, o.flows ?? '.') : {};
+  const problems = check.flow ? [...check.problems, ...runProblems(check.flow, scripts, flows)] : check.problems;
   if (!check.flow || problems.length > 0) throw new UsageError(`${check.file} cannot run:\n  ${problems.join('\n  ')}`);
   if (typeof o.input !== 'object' || o.input === null || Array.isArray(o.input)) throw new UsageError('--input: must be an object');
   const inputProblems = compileInputSchema(check.flow.schema)(o.input);
@@ -58,6 +107,7 @@ export async function prepareFlowRun(path: string, o: { input: unknown; scripts?
     id: o.id ?? flowIdOf(path),
     openflow: check.flow as unknown as Record<string, unknown>,
     scripts,
+    flows,
     input: o.input as Record<string, unknown>,
     task_queues: {},
   };
@@ -66,7 +116,7 @@ export async function prepareFlowRun(path: string, o: { input: unknown; scripts?
 /** `spokeflow flows run`: checks, starts pipelineWorkflow on the pipelines' queue, waits and gives the result. */
 export async function runFlowCommand(
   path: string,
-  o: { input: unknown; scripts?: string; id?: string; taskQueue?: string; wait: boolean },
+  o: { input: unknown; scripts?: string; flows?: string; id?: string; taskQueue?: string; wait: boolean },
 ): Promise<unknown> {
   const input = await prepareFlowRun(path, o);
   const config = loadConfig();

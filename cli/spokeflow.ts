@@ -138,12 +138,20 @@ flows
   .option('--input <json-or-yaml>', "the flow input, checked against the flow's schema", '{}')
   .option('--input-file <path>', 'the flow input, from a .json or .yaml file')
   .option('--scripts <file>', 'the scripts table: script path → { activity | workflow, input mapping } (YAML or JSON)')
+  .option(
+    '--flows <folder>',
+    "where `flow` steps' paths resolve, as the Windmill CLI syncs a workspace (f/a/b → f/a/b.flow/flow.yaml)",
+    '.',
+  )
   .option('--id <name>', 'the run name (workflow id pipeline:<name>); defaults to the file name')
   .option('--task-queue <name>', "another task queue than the pipelines' (spokeflow-ingestion)")
   .option('--no-wait', 'start even when no worker polls the task queue')
   .description("run a flow with Windmill's order and options on pipelineWorkflow; prints its result")
   .action(
-    async (path: string, o: { input?: string; inputFile?: string; scripts?: string; id?: string; taskQueue?: string; wait: boolean }) => {
+    async (
+      path: string,
+      o: { input?: string; inputFile?: string; scripts?: string; flows?: string; id?: string; taskQueue?: string; wait: boolean },
+    ) => {
       const input = await readInput(o.inputFile !== undefined ? { inputFile: o.inputFile } : { input: o.input });
       console.log(JSON.stringify(await runFlowCommand(path, { ...o, input }), null, 2));
     },

@@ -31,9 +31,9 @@ export const FEATURES = {
   'value.chat_input_enabled': { status: 'refused', reason: 'chat input is not implemented' },
   'type.rawscript': later('rawscript sandboxes do not run yet: map the step to a script by path'),
   'type.script': runs,
-  'type.flow': later('sub-flows by path do not run yet'),
+  'type.flow': runs, // a child pipelineWorkflow; its file from the flows folder (cli/flow-run.ts)
   'type.forloopflow': runs,
-  'type.whileloopflow': later('while loops do not run yet'),
+  'type.whileloopflow': runs, // with spokeflow's required value.max_iterations (common/openflow/run.ts)
   'type.branchone': runs,
   'type.branchall': runs,
   'type.identity': runs,

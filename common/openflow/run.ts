@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DOMAINS } from '../task-queues.js';
 import { FEATURES, type FeatureStatus } from './features.js';
 import { nestedModules, type FlowModule, type OpenFlow } from './schema.js';
+import { checkFlow } from './validate.js';
 
 /**
  * What `pipelineWorkflow` takes to run an OpenFlow file: the file itself (checked again in the
@@ -39,6 +40,10 @@ export type ScriptTarget = z.output<typeof ScriptTarget>;
 export const ScriptTable = z.record(z.string().min(1), ScriptTarget);
 export type ScriptTable = z.output<typeof ScriptTable>;
 
+/** `flow` paths → the sub-flow files they resolve to (read by the CLI from a flows folder). */
+export const FlowTable = z.record(z.string().min(1), z.record(z.string(), z.unknown()));
+export type FlowTable = z.output<typeof FlowTable>;
+
 export const FlowRunInput = z
   .object({
     id: z
@@ -46,12 +51,19 @@ export const FlowRunInput = z
       .regex(/^[a-z][a-z0-9._-]{0,79}$/, 'must be a slug of lower-case letters, digits and . _ -')
       .describe('the run name: its workflow id is pipeline:<id>'),
     openflow: z.record(z.string(), z.unknown()).describe('the OpenFlow file as Windmill writes it ({ summary, value, schema })'),
-    scripts: ScriptTable.default({}).describe('script path → activity or workflow'),
+    scripts: ScriptTable.default({}).describe('script path → activity or workflow (for the sub-flows too)'),
+    flows: FlowTable.default({}).describe('flow path → the OpenFlow file a `flow` step runs as a child pipelineWorkflow'),
     input: z.record(z.string(), z.unknown()).default({}).describe('the flow input (flow_input)'),
     task_queues: z.partialRecord(z.enum(DOMAINS), QueueName).default({}).describe("task queue per domain, instead of the domain's own"),
   })
   .strict();
 export type FlowRunInput = z.output<typeof FlowRunInput>;
+
+/** A sub-flow's run name: the parent's and the step's, as a slug FlowRunInput accepts. */
+export function childFlowId(parent: string, step: string): string {
+  const slug = `${parent}.${step}`.toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
+  return (/^[a-z]/.test(slug) ? slug : `f${slug}`).slice(0, 80);
+}
 
 /** A pipelineWorkflow input is an OpenFlow run when it carries a file; otherwise it is a pipeline spec. */
 export function isFlowRun(raw: unknown): boolean {
@@ -88,7 +100,7 @@ function notRun(feature: string): string | undefined {
  * and features `flows validate` accepts but the runner does not honour yet. One line per step and
  * field; an empty list means the run may start.
  */
-export function runProblems(flow: OpenFlow, scripts: ScriptTable): string[] {
+export function runProblems(flow: OpenFlow, scripts: ScriptTable, flows: FlowTable = {}, within: string[] = []): string[] {
   const problems: string[] = [];
   for (const field of Object.keys(flow.value)) {
     const reason = notRun(`value.${field}`);
@@ -119,6 +131,8 @@ export function runProblems(flow: OpenFlow, scripts: ScriptTable): string[] {
     if (reason) problems.push(`${step}: value.type '${v.type}': ${reason}`);
     if (v.type === 'script' && !Object.hasOwn(scripts, v.path))
       problems.push(`${step}: script path '${v.path}' is not in the scripts table`);
+    if (v.type === 'flow') problems.push(...subFlowProblems(step, v.path, scripts, flows, within));
+    if (v.type === 'whileloopflow') problems.push(...whileLoopProblems(m, v.max_iterations));
     nestedModules(v).forEach(visit);
     if (m.retry !== undefined && !['script', 'flow', 'rawscript'].includes(v.type))
       problems.push(`${step}: retry: ${FEATURES['module.retry.container'].reason}`);
@@ -126,4 +140,37 @@ export function runProblems(flow: OpenFlow, scripts: ScriptTable): string[] {
   flow.value.modules.forEach(visit);
   if (flow.value.failure_module) visit(flow.value.failure_module as FlowModule);
   return problems;
+}
+
+/**
+ * A while loop's body runs at most this many times in all (iterations × steps in the body, at any
+ * depth): the bound that keeps one run's history well inside Temporal's limits, a handful of
+ * events per step run. No continue-as-new: a loop can sit at any depth of the flow, inside other
+ * loops and branches, and its whole scope would have to travel to the next run.
+ */
+export const WHILE_LOOP_STEP_RUNS = 2_000;
+
+/** A sub-flow must resolve, must not include itself, and must itself be able to run (checked whole, as its child run will). */
+function subFlowProblems(step: string, path: string, scripts: ScriptTable, flows: FlowTable, within: string[]): string[] {
+  if (!Object.hasOwn(flows, path)) return [`${step}: flow path '${path}' resolves to no flow file (<flows folder>/${path}.flow/flow.yaml)`];
+  if (within.includes(path)) return [`${step}: flow path '${path}' runs itself (${[...within, path].join(' → ')})`];
+  const check = checkFlow(JSON.parse(JSON.stringify(flows[path])) as unknown); // checkFlow fills defaults in place;
+  const inner = check.flow ? [...check.problems, ...runProblems(check.flow, scripts, flows, [...within, path])] : check.problems;
+  return inner.map((p) => `${step}: flow '${path}': ${p}`);
+}
+
+function stepsIn(modules: FlowModule[]): number {
+  return modules.reduce((n, m) => n + 1 + stepsIn(nestedModules(m.value)), 0);
+}
+
+function whileLoopProblems(m: FlowModule, limit: number | undefined): string[] {
+  const step = `step '${m.id}'`;
+  if (limit === undefined)
+    return [`${step}: value.max_iterations: a while loop runs only with an iteration limit (Windmill loops until cancelled)`];
+  const steps = Math.max(1, stepsIn((m.value as { modules: FlowModule[] }).modules));
+  if (limit * steps > WHILE_LOOP_STEP_RUNS)
+    return [
+      `${step}: value.max_iterations: ${limit} iterations of ${steps} step(s) exceed ${WHILE_LOOP_STEP_RUNS} step runs in one flow run`,
+    ];
+  return [];
 }

@@ -85,7 +85,14 @@ export type FlowModuleValue =
       parallel?: boolean;
       parallelism?: unknown;
     }
-  | { type: 'whileloopflow'; modules: FlowModule[]; skip_failures: boolean; parallel?: boolean; parallelism?: unknown }
+  | {
+      type: 'whileloopflow';
+      modules: FlowModule[];
+      skip_failures: boolean;
+      parallel?: boolean;
+      parallelism?: unknown;
+      max_iterations?: number;
+    }
   | { type: 'branchone'; branches: { summary?: string; expr: string; modules: FlowModule[] }[]; default: FlowModule[] }
   | {
       type: 'branchall';
@@ -127,6 +134,8 @@ const WhileloopFlow = z.looseObject({
   parallel: z.boolean().optional(),
   parallelism: Parallelism.optional(),
   squash: z.boolean().optional(),
+  // spokeflow's own field (Windmill loops until a break or a cancel): `flows run` requires it.
+  max_iterations: z.number().int().min(1).optional(),
 });
 const BranchOne = z.looseObject({
   type: z.literal('branchone'),

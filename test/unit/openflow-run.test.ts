@@ -1,8 +1,10 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flowIdOf, prepareFlowRun } from '../../cli/flow-run.js';
+import { runProblems, WHILE_LOOP_STEP_RUNS } from '../../common/openflow/run.js';
+import { checkFlow } from '../../common/openflow/validate.js';
 
 const fixture = (name: string): string => `test/fixtures/openflow/${name}`;
 
@@ -45,6 +47,47 @@ describe('flows run: what is checked before anything starts', () => {
   it('refuses $res: and $var: inputs at run time rather than pass them on as text', async () => {
     const err = await prepareFlowRun(fixture('while-stop.yaml'), { input: {} }).catch((e: Error) => e);
     expect((err as Error).message).toContain("step 'page': input_transforms.feed: $res: and $var: values do not resolve yet");
+  });
+
+  it('refuses a while loop without max_iterations, or one whose iterations could outgrow a run, naming step and field', async () => {
+    const unbounded = await prepareFlowRun(fixture('while-stop.yaml'), { input: {} }).catch((e: Error) => e);
+    expect((unbounded as Error).message).toContain(
+      "step 'pages': value.max_iterations: a while loop runs only with an iteration limit (Windmill loops until cancelled)",
+    );
+    const scripts = await tableFile('f/poll/record: { activity: record }\n');
+    const loop = (limit: number) => ({
+      summary: '',
+      value: { modules: [{ id: 'spin', value: { type: 'whileloopflow', skip_failures: false, max_iterations: limit, modules: [] } }] },
+    });
+    const table = { 'f/poll/record': { activity: 'record', local: false, input: {} } };
+    expect(runProblems(checkFlow(loop(WHILE_LOOP_STEP_RUNS)).flow!, table)).toEqual([]);
+    expect(runProblems(checkFlow(loop(WHILE_LOOP_STEP_RUNS + 1)).flow!, table)).toEqual([
+      `step 'spin': value.max_iterations: ${WHILE_LOOP_STEP_RUNS + 1} iterations of 1 step(s) exceed ${WHILE_LOOP_STEP_RUNS} step runs in one flow run`,
+    ]);
+    const run = await prepareFlowRun(fixture('run/poll.yaml'), { input: { ready_at: 2 }, scripts });
+    expect((run.openflow as { value: { modules: { value: { max_iterations?: number } }[] } }).value.modules[0]!.value.max_iterations).toBe(
+      10,
+    );
+  });
+
+  it('reads sub-flows from the flows folder as the Windmill CLI syncs them, and refuses one that runs itself', async () => {
+    const scripts = await tableFile('f/shop/record: { activity: record }\n');
+    const workspace = 'test/fixtures/openflow/workspace';
+    const run = await prepareFlowRun(`${workspace}/f/shop/restock.flow.yaml`, { input: { shelves: ['a'] }, scripts, flows: workspace });
+    expect(Object.keys(run.flows)).toEqual(['f/shop/refill']);
+    expect((run.flows['f/shop/refill'] as { summary: string }).summary).toBe('Refill one shelf');
+    await expect(prepareFlowRun(`${workspace}/f/shop/restock.flow.yaml`, { input: { shelves: [] }, scripts })).rejects.toThrow(
+      /step 'refill': flow path 'f\/shop\/refill' resolves to no flow file/,
+    );
+    const folder = await mkdtemp(join(tmpdir(), 'flows-'));
+    await mkdir(join(folder, 'f/a'), { recursive: true });
+    await writeFile(
+      join(folder, 'f/a/again.flow.yaml'),
+      'summary: again\nvalue:\n  modules:\n    - id: again\n      value: { type: flow, path: f/a/again, input_transforms: {} }\n',
+    );
+    await expect(prepareFlowRun(join(folder, 'f/a/again.flow.yaml'), { input: {}, flows: folder })).rejects.toThrow(
+      "step 'again': flow 'f/a/again': step 'again': flow path 'f/a/again' runs itself (f/a/again → f/a/again)",
+    );
   });
 
   it('refuses a scripts table that names no activity or workflow', async () => {

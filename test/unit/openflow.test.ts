@@ -89,12 +89,48 @@ describe('refusals name the step and the field', () => {
     expect(dup.problems).toEqual(["step 'x': id is used by another step"]);
   });
 
+  it("accepts the flow row shape of Windmill's backend test fixtures: a squashed loop of inline bun steps given flow_input.iter", async () => {
+    // Shape of f/system/dedicated_flow_runners (windmill-labs/windmill backend/tests/fixtures/dedicated_flows.sql), our own steps.
+    expect((await readFlow(fixture('run/squash-loop.yaml'))).problems).toEqual([]);
+    const row = {
+      summary: '',
+      value: {
+        modules: [
+          {
+            id: 'loop',
+            value: {
+              type: 'forloopflow',
+              iterator: { type: 'javascript', expr: '[2, 4]' },
+              skip_failures: false,
+              parallel: false,
+              squash: true,
+              modules: [
+                {
+                  id: 'half',
+                  value: {
+                    type: 'rawscript',
+                    language: 'bun',
+                    content: 'export function main(iter: { value: number }) { return iter.value / 2 }',
+                    input_transforms: { iter: { type: 'javascript', expr: 'flow_input.iter' } },
+                    lock: '{}\n//bun.lock\n<empty>',
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+      schema: { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: {}, required: [] },
+    };
+    expect(checkFlow(row).problems).toEqual([]);
+  });
+
   it('keeps every refused feature with a reason in the one table', () => {
     const refused = featureTable().filter((f) => f.status === 'refused');
     expect(refused.length).toBeGreaterThan(0);
     for (const f of refused) expect(f.reason).toBeTruthy();
     expect(FEATURES['type.forloopflow'].status).toBe('runs');
-    expect(FEATURES['type.whileloopflow'].status).toBe('validated');
+    expect(FEATURES['type.whileloopflow'].status).toBe('runs');
   });
 });
 

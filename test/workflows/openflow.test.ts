@@ -3,6 +3,8 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import { createFlowExpressionActivities } from '../../activities/pipeline/flow-expressions.js';
 import { readFlow } from '../../cli/flow-files.js';
+import { readFlowTable } from '../../cli/flow-run.js';
+import type { FlowTable } from '../../common/openflow/run.js';
 import { eventually, failureOf, pause, serverSecondsBetween, useStubWorker } from './support/environment.js';
 
 // OpenFlow files run by pipelineWorkflow with Windmill's order and options, their scripts mapped
@@ -60,6 +62,7 @@ const SCRIPTS = {
   'f/report/record': { activity: 'record' },
   'f/report/maybe_fail': { activity: 'maybeFail' },
   'f/ledger/record': { activity: 'record' },
+  'f/poll/record': { activity: 'record' },
 };
 
 /** True when `a` ended before `b` started. */
@@ -67,12 +70,18 @@ const before = (events: string[], a: string, b: string) => events.indexOf(`end $
 
 describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
   const t = useStubWorker(['record', 'maybeFail', 'flaky'], createFlowExpressionActivities());
-  const start = (id: string, openflow: Record<string, unknown>, input: Record<string, unknown> = {}) =>
+  const start = (id: string, openflow: Record<string, unknown>, input: Record<string, unknown> = {}, flows: FlowTable = {}) =>
     t.client.workflow.start('pipelineWorkflow', {
       taskQueue: t.taskQueue,
       workflowId: t.workflowId(`pipeline:${id}`),
-      args: [{ id, openflow, scripts: SCRIPTS, input, task_queues: { ingestion: t.taskQueue } }],
+      args: [{ id, openflow, scripts: SCRIPTS, flows, input, task_queues: { ingestion: t.taskQueue } }],
     });
+  const WORKSPACE = 'test/fixtures/openflow/workspace';
+  const restock = async () => {
+    const r = await readFlow(`${WORKSPACE}/f/shop/restock.flow.yaml`);
+    expect(r.problems).toEqual([]);
+    return { flow: structuredClone(r.flow) as unknown as Record<string, unknown>, flows: await readFlowTable(r.flow!, WORKSPACE) };
+  };
 
   it('runs a list top to bottom, a for-loop one at a time, branchall branches at once, branchone the first match', async () => {
     const line = timeline();
@@ -245,6 +254,117 @@ describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
     },
   );
 
+  it('repeats a while loop until a stop_after_if inside it breaks the loop (not the flow), a sleep apart', async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const handle = await start('poll', await flowOf('poll.yaml'), { ready_at: 3 });
+    const result = (await handle.result()) as Result;
+    expect(line.starts()).toEqual(['check-0', 'check-1', 'check-2', 'check-3', 'report']);
+    expect(result.stopped).toBeUndefined(); // the break ended the loop; the flow went on
+    expect(result.outputs.poll).toEqual([0, 1, 2, 3].map((i) => ({ label: `check-${i}`, value: i })));
+    expect(result.outputs.report).toEqual({ label: 'report', value: [0, 1, 2, 3] }); // results.check: one per iteration
+    expect(result.nodes.poll).toMatchObject({ kind: 'whileloopflow', status: 'succeeded', done: 4 });
+    // sleep: 60 after each check that did not break (Windmill sleeps before the next step; a break has none): skipped time.
+    const seconds = await serverSecondsBetween(
+      handle,
+      'workflowExecutionStartedEventAttributes',
+      'workflowExecutionCompletedEventAttributes',
+    );
+    expect(seconds).toBeGreaterThanOrEqual(3 * 60);
+    expect(seconds).toBeLessThan(4 * 60);
+  });
+
+  it("breaks a while loop on the loop's own stop_after_if, checked on each iteration's result", async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const flow = await flowOf('poll.yaml');
+    const loop = (flow.value as { modules: Record<string, unknown>[] }).modules[0]!;
+    const check = (loop.value as { modules: Record<string, unknown>[] }).modules[0]!;
+    delete check.stop_after_if;
+    delete check.sleep;
+    loop.stop_after_if = { expr: 'result.value === 1' };
+    const result = (await (await start('poll-break', flow, { ready_at: 0 })).result()) as Result;
+    expect(line.starts()).toEqual(['check-0', 'check-1', 'report']);
+    expect(result.outputs.report).toEqual({ label: 'report', value: [0, 1] });
+  });
+
+  it('fails a while loop that reaches max_iterations without a break, naming the field', async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const flow = await flowOf('poll.yaml');
+    const loop = (flow.value as { modules: { value: Record<string, unknown> }[] }).modules[0]!;
+    loop.value.max_iterations = 3;
+    const failure = await failureOf((await start('poll-limit', flow, { ready_at: 99 })).result());
+    expect(failure.message).toBe('step poll failed: value.max_iterations: 3 iterations ran and no stop_after_if broke the loop');
+    expect(line.starts()).toEqual(['check-0', 'check-1', 'check-2']);
+  });
+
+  it('refuses to start a while loop without max_iterations, naming the step and field', async () => {
+    t.use(timeline().stubs);
+    const flow = await flowOf('poll.yaml');
+    delete (flow.value as { modules: { value: Record<string, unknown> }[] }).modules[0]!.value.max_iterations;
+    const handle = await start('poll-unbounded', flow, { ready_at: 1 });
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('InvalidInput');
+    expect(failure.message).toContain("step 'poll': value.max_iterations: a while loop runs only with an iteration limit");
+    expect(((await handle.fetchHistory()).events ?? []).some((e) => e.activityTaskScheduledEventAttributes)).toBe(false);
+  });
+
+  it("runs a flow step by path as a child pipelineWorkflow whose result is the step's, once per loop iteration", async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const { flow, flows } = await restock();
+    expect(Object.keys(flows)).toEqual(['f/shop/refill']);
+    const handle = await start('restock', flow, { shelves: ['a', 'b'] }, flows);
+    const result = (await handle.result()) as Result;
+    expect(line.starts()).toEqual(['fill-a', 'confirm-a', 'fill-b', 'confirm-b', 'total']);
+    // The sub-flow's result (its last step's) is results.refill; its own steps are not the parent's results.
+    expect(result.outputs.each).toEqual([
+      { label: 'confirm-a', value: 'fill-a' },
+      { label: 'confirm-b', value: 'fill-b' },
+    ]);
+    expect(result.outputs.total).toEqual({ label: 'total', value: { refills: ['fill-a', 'fill-b'], inner: 'undefined' } });
+    const children = ((await handle.fetchHistory()).events ?? [])
+      .map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)
+      .filter((a) => a !== null && a !== undefined);
+    expect(children.map((c) => [c.workflowType?.name, c.workflowId])).toEqual([
+      ['pipelineWorkflow', `${handle.workflowId}/refill/each.0`],
+      ['pipelineWorkflow', `${handle.workflowId}/refill/each.1`],
+    ]);
+    const child = await t.client.workflow.getHandle(`${handle.workflowId}/refill/each.1`).result();
+    expect((child as Result).outputs.fill).toEqual({ label: 'fill-b', value: 'b' }); // the child's own results
+  });
+
+  it('fails the flow step when its sub-flow fails, and refuses a sub-flow path that resolves to nothing', async () => {
+    const line = timeline();
+    t.use({
+      ...line.stubs,
+      record: async (input: { label: string }) => {
+        if (input.label === 'confirm-b') throw ApplicationFailure.nonRetryable('shelf b is jammed', 'TestFailure');
+        return line.stubs.record(input);
+      },
+    });
+    const { flow, flows } = await restock();
+    const failure = await failureOf((await start('restock-jam', flow, { shelves: ['b'] }, flows)).result());
+    expect(failure.message).toMatch(/^step refill failed: .*shelf b is jammed/);
+    expect(line.starts()).toEqual(['fill-b']);
+
+    const unresolved = await start('restock-missing', flow, { shelves: ['a'] });
+    const refused = await failureOf(unresolved.result());
+    expect(refused.type).toBe('InvalidInput');
+    expect(refused.message).toContain("step 'refill': flow path 'f/shop/refill' resolves to no flow file");
+  });
+
+  it('runs a squashed for-loop over a literal iterator one iteration at a time, each body given the whole iter', async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const result = (await (await start('squash', await flowOf('squash-loop.yaml'))).result()) as Result;
+    expect(line.starts()).toEqual(['scale', 'scale', 'scale']);
+    const e = line.events;
+    expect(e.slice(0, 6)).toEqual(['start scale', 'end scale', 'start scale', 'end scale', 'start scale', 'end scale']);
+    expect(result.outputs.batches).toEqual([5, 6, 7].map((value, index) => ({ label: 'scale', value: { value, index } })));
+  });
+
   it('refuses to start a flow whose script path is not in the table, naming the step', async () => {
     t.use(timeline().stubs);
     const flow = await flowOf('order.yaml');
@@ -270,5 +390,21 @@ describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
     expect(markers.length).toBeGreaterThanOrEqual(5); // the evaluations, as local-activity markers
     // The replay worker has no evaluator: every value comes back from the markers, or it fails.
     await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, handle.workflowId);
+  });
+
+  it('replays a while loop broken by its body and a flow step run as child workflows from their recorded histories', async () => {
+    const line = timeline();
+    t.use(line.stubs);
+    const poll = await start('recorded-poll', await flowOf('poll.yaml'), { ready_at: 2 });
+    await poll.result();
+    const { flow, flows } = await restock();
+    const parent = await start('recorded-restock', flow, { shelves: ['a', 'b'] }, flows);
+    await parent.result();
+    for (const handle of [poll, parent])
+      await Worker.runReplayHistory(
+        { workflowBundle: { codePath: inject('workflowBundlePath') } },
+        await handle.fetchHistory(),
+        handle.workflowId,
+      );
   });
 });

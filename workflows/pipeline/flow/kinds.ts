@@ -1,4 +1,8 @@
-import { isCancellation, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, isCancellation, sleep, workflowInfo } from '@temporalio/workflow';
+import { ErrorType } from '../../../common/errors.js';
+import { childFlowId, type FlowRunInput } from '../../../common/openflow/run.js';
+import type { PipelineResult } from '../../../common/pipeline/spec.js';
+import { SearchAttr } from '../../../common/search-attributes.js';
 import { retryDelaySeconds } from '../../../common/openflow/retry.js';
 import type { FlowModule, FlowModuleValue, InputTransform, Retry } from '../../../common/openflow/schema.js';
 import { badValue } from '../../../common/pipeline/node-io.js';
@@ -46,21 +50,56 @@ export async function runScriptStep(run: FlowRun, m: FlowModule, v: Value<'scrip
         : { type: 'workflow', name: target.workflow, input_transforms, ...(target.task_queue ? { task_queue: target.task_queue } : {}) },
   };
   const where = { input: scope.flow_input, nodes: {}, ...(scope.iteration !== undefined ? { iteration: scope.iteration } : {}) };
+  return withRetries(run, m, v.path, scope, () =>
+    node.value.type === 'activity'
+      ? runActivityNode(run, node, node.value, where)
+      : runWorkflowNode(run, node, node.value as Extract<Module['value'], { type: 'workflow' }>, where),
+  );
+}
+
+/** Windmill's `retry` around one attempt: workflow timers between attempts, the waits from its formula. */
+async function withRetries(run: FlowRun, m: FlowModule, what: string, scope: FlowScope, attempt: () => Promise<unknown>): Promise<unknown> {
   const retry = m.retry as z.output<typeof Retry> | undefined;
   for (let failures = 0; ;) {
     try {
-      return node.value.type === 'activity'
-        ? await runActivityNode(run, node, node.value, where)
-        : await runWorkflowNode(run, node, node.value as Extract<Module['value'], { type: 'workflow' }>, where);
+      return await attempt();
     } catch (err) {
       if (isCancellation(err)) throw err;
       failures++;
       const seconds = retryDelaySeconds(retry, failures, Math.random()); // the workflow's random: the same on replay
       if (seconds === undefined) throw err;
       if (scope.iteration === undefined) setNode(run, m.id, { attempts: failures + 1 });
-      if (seconds > 0) await sleep(Math.round(seconds * 1000), { summary: `${run.spec.id}/${m.id}: retry ${failures} of ${v.path}` });
+      if (seconds > 0) await sleep(Math.round(seconds * 1000), { summary: `${run.spec.id}/${m.id}: retry ${failures} of ${what}` });
     }
   }
+}
+
+/**
+ * `flow` by path: the sub-flow (from the flows table the CLI read) as a child pipelineWorkflow,
+ * its input the step's input transforms, on this run's task queue. As in Windmill, the step's
+ * result is the sub-flow's result: `results.<step>` reads it, the sub-flow's own steps stay its own.
+ */
+export async function runFlowStep(run: FlowRun, m: FlowModule, v: Value<'flow'>, scope: FlowScope): Promise<unknown> {
+  const input = await evaluateTransforms(run, m.id, 'input_transforms', v.input_transforms, scope);
+  const child: FlowRunInput = {
+    id: childFlowId(run.spec.id, m.id),
+    openflow: run.flows[v.path]!, // every path was resolved before the run started
+    scripts: run.scripts,
+    flows: run.flows,
+    input,
+    task_queues: run.spec.task_queues,
+  };
+  const done = (await withRetries(run, m, v.path, scope, () =>
+    executeChild('pipelineWorkflow', {
+      args: [child],
+      workflowId: `${run.workflowId}/${m.id}${scope.iteration ?? ''}`,
+      taskQueue: workflowInfo().taskQueue,
+      staticSummary: `${run.spec.id}/${m.id}: flow ${v.path}`,
+      ...(typeof m.timeout === 'number' ? { workflowExecutionTimeout: m.timeout * 1000 } : {}),
+      typedSearchAttributes: [{ key: SearchAttr.kind, value: 'pipeline' }],
+    }),
+  )) as PipelineResult;
+  return done.result ?? null;
 }
 
 /** `identity`: the previous step's result, unchanged. */
@@ -96,28 +135,67 @@ export async function runForLoopStep(run: FlowRun, m: FlowModule, v: Value<'forl
   if (!Array.isArray(list)) throw badValue(m.id, 'iterator', `must give a list, not ${kindOf(list)}`);
   const parallelism =
     v.parallelism === undefined ? undefined : await parallelismOf(run, m, v.parallelism as number | InputTransform, scope);
+  const width = v.parallel === true ? Math.min(parallelism ?? list.length, list.length) : Math.min(1, list.length);
+  const { results } = await iterate(run, m, v.modules, scope, { values: list, width, skipFailures: v.skip_failures });
+  return results;
+}
+
+/**
+ * A while-loop as Windmill runs it (backend/windmill-worker/src/worker_flow.rs): its body again
+ * and again, one iteration at a time, `flow_input.iter` being `{ index: n, value: n }`, until a
+ * `stop_after_if` on the loop or inside its body breaks it. Windmill would loop until cancelled;
+ * here `max_iterations` (required, checked before the run) bounds it, and reaching it without a
+ * break fails the step. The bound also bounds the run's history (common/openflow/run.ts).
+ */
+export async function runWhileLoopStep(run: FlowRun, m: FlowModule, v: Value<'whileloopflow'>, scope: FlowScope): Promise<unknown> {
+  const limit = v.max_iterations!; // required by runProblems before the run started
+  const values = Array.from({ length: limit }, (_, i) => i);
+  const { results, stopped } = await iterate(run, m, v.modules, scope, { values, width: 1, skipFailures: v.skip_failures });
+  if (!stopped)
+    throw new NodeFailed(
+      m.id,
+      `value.max_iterations: ${limit} iterations ran and no stop_after_if broke the loop`,
+      ApplicationFailure.nonRetryable(`while loop ${m.id} reached max_iterations (${limit})`, ErrorType.pipelineNodeFailed),
+    );
+  return results;
+}
+
+/**
+ * A loop body run once per value, `width` iterations at once, each with its own copy of
+ * `results` and `flow_input.iter`. Ends early when a break holds (the loop's `stop_after_if` on
+ * an iteration's result, or a `stop_after_if` inside the body); `skip_failures` keeps a failed
+ * iteration's error as its result. After it, `results.<inner step>` lists that step per iteration.
+ */
+async function iterate(
+  run: FlowRun,
+  m: FlowModule,
+  modules: FlowModule[],
+  scope: FlowScope,
+  o: { values: unknown[]; width: number; skipFailures: boolean },
+): Promise<{ results: unknown[]; stopped: boolean }> {
+  const { values } = o;
   const shown = scope.iteration === undefined;
-  const counts = { done: 0, failed: 0, total: list.length };
+  const counts = { done: 0, failed: 0, total: values.length };
   if (shown) setNode(run, m.id, counts);
-  const results: unknown[] = new Array<unknown>(list.length).fill(null);
+  const results: unknown[] = new Array<unknown>(values.length).fill(null);
   const perIteration: Record<string, unknown>[] = [];
   const brk = m.stop_after_if as { expr: string } | undefined;
   let next = 0;
   let stopped = false;
   let failure: unknown;
   const lane = async (): Promise<void> => {
-    while (next < list.length && !stopped && failure === undefined) {
+    while (next < values.length && !stopped && failure === undefined) {
       const index = next++;
       const inner: FlowScope = {
         ...scope,
-        flow_input: { ...scope.flow_input, iter: { value: list[index], index } },
+        flow_input: { ...scope.flow_input, iter: { value: values[index], index } },
         results: { ...scope.results },
-        previous_result: list[index],
+        previous_result: values[index],
         iteration: `${scope.iteration ?? ''}/${m.id}.${index}`,
       };
       perIteration[index] = inner.results;
       try {
-        results[index] = await runSteps(run, v.modules, inner);
+        results[index] = await runSteps(run, modules, inner);
         if (brk) {
           const value = await evaluate(run, m.id, { 'stop_after_if.expr': brk.expr }, inner, { result: results[index] });
           if (holds(value['stop_after_if.expr'])) stopped = true;
@@ -126,7 +204,7 @@ export async function runForLoopStep(run: FlowRun, m: FlowModule, v: Value<'forl
         if (err instanceof FlowStopped) {
           results[index] = err.result;
           stopped = true;
-        } else if (!v.skip_failures || isCancellation(err)) {
+        } else if (!o.skipFailures || isCancellation(err)) {
           failure ??= err;
           return;
         } else {
@@ -138,12 +216,11 @@ export async function runForLoopStep(run: FlowRun, m: FlowModule, v: Value<'forl
       if (shown) setNode(run, m.id, counts);
     }
   };
-  const width = v.parallel === true ? Math.min(parallelism ?? list.length, list.length) : Math.min(1, list.length);
-  await Promise.all(Array.from({ length: width }, lane));
+  await Promise.all(Array.from({ length: o.width }, lane));
   if (failure !== undefined) throw failure;
   const ran = stopped ? results.slice(0, counts.done) : results;
-  for (const id of idsIn(v.modules)) scope.results[id] = perIteration.slice(0, ran.length).map((r) => r?.[id] ?? null);
-  return ran;
+  for (const id of idsIn(modules)) scope.results[id] = perIteration.slice(0, ran.length).map((r) => r?.[id] ?? null);
+  return { results: ran, stopped };
 }
 
 async function parallelismOf(run: FlowRun, m: FlowModule, p: number | InputTransform, scope: FlowScope): Promise<number> {

@@ -56,7 +56,7 @@ function startFlow(raw: unknown): FlowRun {
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid flow run: ${describeIssues(parsed.error)}`, ErrorType.invalidInput);
   const input = parsed.data;
   const check = checkFlow(JSON.parse(JSON.stringify(input.openflow)) as unknown); // checkFlow fills in defaults in place; the input stays as given;
-  const problems = check.flow ? [...check.problems, ...runProblems(check.flow, input.scripts)] : check.problems;
+  const problems = check.flow ? [...check.problems, ...runProblems(check.flow, input.scripts, input.flows)] : check.problems;
   if (!check.flow || problems.length > 0)
     throw ApplicationFailure.nonRetryable(`flow ${input.id} cannot run: ${problems.join('; ')}`, ErrorType.invalidInput);
   const flow = check.flow;
@@ -73,7 +73,7 @@ function startFlow(raw: unknown): FlowRun {
   for (const m of flow.value.modules)
     base.progress.nodes[m.id] = { kind: m.value.type, status: 'pending', ...(m.summary ? { summary: m.summary } : {}) };
   base.progress.total = steps.length;
-  return Object.assign(base, { flow, scripts: input.scripts, steps });
+  return Object.assign(base, { flow, scripts: input.scripts, flows: input.flows, steps });
 }
 
 async function flowFailed(run: FlowRun, scope: FlowScope, err: unknown): Promise<ApplicationFailure> {

@@ -1,13 +1,14 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
 import type { createFlowExpressionActivities } from '../../../activities/pipeline/flow-expressions.js';
-import type { FlowExpressionContext, ScriptTable } from '../../../common/openflow/run.js';
+import type { FlowExpressionContext, FlowTable, ScriptTable } from '../../../common/openflow/run.js';
 import type { InputTransform, OpenFlow } from '../../../common/openflow/schema.js';
 import type { PipelineRun } from '../state.js';
 
-/** An OpenFlow run: the pipeline run's state (progress, approvals, Web UI) plus the file and its script table. */
+/** An OpenFlow run: the pipeline run's state (progress, approvals, Web UI) plus the file, its script table and sub-flows. */
 export interface FlowRun extends PipelineRun {
   readonly flow: OpenFlow;
   readonly scripts: ScriptTable;
+  readonly flows: FlowTable;
 }
 
 /** Where a step runs: Windmill's names as its expressions read them. */

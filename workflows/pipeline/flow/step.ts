@@ -5,7 +5,15 @@ import { ErrorType } from '../../../common/errors.js';
 import { innermostFailure, reasonText } from '../../support/failure-reason.js';
 import { NodeFailed } from '../failures.js';
 import { setNode } from '../state.js';
-import { runBranchAllStep, runBranchOneStep, runForLoopStep, runIdentityStep, runScriptStep } from './kinds.js';
+import {
+  runBranchAllStep,
+  runBranchOneStep,
+  runFlowStep,
+  runForLoopStep,
+  runIdentityStep,
+  runScriptStep,
+  runWhileLoopStep,
+} from './kinds.js';
 import { pauseAfter } from './pause.js';
 import { evaluate, holds, type FlowRun, type FlowScope } from './scope.js';
 
@@ -58,7 +66,8 @@ export async function runStep(run: FlowRun, m: FlowModule, scope: FlowScope): Pr
     scope.results[m.id] = result;
     const stop = m.stop_after_if as { expr: string; skip_if_stopped?: boolean; error_message?: string } | undefined;
     // On a loop, stop_after_if is the loop's break, checked per iteration (kinds.ts); here it stops the flow.
-    const stopHere = m.value.type === 'forloopflow' ? m.stop_after_all_iters_if : (stop ?? m.stop_after_all_iters_if);
+    const loop = m.value.type === 'forloopflow' || m.value.type === 'whileloopflow';
+    const stopHere = loop ? m.stop_after_all_iters_if : (stop ?? m.stop_after_all_iters_if);
     if (stopHere) await stopIf(run, m.id, stopHere as NonNullable<typeof stop>, result, scope);
     const next: FlowScope = { ...scope, previous_result: result, resume: await pauseAfter(run, m, scope, result) };
     if (shown) setNode(run, m.id, { status: 'succeeded', durationMs: Date.now() - started });
@@ -99,10 +108,14 @@ function runType(run: FlowRun, m: FlowModule, scope: FlowScope): Promise<unknown
   switch (v.type) {
     case 'script':
       return runScriptStep(run, m, v, scope);
+    case 'flow':
+      return runFlowStep(run, m, v, scope);
     case 'identity':
       return runIdentityStep(scope);
     case 'forloopflow':
       return runForLoopStep(run, m, v, scope);
+    case 'whileloopflow':
+      return runWhileLoopStep(run, m, v, scope);
     case 'branchone':
       return runBranchOneStep(run, m, v, scope);
     case 'branchall':
