@@ -25,6 +25,8 @@ export const ErrorType = {
   pipelineApprovalRejected: 'PipelineApprovalRejected',
   pipelineOutputTooLarge: 'PipelineOutputTooLarge',
   pipelineBadValue: 'PipelineBadValue',
+  /** A pipeline's checks node: a blocking check failed, so what reads the data must not run. */
+  checksBlocking: 'BlockingChecksFailed',
   // What a store said that no retry can change (activities/store-errors.ts maps each driver's codes).
   authenticationFailed: 'AuthenticationFailed',
   unknownHost: 'UnknownHost',

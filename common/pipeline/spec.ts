@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QualityChecksInput } from '../checks.js';
 import { DOMAINS } from '../task-queues.js';
 import { durationMs } from '../time.js';
 import { checkGraph } from './graph.js';
@@ -118,6 +119,20 @@ const SleepValue = z
   .strict()
   .refine((s) => (s.duration === undefined) !== (s.until === undefined), 'give exactly one of duration and until');
 
+/**
+ * A dataset's data-quality checks as a gate, after Dagster's blocking asset checks: a failing
+ * (or unevaluable) blocking check fails the node, so the nodes after it do not run. The scope
+ * is qualityChecksWorkflow's own input.
+ */
+const ChecksValue = z
+  .object({ type: z.literal('checks'), ...QualityChecksInput.shape })
+  .strict()
+  .refine((c) => c.dataset === undefined || c.team === undefined, { message: 'give dataset or team, not both', path: ['team'] })
+  .describe(
+    "runs the checks of a dataset, a team's datasets or (neither) every dataset with checks; a failing blocking check fails the node " +
+      '(with continue_on_error: marks it) so that what depends on it does not run; other failures only count',
+  );
+
 export interface Module {
   id: string;
   summary?: string;
@@ -133,6 +148,7 @@ export type ModuleValue =
   | z.output<typeof WorkflowValue>
   | z.output<typeof SuspendValue>
   | z.output<typeof SleepValue>
+  | z.output<typeof ChecksValue>
   | {
       type: 'forloopflow';
       iterator: InputTransform;
@@ -145,7 +161,7 @@ export type ModuleValue =
   | { type: 'branchone'; branches: { summary?: string; expr: string; modules: Module[] }[]; default: Module[] }
   | { type: 'branchall'; branches: { summary?: string; skip_failure: boolean; modules: Module[] }[]; parallel: boolean };
 
-export const NODE_KINDS = ['activity', 'workflow', 'forloopflow', 'branchone', 'branchall', 'suspend', 'sleep'] as const;
+export const NODE_KINDS = ['activity', 'workflow', 'forloopflow', 'branchone', 'branchall', 'suspend', 'sleep', 'checks'] as const;
 export type NodeKind = (typeof NODE_KINDS)[number];
 
 const Modules: z.ZodType<Module[], unknown> = z.lazy(() => z.array(ModuleSchema).max(500));
@@ -187,7 +203,7 @@ const BranchAllValue = z
 
 const ModuleValueSchema = z.discriminatedUnion(
   'type',
-  [ActivityValue, WorkflowValue, ForLoopValue, BranchOneValue, BranchAllValue, SuspendValue, SleepValue],
+  [ActivityValue, WorkflowValue, ForLoopValue, BranchOneValue, BranchAllValue, SuspendValue, SleepValue, ChecksValue],
   {
     error: (issue) => {
       const kind = (issue.input as { type?: unknown } | undefined)?.type;

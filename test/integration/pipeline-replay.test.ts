@@ -84,6 +84,7 @@ describe('replaying pipeline histories against the current workflow code', () =>
     const result = (await handle.result()) as PipelineResult;
     expect(result.outputs.done).toEqual({ sum: 2 * (2 + 3 + 4 + 5) + 2 });
     expect((result.outputs.both as unknown[])[1]).toMatchObject({ error: expect.stringContaining('oops failed as asked') });
+    expect(result.outputs.gate).toMatchObject({ checks: 2, passed: 2, failed: 0, notPassing: [] });
     const history = await handle.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await pipelineTestBundle() }, history, workflowId);
   });

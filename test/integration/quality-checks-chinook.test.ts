@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,9 +14,9 @@ import { createCheckMetrics } from '../../activities/metrics/check-metrics.js';
 import { createBronzeStore } from '../../activities/objects/bronze.js';
 import { createCheckSamples } from '../../activities/objects/check-samples.js';
 import { createChecksActivities } from '../../activities/quality/checks.js';
-import type { CheckDeclaration, QualityChecksResult } from '../../common/checks.js';
+import type { QualityChecksResult } from '../../common/checks.js';
+import { CHINOOK_KEYS as KEYS, chinookFixture, type Check } from '../support/chinook.js';
 import { openHarness, type Harness } from '../support/harness.js';
-import { sharedDataPath } from '../support/shared-data.js';
 
 const run = promisify(execFile);
 
@@ -30,21 +30,11 @@ async function spokeflow(...args: string[]): Promise<{ code: number; stdout: str
   }
 }
 
-const KEYS: Record<string, string[]> = {
-  customer: ['customer_id'],
-  invoice: ['invoice_id'],
-  invoice_line: ['invoice_line_id'],
-  employee: ['employee_id'],
-};
-
-type Check = Record<string, unknown> & { id: string; kind: CheckDeclaration['kind'] };
-
 describe('data-quality checks on the Chinook tables, with planted violations', () => {
   const tag = `q${randomUUID().slice(0, 8)}`;
-  const schema = `chinook_${tag}`;
   const team = `music-${tag}`;
-  const dataset = (table: string) => `chinook_${tag}.${table}`;
-  const target = (table: string) => `chinook_${tag}_${table}`;
+  const chinook = chinookFixture(tag, team);
+  const { schema, dataset, target } = chinook;
   const checks: Record<string, Check[]> = {
     customer: [
       { id: 'customer_email_unique', kind: 'unique', severity: 'error', blocking: true, columns: ['email'] },
@@ -106,28 +96,14 @@ describe('data-quality checks on the Chinook tables, with planted violations', (
   let q: Harness;
   let result: QualityChecksResult;
 
-  const declaration = (table: string, extra: Check[] = []) => ({
-    name: dataset(table),
-    source: { kind: 'postgres', connection: 'local-postgres', table: `${schema}.${table}`, primaryKey: KEYS[table] },
-    target: { table: target(table) },
-    owner: 'music-team@example.com',
-    team,
-    checks: [...checks[table]!, ...extra],
-  });
+  const declaration = (table: string, extra: Check[] = []) => chinook.declaration(table, [...checks[table]!, ...extra]);
 
   beforeAll(async () => {
     h = await openHarness();
     q = await openHarness({ domain: 'quality' });
-    const script = readFileSync(sharedDataPath('data/chinook/Chinook_PostgreSql.sql'), 'utf8');
-    const body = script.slice(script.indexOf('CREATE TABLE album'));
-    await h.postgres.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"; ${body}`);
-    // The violations, planted in the source as a careless upstream would: its foreign keys and a NOT NULL dropped first.
+    await chinook.load(h.postgres);
+    // The violations, planted in the source as a careless upstream would (a NOT NULL dropped first).
     await h.postgres.query(`
-      DO $$ DECLARE c record; BEGIN
-        FOR c IN SELECT conrelid::regclass AS t, conname FROM pg_constraint WHERE contype = 'f' AND connamespace = '"${schema}"'::regnamespace LOOP
-          EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', c.t, c.conname);
-        END LOOP;
-      END $$;
       SET search_path TO "${schema}";
       ALTER TABLE customer ALTER COLUMN first_name DROP NOT NULL;
       UPDATE customer SET email = (SELECT email FROM customer WHERE customer_id = 1) WHERE customer_id = 2;
@@ -150,8 +126,7 @@ describe('data-quality checks on the Chinook tables, with planted violations', (
 
   afterAll(async () => {
     if (!h) return;
-    await h.postgres.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    for (const table of Object.keys(KEYS)) await h.warehouse.query(`DROP TABLE IF EXISTS \`${target(table)}\``);
+    await chinook.drop(h.postgres, h.warehouse, Object.keys(KEYS));
     await q?.close();
     await h.close();
   });

@@ -62,6 +62,13 @@ export function createTestActivities() {
       async huge() {
         return { blob: 'x'.repeat(100_000) };
       },
+      // A checks node's child (qualityChecksWorkflow): one dataset, its checks passing.
+      async planChecks({ input }: { input: { dataset?: string } }) {
+        return { datasets: input.dataset ? [input.dataset] : [] };
+      },
+      async runDatasetChecks({ dataset }: { dataset: string }) {
+        return { dataset, checks: 2, passed: 2, failed: 0, errored: 0, blockingFailed: [], failedIds: [] };
+      },
     },
   };
 }
@@ -76,6 +83,7 @@ export function everyKindSpec(id: string, taskQueue: string) {
   return {
     id,
     input: { items: [1, 2, 3, 4], size: 20 },
+    task_queues: { quality: taskQueue },
     modules: [
       {
         id: 'local',
@@ -147,6 +155,7 @@ export function everyKindSpec(id: string, taskQueue: string) {
           ],
         },
       },
+      { id: 'gate', after: ['remote'], value: { type: 'checks' as const, dataset: 'replay.checked' } },
       { id: 'go', after: ['both'], value: { type: 'suspend' as const, timeout: '10m' } },
       {
         id: 'done',

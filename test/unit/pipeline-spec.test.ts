@@ -8,6 +8,7 @@ import {
   queueOf,
   resumeInput,
   retryPolicyOf,
+  siblingDependencies,
   topologicalOrder,
   type PipelineSpecInput,
 } from '../../common/pipeline/spec.js';
@@ -78,7 +79,7 @@ describe('pipeline spec validation', () => {
 
   it('refuses an unknown node kind, naming the node', () => {
     expect(problem(spec([{ id: 'a', value: { type: 'rawscript' } }]))).toBe(
-      'modules.0.value.type: node a: unknown node kind "rawscript": one of activity, workflow, forloopflow, branchone, branchall, suspend, sleep',
+      'modules.0.value.type: node a: unknown node kind "rawscript": one of activity, workflow, forloopflow, branchone, branchall, suspend, sleep, checks',
     );
   });
 
@@ -262,12 +263,17 @@ describe('pipeline spec validation', () => {
     expect(topologicalOrder(PipelineSpec.parse(nightly).modules).map((m) => m.id)).toEqual([
       'datasets',
       'sync',
+      'quality_checks',
       'anomaly_scan',
       'health',
       'embeddings',
       'digest',
     ]);
-    expect(spec.modules).toHaveLength(6);
+    expect(spec.modules).toHaveLength(7);
+    // The checks gate the index of the synced data, not the steps that report on the night.
+    const deps = siblingDependencies(PipelineSpec.parse(nightly).modules);
+    expect(PipelineSpec.parse(nightly).modules.find((m) => m.id === 'quality_checks')?.value).toEqual({ type: 'checks' });
+    expect([deps.get('quality_checks'), deps.get('embeddings'), deps.get('digest')]).toEqual([['sync'], ['quality_checks'], ['health']]);
     // Every child's static input is valid for the workflow it starts (checked again at run time).
     for (const m of PipelineSpec.parse(nightly).modules) {
       if (m.value.type !== 'workflow') continue;

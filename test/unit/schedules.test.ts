@@ -154,6 +154,7 @@ describe('the registry', () => {
     expect((nightly!.input as { modules: { id: string }[] }).modules.map((m) => m.id)).toEqual([
       'datasets',
       'sync',
+      'quality_checks',
       'anomaly_scan',
       'health',
       'embeddings',

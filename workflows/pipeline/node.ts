@@ -7,6 +7,7 @@ import { NodeFailed, failureOutput } from './failures.js';
 import { runActivityNode } from './nodes/activity.js';
 import { runBranchAllNode } from './nodes/branchall.js';
 import { runBranchOneNode } from './nodes/branchone.js';
+import { runChecksNode } from './nodes/checks.js';
 import { runForLoopNode } from './nodes/forloopflow.js';
 import { runSleepNode } from './nodes/sleep.js';
 import { runSuspendNode } from './nodes/suspend.js';
@@ -55,5 +56,7 @@ function runKind(run: PipelineRun, m: Module, scope: Scope): Promise<unknown> {
       return runSuspendNode(run, m, v);
     case 'sleep':
       return runSleepNode(run, m, v, scope);
+    case 'checks':
+      return runChecksNode(run, m, v, scope);
   }
 }
