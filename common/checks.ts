@@ -148,9 +148,29 @@ const SqlCheck = z
       .refine((q) => /^\s*(select|with)\b/i.test(q), 'must be a SELECT (or WITH … SELECT) statement')
       .refine((q) => !q.includes(';'), 'must be a single statement, without `;`')
       .refine((q) => !/(--|#|\/\*)/.test(q), 'must not contain comments')
+      .refine((q) => !/\binto\b/i.test(outsideQuotes(q)), 'must not contain INTO (SELECT … INTO writes files and variables)')
+      .refine(
+        (q) => !/\bfor\s+update\b|\block\s+in\s+share\s+mode\b/i.test(outsideQuotes(q)),
+        'must not lock rows (FOR UPDATE, LOCK IN SHARE MODE)',
+      )
+      .refine((q) => balanced(outsideQuotes(q)), 'must have balanced parentheses (it runs inside a subquery)')
       .describe('returns the failing rows; runs read-only with a statement timeout, `{{table}}` is the silver table'),
   })
   .strict();
+
+/** The query with its quoted strings and identifiers blanked, so keywords inside them do not count. */
+function outsideQuotes(q: string): string {
+  return q.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`/g, "''");
+}
+
+function balanced(q: string): boolean {
+  let depth = 0;
+  for (const ch of q) {
+    if (ch === '(') depth++;
+    else if (ch === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
+}
 
 const CHECK_KINDS = [
   NotNullCheck,

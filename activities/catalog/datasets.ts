@@ -77,7 +77,8 @@ export function createDatasetCatalog(mysql: Pool, options: { silverDatabase?: st
           ErrorType.unknownDataset,
         );
       }
-      return DatasetDeclaration.parse(jsonValue(row.declaration));
+      // A row edited past validation is refused as bad input naming the field, not as a bare zod error.
+      return parseInput(DatasetDeclaration, jsonValue(row.declaration), `stored declaration of ${name}`);
     },
 
     /** The dataset's team, or undefined for a name the catalog does not hold. */

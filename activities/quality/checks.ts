@@ -177,6 +177,7 @@ export function createChecksActivities(deps: ChecksDeps) {
         const scan = await timed(() => silver.one(plan.scan));
         const rows = 'value' in scan ? (scan.value[ROWS_ALIAS] ?? 0) : null;
         for (const m of plan.scan.measures) {
+          if (m.measure === 'distinct_keys' || m.measure === 'keyed_rows') continue; // read by the unique check below
           const check = byId.get(m.checkId)!;
           const query = standaloneQuery(check, table, d.source.cursor);
           if ('error' in scan) {
@@ -195,6 +196,16 @@ export function createChecksActivities(deps: ChecksDeps) {
         for (const q of plan.separate) {
           const check = byId.get(q.checkId)!;
           heartbeat({ dataset: d.name, phase: 'checking', check: check.id });
+          if (q.unlessDistinct && 'value' in scan) {
+            const [distinct, keyed] = (['distinct_keys', 'keyed_rows'] as const).map((kind) => {
+              const m = plan.scan.measures.find((x) => x.checkId === check.id && x.measure === kind)!;
+              return scan.value[m.alias] ?? 0;
+            });
+            if (distinct === keyed) {
+              outcomes.set(check.id, judged(check, 0, rows, { query: text(q), durationMs: scan.ms }));
+              continue;
+            }
+          }
           const owner = check.kind === 'sql';
           const r = await timed(() => (owner ? silver.readOnly(timeoutSeconds, (c) => c.one(q)) : silver.one(q)));
           if ('error' in r) outcomes.set(check.id, errored(r.error, text(q), r.ms));

@@ -180,6 +180,11 @@ describe('the checks SQL compiler', () => {
       'SELECT COUNT(*) AS failing FROM `silver`.`orders` AS c WHERE c.`customer_id` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM `silver`.`customers` AS p WHERE p.`id` = c.`customer_id`)',
       'SELECT COUNT(*) AS failing FROM (SELECT order_id FROM `silver`.`orders` WHERE total < 0) AS failing_rows',
     ]);
+    // The GROUP BY runs only when the shared scan's distinct count shows a repeated key.
+    expect(plan.scan.sql).toContain(
+      'COUNT(DISTINCT `email`, `shop`) AS `m0d`, SUM(CASE WHEN `email` IS NOT NULL AND `shop` IS NOT NULL THEN 1 ELSE 0 END) AS `m0k`',
+    );
+    expect(plan.separate.map((s) => s.unlessDistinct ?? false)).toEqual([true, false, false]);
     expect(plan.samples.u!.sql).toContain('JOIN (SELECT `email`, `shop` FROM `silver`.`orders` WHERE');
     expect(plan.samples.u!.sql).toMatch(/ORDER BY c\.`email`, c\.`shop`, c\.`order_id` LIMIT 100$/);
     expect(plan.samples.fk!.sql).toMatch(/ORDER BY c\.`order_id` LIMIT 100$/);
