@@ -1,6 +1,7 @@
-import { scoreSeries, type DetectorOptions } from '../../activities/quality/detector.js';
+import { scoreSeries, surpriseScore, type DetectorOptions } from '../../activities/quality/detector.js';
 import type { NabSeries } from './corpus.js';
 import { cadOseScores, causalCadOseScores } from './cad-ose.js';
+import { KNN_CAD_NAB, knnCadScores } from './knn-cad.js';
 import { windowedGaussianScores } from './reference-detectors.js';
 import { probationaryLength } from './scorer.js';
 
@@ -93,6 +94,21 @@ const cadOse: NabDetector = {
     }),
 };
 
+/**
+ * KNN CAD with NAB's parameters reproduces NAB's per-file results exactly. It only uses rows
+ * before the scored one and NAB's probationary length (from the file's length, as causal CAD OSE
+ * does), so --cv accepts it.
+ */
+const knnCad: NabDetector = {
+  name: 'knnCad',
+  summary: "KNN CAD as NAB runs it (bench/nab/knn-cad.ts; published 53.5), probation = NAB's probationary length",
+  causal: true,
+  defaults: { k: KNN_CAD_NAB.k, dim: KNN_CAD_NAB.dim },
+  grid: gridOf({ k: [9, 27], dim: [10, 19] }),
+  score: (series, params) =>
+    knnCadScores(series.values, { ...KNN_CAD_NAB, k: params.k!, dim: params.dim!, probation: probationaryLength(series.values.length) }),
+};
+
 /** Member scores by series and parameters: grid entries of an ensemble share them (CAD OSE is slow). */
 const memberCache = new Map<string, Float64Array>();
 function memberScores(member: NabDetector, series: NabSeries, params: DetectorParams): Float64Array {
@@ -119,7 +135,34 @@ const ensemble: NabDetector = {
   },
 };
 
-export const DETECTORS: readonly NabDetector[] = [spokeflow, windowedGaussian, cadOseNab, cadOse, ensemble];
+/**
+ * KNN CAD's score is a conformal rank r among m calibration non-conformities, so its tail is the
+ * conformal p-value 1 − r·m/(m + 1) (m = NAB's probationary length − dim; at least 1/(m + 1), and
+ * 0.5 for the rest rows). With m ≈ 730 that tail alone never reaches the scan's alert level, so
+ * it enters the scan's surprise scale shifted by 10^−knnShift (a grid axis: each fold chooses it,
+ * 0 meaning the scan's detector alone). Score = max of the two surprises.
+ */
+const ensembleKnn: NabDetector = {
+  name: 'ensembleKnn',
+  summary: 'max(spokeflow, surprise(10^−knnShift · KNN CAD conformal tail)), members with their defaults',
+  causal: true,
+  defaults: { knnShift: 6 },
+  grid: gridOf({ knnShift: [0, 4, 5, 6, 7, 8, 10] }),
+  score: (series, params) => {
+    const a = memberScores(spokeflow, series, spokeflow.defaults);
+    if (params.knnShift === 0) return Float64Array.from(a);
+    const b = memberScores(knnCad, series, knnCad.defaults);
+    const m = probationaryLength(series.values.length) - knnCad.defaults.dim!;
+    const scale = 10 ** -params.knnShift!;
+    return a.map((v, i) => {
+      const r = b[i]!;
+      if (r <= 0) return v;
+      return Math.max(v, surpriseScore(scale * Math.max(1 - (r * m) / (m + 1), 1 / (m + 1))));
+    });
+  },
+};
+
+export const DETECTORS: readonly NabDetector[] = [spokeflow, windowedGaussian, cadOseNab, cadOse, ensemble, knnCad, ensembleKnn];
 
 export function findDetector(name: string): NabDetector {
   const detector = DETECTORS.find((d) => d.name === name);
