@@ -4,15 +4,11 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { openPipelineDevWorker, type PipelineDevWorker } from '../support/pipeline-dev-worker.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineProgress, PipelineResult } from '../../common/pipeline/spec.js';
-import { createClients, type Clients } from '../../runtime/clients.js';
-import { loadConfig } from '../../runtime/config.js';
-import { connectClient, connectWorker } from '../../runtime/temporal.js';
-import { pipelinePlugin } from '../../workers/pipeline-plugin.js';
-import { createTestActivities, pipelineTestBundle } from '../support/pipeline-worker.js';
+import { createTestActivities } from '../support/pipeline-worker.js';
 
 // Asynchronous on purpose: the worker runs in this process, and a blocking spawn would starve it.
 const exec = promisify(execFile);
@@ -34,35 +30,16 @@ describe('spokeflow flows run on the dev server', () => {
   const tag = randomUUID().slice(0, 8);
   const taskQueue = `test-flows-run-${tag}`;
   const acts = createTestActivities();
-  let clients: Clients;
-  let connection: Connection;
-  let workerConnection: NativeConnection;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
+  let dev: PipelineDevWorker;
 
   beforeAll(async () => {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    const config = loadConfig();
-    clients = createClients(config);
-    ({ client, connection } = await connectClient(config));
-    workerConnection = await connectWorker(config);
-    worker = await Worker.create({
-      connection: workerConnection,
-      namespace: config.temporal.namespace,
-      taskQueue,
-      workflowBundle: await pipelineTestBundle(),
-      plugins: [pipelinePlugin({ config, clients, registerWorkflows: false, activities: acts.activities })],
-    });
-    running = worker.run();
+    dev = await openPipelineDevWorker(taskQueue, acts);
+    ({ client } = dev);
   });
 
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await workerConnection?.close();
-    await connection?.close();
-    await clients?.close();
+    await dev?.close();
   });
 
   it('runs a list, a skip_if, a branchall, a for-loop and mapped scripts in Windmill order, and prints the result', async () => {

@@ -1,50 +1,29 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { openPipelineDevWorker, type PipelineDevWorker } from '../support/pipeline-dev-worker.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineProgress, PipelineResult } from '../../common/pipeline/spec.js';
-import { createClients, type Clients } from '../../runtime/clients.js';
-import { loadConfig } from '../../runtime/config.js';
-import { pipelinePlugin } from '../../workers/pipeline-plugin.js';
 import { WORKFLOWS_PATH } from '../../workers/plugins.js';
-import { createTestActivities, everyKindSpec, pipelineTestBundle } from '../support/pipeline-worker.js';
-import { connectClient, connectWorker } from '../../runtime/temporal.js';
+import { everyKindSpec, pipelineTestBundle } from '../support/pipeline-worker.js';
 
 const FIXTURE = new URL('../fixtures/pipeline-history.json', import.meta.url);
 
 describe('replaying pipeline histories against the current workflow code', () => {
   const tag = randomUUID().slice(0, 8);
   const taskQueue = `test-pipeline-replay-${tag}`;
-  let clients: Clients;
-  let connection: Connection;
-  let workerConnection: NativeConnection;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
+  let dev: PipelineDevWorker;
 
   beforeAll(async () => {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    const config = loadConfig();
-    clients = createClients(config);
-    ({ client, connection } = await connectClient(config));
-    workerConnection = await connectWorker(config);
-    worker = await Worker.create({
-      connection: workerConnection,
-      taskQueue,
-      workflowBundle: await pipelineTestBundle(),
-      plugins: [pipelinePlugin({ config, clients, registerWorkflows: false, activities: createTestActivities().activities })],
-    });
-    running = worker.run();
+    dev = await openPipelineDevWorker(taskQueue);
+    ({ client } = dev);
   });
 
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await workerConnection?.close();
-    await connection?.close();
-    await clients?.close();
+    await dev?.close();
   });
 
   it('replays the recorded history of an earlier version without a determinism error', async () => {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { openPipelineDevWorker, type PipelineDevWorker } from '../support/pipeline-dev-worker.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   resumeInput,
@@ -13,48 +14,28 @@ import {
 import { rerunFailedPipeline } from '../../cli/pipeline-rerun.js';
 import { readInput, runWorkflow } from '../../cli/run.js';
 import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
-import { createClients, type Clients } from '../../runtime/clients.js';
+import type { Clients } from '../../runtime/clients.js';
 import { DOMAIN_PLUGINS } from '../../workers/plugins.js';
-import { loadConfig, type SpokeflowConfig } from '../../runtime/config.js';
-import { pipelinePlugin } from '../../workers/pipeline-plugin.js';
-import { createTestActivities, pipelineTestBundle } from '../support/pipeline-worker.js';
+import type { SpokeflowConfig } from '../../runtime/config.js';
+import { createTestActivities } from '../support/pipeline-worker.js';
 import { SearchAttr } from '../../common/search-attributes.js';
-import { connectClient, connectWorker } from '../../runtime/temporal.js';
 
 describe('pipelineWorkflow on the dev server', () => {
   const tag = randomUUID().slice(0, 8);
   const taskQueue = `test-pipeline-${tag}`;
   const acts = createTestActivities();
   let clients: Clients;
-  let connection: Connection;
-  let workerConnection: NativeConnection;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
+  let dev: PipelineDevWorker;
   let config: SpokeflowConfig;
 
   beforeAll(async () => {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    config = loadConfig();
-    clients = createClients(config);
-    ({ client, connection } = await connectClient(config));
-    workerConnection = await connectWorker(config);
-    worker = await Worker.create({
-      connection: workerConnection,
-      namespace: config.temporal.namespace,
-      taskQueue,
-      workflowBundle: await pipelineTestBundle(),
-      plugins: [pipelinePlugin({ config, clients, registerWorkflows: false, activities: acts.activities })],
-    });
-    running = worker.run();
+    dev = await openPipelineDevWorker(taskQueue, acts);
+    ({ client, clients, config } = dev);
   });
 
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await workerConnection?.close();
-    await connection?.close();
-    await clients?.close();
+    await dev?.close();
   });
 
   let n = 0;
@@ -570,7 +551,7 @@ describe('pipelineWorkflow on the dev server', () => {
     }
     const ingestionQueue = `${taskQueue}-ingestion`;
     const ingestion = await Worker.create({
-      connection: workerConnection,
+      connection: dev.workerConnection,
       namespace: config.temporal.namespace,
       taskQueue: ingestionQueue,
       plugins: [DOMAIN_PLUGINS.ingestion!({ config, clients })],
