@@ -109,6 +109,15 @@ export async function serverSecondsBetween(handle: WorkflowHandle, from: string,
   return timeOf(to) - timeOf(from);
 }
 
+/** The durations, in seconds, of the durable timers a run started, in the order it started them. */
+export async function timersStarted(handle: WorkflowHandle): Promise<number[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return events.flatMap((e) => {
+    const timeout = e.timerStartedEventAttributes?.startToFireTimeout;
+    return timeout ? [Number(timeout.seconds ?? 0) + (timeout.nanos ?? 0) / 1e9] : [];
+  });
+}
+
 /** Start options that make the run see `continueAsNewSuggested` once its history has `events` events. */
 export const suggestContinueAsNewAt = (events: number) => ({ memo: { [SUGGEST_CONTINUE_AS_NEW_AT]: events } });
 
