@@ -5,15 +5,8 @@ import { ErrorType } from '../../../common/errors.js';
 import { innermostFailure, reasonText } from '../../support/failure-reason.js';
 import { NodeFailed } from '../failures.js';
 import { setNode } from '../state.js';
-import {
-  runBranchAllStep,
-  runBranchOneStep,
-  runFlowStep,
-  runForLoopStep,
-  runIdentityStep,
-  runScriptStep,
-  runWhileLoopStep,
-} from './kinds.js';
+import { runBranchAllStep, runBranchOneStep, runFlowStep, runIdentityStep, runScriptStep } from './kinds.js';
+import { runForLoopStep, runWhileLoopStep } from './loops.js';
 import { pauseAfter } from './pause.js';
 import { evaluate, holds, type FlowRun, type FlowScope } from './scope.js';
 
