@@ -8,6 +8,7 @@ import type { Module } from '../../../common/pipeline/spec.js';
 import type { z } from 'zod';
 import { NodeFailed } from '../failures.js';
 import { runActivityNode } from '../nodes/activity.js';
+import { runBranches } from '../nodes/branchall.js';
 import { runWorkflowNode } from '../nodes/workflow.js';
 import { setNode } from '../state.js';
 import { evaluate, evaluateTransforms, holds, type FlowRun, type FlowScope } from './scope.js';
@@ -127,13 +128,5 @@ export async function runBranchAllStep(run: FlowRun, m: FlowModule, v: Value<'br
       return { error: errorObject(err instanceof NodeFailed ? err : new NodeFailed(m.id, String(err), err)) };
     }
   };
-  if (v.parallel === false) {
-    const out: unknown[] = [];
-    for (let i = 0; i < v.branches.length; i++) out.push(await one(i));
-    return out;
-  }
-  const settled = await Promise.allSettled(v.branches.map((_, i) => one(i)));
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
+  return runBranches(v.branches.length, v.parallel !== false, one);
 }

@@ -15,12 +15,20 @@ export async function runBranchAllNode(run: PipelineRun, m: Module, v: NodeValue
       return failureOutput(err, m.id);
     }
   };
-  if (!v.parallel) {
+  return runBranches(v.branches.length, v.parallel === true, one);
+}
+
+/**
+ * Runs `count` branches one after another, or all at once; gives their outputs in order. At once,
+ * every branch settles before the first failure is thrown, so none is left running behind it.
+ */
+export async function runBranches(count: number, parallel: boolean, one: (i: number) => Promise<unknown>): Promise<unknown[]> {
+  if (!parallel) {
     const out: unknown[] = [];
-    for (let i = 0; i < v.branches.length; i++) out.push(await one(i));
+    for (let i = 0; i < count; i++) out.push(await one(i));
     return out;
   }
-  const settled = await Promise.allSettled(v.branches.map((_, i) => one(i)));
+  const settled = await Promise.allSettled(Array.from({ length: count }, (_, i) => one(i)));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
