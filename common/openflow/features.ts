@@ -45,12 +45,12 @@ export const FEATURES = {
   'module.skip_if': runs,
   'module.sleep': runs,
   'module.suspend': runs,
-  'module.suspend.required_events': later('one approval resumes a step: more than one required event is not counted yet'),
+  'module.suspend.required_events': runs, // that many approve updates; the first rejection decides
   'module.suspend.timeout': runs,
-  'module.suspend.resume_form': later('the approval payload is not checked against a resume form yet'),
+  'module.suspend.resume_form': runs, // its schema checks each approval's payload (the update is refused)
   'module.suspend.user_auth_required': later('approvers are not authenticated yet'),
   'module.suspend.self_approval_disabled': later('approvers are not authenticated yet'),
-  'module.suspend.continue_on_disapprove_timeout': later('a rejected or timed-out approval always fails the step'),
+  'module.suspend.continue_on_disapprove_timeout': runs, // the next step reads Windmill's { error } as resume
   'module.suspend.hide_cancel': runs,
   'module.suspend.user_groups_required': { status: 'refused', reason: 'approver groups are not checked' },
   'module.retry': runs,

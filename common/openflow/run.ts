@@ -116,12 +116,9 @@ export function runProblems(flow: OpenFlow, scripts: ScriptTable, flows: FlowTab
       problems.push(`${step}: timeout: ${FEATURES['module.timeout.expr'].reason}`);
     const suspend = m.suspend as Record<string, unknown> | undefined;
     for (const field of Object.keys(suspend ?? {})) {
-      if (field === 'required_events') continue; // one event runs; more is refused just below
       const reason = notRun(`module.suspend.${field}`);
       if (reason) problems.push(`${step}: suspend.${field}: ${reason}`);
     }
-    if (typeof suspend?.required_events === 'number' && suspend.required_events > 1)
-      problems.push(`${step}: suspend.required_events: ${FEATURES['module.suspend.required_events'].reason}`);
     const v = m.value;
     const transforms = (v as { input_transforms?: Record<string, { type: string; value?: unknown }> }).input_transforms ?? {};
     for (const [arg, t] of Object.entries(transforms))

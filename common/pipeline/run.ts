@@ -97,6 +97,8 @@ export interface ApprovalRequest {
   approved?: boolean;
   by: string;
   comment?: string;
+  /** An OpenFlow step's resume payload (its resume form's values): `resume` in the next step. */
+  payload?: unknown;
 }
 
 export interface ApprovalDecision {
@@ -104,6 +106,7 @@ export interface ApprovalDecision {
   approved: boolean;
   by: string | null;
   comment?: string;
+  payload?: unknown;
   timedOut: boolean;
   at: string;
 }

@@ -39,7 +39,8 @@ describe('flows run: what is checked before anything starts', () => {
       /step 'count': script path 'f\/shop\/record' is not in the scripts table/,
     );
     const err = await prepareFlowRun(fixture('retry-suspend-sleep.yaml'), { input: {} }).catch((e: Error) => e);
-    expect((err as Error).message).toContain("step 'review': suspend.required_events: one approval resumes a step");
+    expect((err as Error).message).toContain("step 'review': suspend.user_auth_required: approvers are not authenticated yet");
+    expect((err as Error).message).not.toContain('suspend.required_events'); // two approvals, a resume form: those run
     expect((err as Error).message).toContain('value.preprocessor_module: preprocessor modules do not run yet');
     expect((err as Error).message).toContain('value.concurrent_limit: flow concurrency limits are not enforced yet');
   });
