@@ -16,9 +16,9 @@ export const FEATURES = {
   'value.failure_module': runs,
   'value.preprocessor_module': later('preprocessor modules do not run yet'),
   'value.same_worker': later('steps are activities on any worker: no shared folder between them'),
-  'value.concurrent_limit': later('flow concurrency limits are not enforced yet'),
-  'value.concurrency_key': later('flow concurrency limits are not enforced yet'),
-  'value.concurrency_time_window_s': later('flow concurrency limits are not enforced yet'),
+  'value.concurrent_limit': runs, // across runs, slots in the catalog (workflows/pipeline/flow/concurrency.ts)
+  'value.concurrency_key': runs, // $workspace (the namespace) and $args[name] filled in
+  'value.concurrency_time_window_s': runs,
   'value.skip_expr': later('skipping a whole flow by expression does not run yet'),
   'value.cache_ttl': later('result caching is not implemented'),
   'value.priority': later('priorities are not mapped to Temporal yet'),

@@ -70,6 +70,8 @@ export interface PipelineProgress {
   finished: number;
   total: number;
   waitingForApproval: string[];
+  /** An OpenFlow run waiting for a slot of its concurrency key: how many runs hold them. */
+  queuedFor?: { key: string; held: number };
 }
 
 export interface PipelineResult {

@@ -8,6 +8,7 @@ import { markOutcome } from '../../support/run-lifecycle.js';
 import { NodeFailed } from '../failures.js';
 import { report } from '../report.js';
 import { startRun, type PipelineRun } from '../state.js';
+import { holdConcurrencySlot } from './concurrency.js';
 import type { FlowRun, FlowScope } from './scope.js';
 import { errorObject, FlowStopped, runStep, runSteps } from './step.js';
 
@@ -23,6 +24,7 @@ export async function runOpenFlow(raw: unknown, serve: (run: PipelineRun) => voi
   serve(run); // progress query, approve update, kind: as for a spec
   const scope: FlowScope = { flow_input: run.spec.input, results: {}, previous_result: run.spec.input };
   report(run);
+  const release = await holdConcurrencySlot(run);
   try {
     let result: unknown;
     let stopped: PipelineResult['stopped'];
@@ -47,6 +49,8 @@ export async function runOpenFlow(raw: unknown, serve: (run: PipelineRun) => voi
   } catch (err) {
     if (err instanceof ContinueAsNew || isCancellation(err)) throw err;
     throw await flowFailed(run, scope, err);
+  } finally {
+    await release?.();
   }
 }
 
