@@ -22,7 +22,7 @@ export const FEATURES = {
   'value.skip_expr': later('skipping a whole flow by expression does not run yet'),
   'value.cache_ttl': later('result caching is not implemented'),
   'value.priority': later('priorities are not mapped to Temporal yet'),
-  'value.early_return': later('early return is not implemented'),
+  'value.early_return': runs, // flows run returns that top-level step's result; the run goes on
   'value.notes': runs,
   'value.groups': runs,
   'value.flow_env': { status: 'refused', reason: 'flow environment variables are not passed to steps' },

@@ -129,6 +129,9 @@ export function checkFlow(raw: unknown): FlowCheck {
       problems.push(`${step}: stop_after_all_iters_if: only for loops and branchall`);
   };
   flow.value.modules.forEach(visit);
+  const early = flow.value.early_return;
+  if (early !== undefined && !flow.value.modules.some((m) => m.id === early))
+    problems.push(`value.early_return: '${early}' is not a step of value.modules (the top-level list)`);
   if (flow.value.failure_module) visit(flow.value.failure_module as FlowModule);
   if (flow.value.preprocessor_module) visit(flow.value.preprocessor_module as FlowModule);
   return { flow, problems, scriptPaths: [...scriptPaths].sort() };

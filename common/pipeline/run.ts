@@ -72,6 +72,8 @@ export interface PipelineProgress {
   waitingForApproval: string[];
   /** An OpenFlow run waiting for a slot of its concurrency key: how many runs hold them. */
   queuedFor?: { key: string; held: number };
+  /** An OpenFlow run's `early_return` step, once it finished: what `flows run` returns at once. */
+  earlyReturn?: { step: string; result: unknown };
 }
 
 export interface PipelineResult {

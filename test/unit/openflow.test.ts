@@ -85,6 +85,22 @@ describe('refusals name the step and the field', () => {
     expect(bad.problems[0]).toMatch(/^step 'ok': suspend\.resume_form\.schema: not a JSON Schema ajv compiles: /);
   });
 
+  it('refuses an early_return that names no top-level step', () => {
+    const inner = checkFlow({
+      summary: '',
+      value: {
+        early_return: 'deep',
+        modules: [
+          {
+            id: 'loop',
+            value: { type: 'forloopflow', iterator: { type: 'static', value: [] }, modules: [{ id: 'deep', value: { type: 'identity' } }] },
+          },
+        ],
+      },
+    });
+    expect(inner.problems).toEqual(["value.early_return: 'deep' is not a step of value.modules (the top-level list)"]);
+  });
+
   it('refuses duplicate step ids', async () => {
     const dup = checkFlow({
       summary: '',

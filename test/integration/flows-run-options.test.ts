@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineProgress } from '../../common/pipeline/spec.js';
@@ -16,9 +21,12 @@ async function until<T>(read: () => Promise<T>, holds: (v: T) => boolean, what: 
   }
 }
 
+// Asynchronous on purpose: the worker runs in this process, and a blocking spawn would starve it.
+const exec = promisify(execFile);
+
 // Windmill's flow concurrency limit across runs, on the dev server with the catalog's slots:
 // a second run of the key waits for the first, whether it ends or is terminated.
-describe('OpenFlow concurrency limits across runs', () => {
+describe('OpenFlow run options on the dev server: concurrency limits across runs, early return', () => {
   const tag = randomUUID().slice(0, 8);
   const taskQueue = `test-flow-concurrency-${tag}`;
   const acts = createTestActivities();
@@ -158,5 +166,51 @@ describe('OpenFlow concurrency limits across runs', () => {
     );
     await second.executeUpdate('approve', { args: [{ node: 'restock', by: 'alice@example.com' }] });
     await second.result();
+  });
+  it("returns the early_return step's result from flows run while the run goes on", { timeout: 90_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flows-early-'));
+    const file = join(dir, 'quote.yaml');
+    await writeFile(
+      file,
+      [
+        'summary: Answer at once, then file the quote once someone approves',
+        'value:',
+        '  early_return: quote',
+        '  modules:',
+        '    - id: quote',
+        '      value: { type: script, path: f/it/record, input_transforms: { label: { type: static, value: quote }, value: { type: static, value: 42 } } }',
+        '    - id: file',
+        '      value: { type: script, path: f/it/record, input_transforms: { label: { type: static, value: file } } }',
+        '      suspend: { required_events: 1, timeout: 600 }',
+        'schema: { type: object, properties: {} }',
+      ].join('\n'),
+    );
+    const scripts = join(dir, 'scripts.yaml');
+    await writeFile(scripts, 'scripts:\n  f/it/record: { activity: record }\n');
+    const id = `early-${tag}`;
+    const out = await exec(process.execPath, [
+      'bin/spokeflow.js',
+      'flows',
+      'run',
+      file,
+      '--scripts',
+      scripts,
+      '--input',
+      '{}',
+      '--id',
+      id,
+      '--task-queue',
+      taskQueue,
+    ]);
+    expect(JSON.parse(out.stdout)).toEqual({ status: 'running', early_return: 'quote', result: { label: 'quote', value: 42 } });
+    expect(out.stderr).toContain(`early return at step quote: the run goes on (pipeline:${id})`);
+    const run = client.workflow.getHandle(`pipeline:${id}`);
+    await until(
+      () => progress(run),
+      (p) => p.waitingForApproval.includes('file'),
+      'the rest of the run going on',
+    );
+    await run.executeUpdate('approve', { args: [{ node: 'file', by: 'alice@example.com' }] });
+    expect(((await run.result()) as { outputs: Record<string, unknown> }).outputs.file).toEqual({ label: 'file', value: null });
   });
 });
