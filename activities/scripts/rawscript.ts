@@ -71,7 +71,11 @@ export async function executeScript(
   const dir = await mkdtemp(join(tmpdir(), 'spokeflow-rawscript-'));
   try {
     const command = await lang.prepare(dir, run.content, run.args);
-    const outcome = await runChild({ ...command, cwd: dir, timeoutMs, env: { WM_FLOW_STEP_ID: run.step } });
+    const outcome = await runChild({ ...command, cwd: dir, timeoutMs, env: { WM_FLOW_STEP_ID: run.step } }).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new ScriptFailed(`${command.command} is not installed on this worker`, '');
+      throw err;
+    });
     if (outcome.timedOut) throw new ScriptFailed(`timed out after ${run.timeoutSeconds} s and was killed`, outcome.log, true);
     try {
       return { result: await lang.result(dir, outcome), log: outcome.log };
