@@ -25,6 +25,10 @@ export const ErrorType = {
   pipelineApprovalRejected: 'PipelineApprovalRejected',
   pipelineOutputTooLarge: 'PipelineOutputTooLarge',
   pipelineBadValue: 'PipelineBadValue',
+  /** An OpenFlow rawscript threw, exited non-zero or its SQL failed (its log object in the details). */
+  rawScriptFailed: 'RawScriptFailed',
+  /** An OpenFlow rawscript ran past its step's timeout and was killed. */
+  rawScriptTimedOut: 'RawScriptTimedOut',
   /** A pipeline's checks node: a blocking check failed, so what reads the data must not run. */
   checksBlocking: 'BlockingChecksFailed',
   // What a store said that no retry can change (activities/store-errors.ts maps each driver's codes).

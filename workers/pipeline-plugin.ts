@@ -7,6 +7,8 @@ import { createBatchActivity } from '../activities/pipeline/batch.js';
 import type { FlowSlotHolder } from '../common/openflow/run.js';
 import { createPipelineActivities } from '../activities/pipeline/builtins.js';
 import { createFlowExpressionActivities } from '../activities/pipeline/flow-expressions.js';
+import { createRawScriptActivities } from '../activities/scripts/rawscript.js';
+import { sourceUrl } from '../runtime/config.js';
 import { closingAfter, definePlugin, resolveRuntime, type Closable } from './define-plugin.js';
 import type { PluginOptions } from './plugin-options.js';
 
@@ -38,20 +40,27 @@ export interface PipelinePluginOptions extends PluginOptions {
  *
  * and starts pipelines on its own queue (`spokeflow run pipelineWorkflow --task-queue team-x …`).
  */
-export const pipelinePlugin = definePlugin<PipelinePluginOptions>('spokeflow.pipelines', ({ clients, options }) => {
+export const pipelinePlugin = definePlugin<PipelinePluginOptions>('spokeflow.pipelines', ({ config, clients, options }) => {
   const own = { ...createPipelineActivities({ catalog: clients.catalog }), ...options.activities } as Record<
     string,
     (input: never) => Promise<unknown>
   >;
   // runPipelineBatch runs chains of local nodes (batch_local) over the activities this plugin registers;
   // evaluateFlowExpressions is the QuickJS sandbox of OpenFlow steps' JavaScript (a local activity);
-  // the flow concurrency slots ask the worker's own client whether a holder still runs.
+  // the flow concurrency slots ask the worker's own client whether a holder still runs;
+  // runRawScript runs OpenFlow rawscript steps, their logs in the bronze bucket, SQL on declared connections.
+  const rawScripts = createRawScriptActivities({
+    minio: clients.minio,
+    logBucket: config.minio.bronzeBucket,
+    connectionUrl: (name) => sourceUrl(config, name),
+  });
   return {
     activities: {
       ...own,
       ...createBatchActivity(() => own),
       ...createFlowExpressionActivities(),
       ...createFlowConcurrency(clients.catalog, holderRunning),
+      ...rawScripts,
     },
   };
 });

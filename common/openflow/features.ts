@@ -29,7 +29,7 @@ export const FEATURES = {
   'value.debounce_delay_s': { status: 'refused', reason: 'debounced starts are not implemented' },
   'value.debounce_key': { status: 'refused', reason: 'debounced starts are not implemented' },
   'value.chat_input_enabled': { status: 'refused', reason: 'chat input is not implemented' },
-  'type.rawscript': later('rawscript sandboxes do not run yet: map the step to a script by path'),
+  'type.rawscript': runs, // a child process per attempt, or SQL on a declared connection (activities/scripts/)
   'type.script': runs,
   'type.flow': runs, // a child pipelineWorkflow; its file from the flows folder (cli/flow-run.ts)
   'type.forloopflow': runs,
@@ -65,18 +65,22 @@ export const FEATURES = {
   'module.mock': runs,
   'module.delete_after_use': later('results are kept in history: they cannot be deleted after use'),
   'rawscript.tag': { status: 'refused', reason: 'worker tags are not mapped to task queues' },
+  'rawscript.concurrent_limit': later("a script's concurrency limit is not enforced yet"),
+  'rawscript.concurrency_time_window_s': later("a script's concurrency limit is not enforced yet"),
+  'rawscript.custom_concurrency_key': later("a script's concurrency limit is not enforced yet"),
+  'rawscript.database': runs, // a SQL script's `$res:<connection>` names a connection declared on the worker
 } as const satisfies Record<string, FeatureStatus>;
 export type Feature = keyof typeof FEATURES;
 
 /** rawscript languages that run in a sandboxed child process; the rest of Windmill's are refused. */
 export const RAWSCRIPT_LANGUAGES = {
-  deno: later('rawscripts do not run yet'),
-  bun: later('rawscripts do not run yet'),
-  nativets: later('rawscripts do not run yet'),
-  bash: later('rawscripts do not run yet'),
-  python3: later('rawscripts do not run yet'),
-  postgresql: later('rawscripts do not run yet'),
-  mysql: later('rawscripts do not run yet'),
+  deno: runs, // on this worker's Node, types stripped: Deno's own APIs and URL imports do not resolve
+  bun: runs, // on this worker's Node, types stripped: Bun's own APIs do not resolve
+  nativets: runs,
+  bash: runs,
+  python3: runs, // the worker's python3: the standard library only, no requirements installed
+  postgresql: runs, // against the connection its `database` argument names ($res:<connection>)
+  mysql: runs,
 } as const satisfies Record<string, FeatureStatus>;
 
 export function featureStatus(feature: string): FeatureStatus | undefined {

@@ -56,6 +56,8 @@ export interface NodeProgress {
   total?: number;
   /** branchone: the branch taken (-1: default). */
   branch?: number;
+  /** rawscript: the script's stdout and stderr in MinIO (`s3://bucket/key`), of its latest attempt. */
+  log?: string;
   /** suspend: who decided. */
   decidedBy?: string | null;
   error?: string;

@@ -56,12 +56,18 @@ export async function runScriptStep(run: FlowRun, m: FlowModule, v: Value<'scrip
   );
 }
 
-/** Windmill's `retry` around one attempt: workflow timers between attempts, the waits from its formula. */
-async function withRetries(run: FlowRun, m: FlowModule, what: string, scope: FlowScope, attempt: () => Promise<unknown>): Promise<unknown> {
+/** Windmill's `retry` around one attempt (numbered from 1): workflow timers between attempts, the waits from its formula. */
+export async function withRetries<T>(
+  run: FlowRun,
+  m: FlowModule,
+  what: string,
+  scope: FlowScope,
+  attempt: (n: number) => Promise<T>,
+): Promise<T> {
   const retry = m.retry as z.output<typeof Retry> | undefined;
   for (let failures = 0; ;) {
     try {
-      return await attempt();
+      return await attempt(failures + 1);
     } catch (err) {
       if (isCancellation(err)) throw err;
       failures++;

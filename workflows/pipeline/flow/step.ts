@@ -8,6 +8,7 @@ import { setNode } from '../state.js';
 import { runBranchAllStep, runBranchOneStep, runFlowStep, runIdentityStep, runScriptStep } from './kinds.js';
 import { runForLoopStep, runWhileLoopStep } from './loops.js';
 import { pauseAfter } from './pause.js';
+import { runRawScriptStep } from './rawscript.js';
 import { evaluate, holds, type FlowRun, type FlowScope } from './scope.js';
 
 /** A `stop_after_if` that held: the flow (or, inside a loop body, the loop) ends early with this result. */
@@ -101,6 +102,8 @@ function runType(run: FlowRun, m: FlowModule, scope: FlowScope): Promise<unknown
   switch (v.type) {
     case 'script':
       return runScriptStep(run, m, v, scope);
+    case 'rawscript':
+      return runRawScriptStep(run, m, v, scope);
     case 'flow':
       return runFlowStep(run, m, v, scope);
     case 'identity':
