@@ -130,6 +130,12 @@ export const ConfigSchema = z.object({
     .describe('payload encryption keys, `id:base64key,…` (32-byte AES-256 keys); unset with no file: payloads stay plain'),
   SPOKEFLOW_CODEC_KEYS_FILE: z.string().optional().describe('file of payload encryption keys, `id:base64key` per line or comma'),
   SPOKEFLOW_CODEC_KEY_ID: z.string().optional().describe('id of the key new payloads are encrypted with; default the first key'),
+  SPOKEFLOW_FLOW_SECRETS_DIR: z
+    .string()
+    .optional()
+    .describe(
+      'folder of OpenFlow variables and resources by path ($var:f/x/token → <dir>/f/x/token, $res:f/x/db → <dir>/f/x/db.json), beside SPOKEFLOW_VAR_<PATH> / SPOKEFLOW_RES_<PATH>',
+    ),
   SPOKEFLOW_CODEC_SERVER_TOKEN: z.string().optional().describe('bearer token `spokeflow codec-server` requires of every request'),
   SPOKEFLOW_CODEC_SERVER_ORIGINS: z
     .string()
@@ -205,6 +211,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env) {
       teamEmail: e.SPOKEFLOW_DIGEST_TEAM_EMAIL,
       webhookUrl: e.SPOKEFLOW_DIGEST_WEBHOOK_URL,
     },
+    /** Where rawscript steps' `$var:` / `$res:` arguments resolve besides the environment. */
+    flowSecretsDir: e.SPOKEFLOW_FLOW_SECRETS_DIR,
     codec: { keys: e.SPOKEFLOW_CODEC_KEYS, keysFile: e.SPOKEFLOW_CODEC_KEYS_FILE, keyId: e.SPOKEFLOW_CODEC_KEY_ID },
     codecServer: {
       token: e.SPOKEFLOW_CODEC_SERVER_TOKEN,

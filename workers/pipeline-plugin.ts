@@ -53,6 +53,7 @@ export const pipelinePlugin = definePlugin<PipelinePluginOptions>('spokeflow.pip
     minio: clients.minio,
     logBucket: config.minio.bronzeBucket,
     connectionUrl: (name) => sourceUrl(config, name),
+    secrets: { env: process.env, ...(config.flowSecretsDir ? { dir: config.flowSecretsDir } : {}) },
   });
   return {
     activities: {

@@ -21,9 +21,12 @@ export async function evaluateExpression(text: string, context: Record<string, u
   runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + EXPRESSION_BUDGET.millis));
   const vm = runtime.newContext();
   try {
-    const bind = Object.keys(context)
-      .map((name) => `const ${name} = __context[${JSON.stringify(name)}];`)
-      .join('\n');
+    // Windmill's variable('p') and resource('p') give the reference, never the secret: the
+    // rawscript activity resolves it (activities/scripts/flow-secrets.ts), so history holds `$var:p`.
+    const references = ['variable', 'resource']
+      .filter((name) => !Object.hasOwn(context, name))
+      .map((name) => `const ${name} = (path) => '$${name === 'variable' ? 'var' : 'res'}:' + String(path);`);
+    const bind = [...references, ...Object.keys(context).map((name) => `const ${name} = __context[${JSON.stringify(name)}];`)].join('\n');
     const json = JSON.stringify(context);
     // An expression first (so `{ a: 1 }` is an object); statements (`let x = …; x`) give their last value.
     const attempts = [`(${text}\n)`, text];

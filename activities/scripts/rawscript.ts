@@ -14,6 +14,7 @@ import {
   type RawScriptOutcome,
 } from '../../common/openflow/rawscript.js';
 import { runChild } from './child-process.js';
+import { resolveReferences, type FlowSecretsSource } from './flow-secrets.js';
 import { SCRIPT_PROCESSES, ScriptError } from './languages.js';
 import { runSqlScript } from './sql.js';
 
@@ -23,6 +24,8 @@ export interface RawScriptDeps {
   logBucket: string;
   /** A declared connection's URL by name (runtime/config.ts sourceUrl); undefined when not declared. */
   connectionUrl: (name: string) => string | undefined;
+  /** Where `$var:` and `$res:` arguments resolve: the worker's environment and a folder of files. */
+  secrets: FlowSecretsSource;
 }
 
 const URL_KINDS = { postgresql: ['postgres:', 'postgresql:'], mysql: ['mysql:', 'mariadb:'] } as const;
@@ -98,7 +101,11 @@ export async function executeScript(
 export function createRawScriptActivities(deps: RawScriptDeps) {
   return {
     async runRawScript(raw: unknown): Promise<RawScriptOutcome> {
-      const run = parseInput(RawScriptRun, raw, 'rawscript run');
+      const given = parseInput(RawScriptRun, raw, 'rawscript run');
+      // A SQL script's `database` names a connection (executeScript), not a secret of its own.
+      const sql = given.language === 'postgresql' || given.language === 'mysql';
+      const { args, redact } = await resolveReferences(given.args, deps.secrets, (arg) => sql && arg === 'database');
+      const run = { ...given, args };
       const info = Context.current().info.workflowExecution;
       const key = scriptLogKey(
         info?.workflowId ?? 'standalone',
@@ -110,7 +117,7 @@ export function createRawScriptActivities(deps: RawScriptDeps) {
       const log = `s3://${deps.logBucket}/${key}`;
       const header = `# rawscript ${run.language}, step ${run.step}${run.position}, attempt ${run.attempt}\n`;
       const save = (text: string) =>
-        deps.minio.putObject(deps.logBucket, key, Buffer.from(header + text, 'utf8'), undefined, {
+        deps.minio.putObject(deps.logBucket, key, Buffer.from(header + redact(text), 'utf8'), undefined, {
           'Content-Type': 'text/plain; charset=utf-8',
         });
       let done: { result: unknown; log: string };
@@ -122,7 +129,7 @@ export function createRawScriptActivities(deps: RawScriptDeps) {
         await save(`${text}\n# failed: ${err.message}\n`);
         const details: RawScriptFailureDetails = { step: run.step, log };
         throw ApplicationFailure.create({
-          message: err.message,
+          message: redact(err.message),
           type: err instanceof ScriptFailed && err.timedOut ? ErrorType.rawScriptTimedOut : ErrorType.rawScriptFailed,
           nonRetryable: true,
           details: [details],

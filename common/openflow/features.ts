@@ -39,7 +39,10 @@ export const FEATURES = {
   'type.identity': runs,
   'type.aiagent': { status: 'refused', reason: 'AI agent steps are not implemented' },
   'module.input_transforms': runs,
-  'input.resources': later('$res: and $var: values do not resolve yet (they would reach the step as text)'),
+  // In rawscript steps they run: resolved by the activity from the worker's environment or secrets folder.
+  'input.resources': later(
+    '$res:, $var:, variable() and resource() resolve only in rawscript steps (a script by path would get the reference as text)',
+  ),
   'module.stop_after_if': runs,
   'module.stop_after_all_iters_if': runs,
   'module.skip_if': runs,

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { DOMAINS } from '../task-queues.js';
 import { FEATURES, type FeatureStatus } from './features.js';
-import { SQL_LANGUAGES } from './rawscript.js';
 import { nestedModules, type FlowModule, type OpenFlow } from './schema.js';
 import { checkFlow } from './validate.js';
 
@@ -155,11 +154,14 @@ export function runProblems(flow: OpenFlow, scripts: ScriptTable, flows: FlowTab
     }
     const v = m.value;
     const transforms = (v as { input_transforms?: Record<string, { type: string; value?: unknown }> }).input_transforms ?? {};
-    // A SQL script's `database` is the one resource that resolves: to a connection declared on the worker.
-    const connectionArg = v.type === 'rawscript' && SQL_LANGUAGES.some((l) => l === v.language) ? 'database' : undefined;
-    for (const [arg, t] of Object.entries(transforms))
-      if (t.type === 'static' && typeof t.value === 'string' && /^\$(res|var):/.test(t.value) && arg !== connectionArg)
-        problems.push(`${step}: input_transforms.${arg}: ${FEATURES['input.resources'].reason}`);
+    // rawscript arguments resolve on the activity side; any other step would get the reference as text.
+    if (v.type !== 'rawscript')
+      for (const [arg, t] of Object.entries(transforms))
+        if (
+          (t.type === 'static' && typeof t.value === 'string' && /^\$(res|var):/.test(t.value)) ||
+          (t.type === 'javascript' && /\b(variable|resource)\s*\(/.test(String((t as { expr?: unknown }).expr ?? '')))
+        )
+          problems.push(`${step}: input_transforms.${arg}: ${FEATURES['input.resources'].reason}`);
     if (v.type === 'rawscript')
       for (const field of ['concurrent_limit', 'concurrency_time_window_s', 'custom_concurrency_key'] as const)
         if (v[field] !== undefined) problems.push(`${step}: value.${field}: ${FEATURES[`rawscript.${field}`].reason}`);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowRunInput } from '../../common/openflow/run.js';
 import type { PipelineProgress, PipelineResult } from '../../common/pipeline/spec.js';
@@ -137,5 +138,56 @@ describe('OpenFlow rawscript steps on the dev server', () => {
     });
     expect(failure.message).toContain('input_transforms.database: connection "not-here" is not declared on this worker');
     expect(failure.type).toBe('InvalidInput');
+  });
+  it("resolves a $var: and a variable() on the worker's side: the script gets the secret, history and log only the reference", async () => {
+    const secret = `tok-${randomUUID()}`;
+    process.env.SPOKEFLOW_VAR_F_IT_API_TOKEN = secret; // the worker runs in this process, as it would read its own environment
+    try {
+      const id = `rawscript-secret-${tag}`;
+      const input: FlowRunInput = {
+        id,
+        openflow: {
+          summary: '',
+          value: {
+            modules: [
+              {
+                id: 'call',
+                value: {
+                  type: 'rawscript',
+                  language: 'bash',
+                  content: 'token="$1"\nagain="$2"\necho "calling with $token"\n[ "$token" = "$again" ] && echo "${#token}"\n',
+                  input_transforms: {
+                    token: { type: 'static', value: '$var:f/it/api_token' },
+                    again: { type: 'javascript', expr: "variable('f/it/api_token')" },
+                  },
+                },
+              },
+            ],
+          },
+        },
+        scripts: {},
+        flows: {},
+        input: {},
+        task_queues: {},
+      };
+      const handle = await client.workflow.start('pipelineWorkflow', { taskQueue, workflowId: `pipeline:${id}`, args: [input] });
+      const result = (await handle.result()) as PipelineResult;
+      expect(result.outputs.call).toBe(String(secret.length)); // both arguments reached the script, resolved
+      // Every string of the history as JSON, as it is and read as base64 (payloads): the secret is in neither.
+      const texts: string[] = [];
+      const collect = (node: unknown): void => {
+        if (typeof node === 'string') texts.push(node, Buffer.from(node, 'base64').toString('latin1'));
+        else if (node && typeof node === 'object') Object.values(node).forEach(collect);
+      };
+      collect(JSON.parse(historyToJSON(await handle.fetchHistory())));
+      const history = texts.join('\n');
+      expect(history).toContain('$var:f/it/api_token');
+      expect(history).not.toContain(secret);
+      const log = await logText((await handle.query<PipelineProgress>('progress')).nodes.call!.log);
+      expect(log).toContain('calling with ***');
+      expect(log).not.toContain(secret);
+    } finally {
+      delete process.env.SPOKEFLOW_VAR_F_IT_API_TOKEN;
+    }
   });
 });

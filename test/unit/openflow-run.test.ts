@@ -45,9 +45,9 @@ describe('flows run: what is checked before anything starts', () => {
     expect((err as Error).message).not.toContain('concurren'); // concurrency limits run (across runs, in the catalog)
   });
 
-  it('refuses $res: and $var: inputs at run time rather than pass them on as text', async () => {
+  it("lets a rawscript's $res: input through (the activity resolves it), where a script by path would get it as text", async () => {
     const err = await prepareFlowRun(fixture('while-stop.yaml'), { input: {} }).catch((e: Error) => e);
-    expect((err as Error).message).toContain("step 'page': input_transforms.feed: $res: and $var: values do not resolve yet");
+    expect((err as Error).message).not.toContain("step 'page': input_transforms.feed");
   });
 
   it('refuses a while loop without max_iterations, or one whose iterations could outgrow a run, naming step and field', async () => {

@@ -117,12 +117,10 @@ describe('rawscript steps before the run starts', () => {
   const flow = (value: Record<string, unknown>) =>
     checkFlow({ summary: '', value: { modules: [{ id: 'q', value: { type: 'rawscript', input_transforms: {}, ...value } }] } }).flow!;
 
-  it("lets a SQL script's $res: database through, and no other resource", () => {
+  it("lets a rawscript's $res: inputs through: a SQL script's database names a connection, any other resolves on the activity side", () => {
     const database = { type: 'static', value: '$res:f/shop/local_postgres' };
     expect(runProblems(flow({ language: 'postgresql', content: 'SELECT 1', input_transforms: { database } }), {})).toEqual([]);
-    expect(runProblems(flow({ language: 'bash', content: 'echo', input_transforms: { database } }), {})).toEqual([
-      "step 'q': input_transforms.database: $res: and $var: values do not resolve yet (they would reach the step as text)",
-    ]);
+    expect(runProblems(flow({ language: 'bash', content: 'echo', input_transforms: { database } }), {})).toEqual([]);
   });
 
   it('refuses what a rawscript asks that is not enforced, naming the field', () => {
