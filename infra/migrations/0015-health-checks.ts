@@ -1,0 +1,21 @@
+import type { RowDataPacket } from 'mysql2/promise';
+import type { MigrationContext } from './index.js';
+
+/**
+ * The health score's checks component beside the others: its score and how many checks were
+ * failing, both NULL for a dataset scored without checks (the component is absent, not 0).
+ */
+export async function up({ mysql, config }: MigrationContext): Promise<void> {
+  const db = config.mysql.database;
+  // MySQL 8 has no ADD COLUMN IF NOT EXISTS.
+  const [existing] = await mysql.query<RowDataPacket[]>(
+    "SELECT column_name AS name FROM information_schema.columns WHERE table_schema = ? AND table_name = 'health_scores'",
+    [db],
+  );
+  const has = new Set(existing.map((r) => String(r.name).toLowerCase()));
+  const add = [
+    ...(has.has('checks') ? [] : ['ADD COLUMN checks DECIMAL(4,1) NULL AFTER quality']),
+    ...(has.has('failing_checks') ? [] : ['ADD COLUMN failing_checks INT NULL AFTER checks']),
+  ];
+  if (add.length) await mysql.query(`ALTER TABLE \`${db}\`.health_scores ${add.join(', ')}`);
+}
