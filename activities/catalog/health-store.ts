@@ -89,7 +89,11 @@ export function createHealthStore(mysql: Pool) {
       for (const c of checks) {
         let of = checksOf.get(c.dataset as string);
         if (!of) checksOf.set(c.dataset as string, (of = new Map()));
-        of.set(c.check_id as string, { checkId: c.check_id as string, severity: c.severity as CheckFact['severity'], status: c.status as CheckFact['status'] });
+        of.set(c.check_id as string, {
+          checkId: c.check_id as string,
+          severity: c.severity as CheckFact['severity'],
+          status: c.status as CheckFact['status'],
+        });
       }
       return datasets.map((d) => {
         const r = runsOf.get(d.name as string);

@@ -79,7 +79,11 @@ describe('health score of one dataset', () => {
 });
 
 describe('the checks component', () => {
-  const check = (checkId: string, severity: CheckFact['severity'], status: CheckFact['status']): CheckFact => ({ checkId, severity, status });
+  const check = (checkId: string, severity: CheckFact['severity'], status: CheckFact['status']): CheckFact => ({
+    checkId,
+    severity,
+    status,
+  });
   const nine = [
     check('orders_customer_fk', 'error', 'failed'),
     check('orders_status_values', 'warn', 'failed'),
