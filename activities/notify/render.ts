@@ -109,19 +109,32 @@ function checkSections(c: DigestContent): { html: string[]; text: string[] } {
   const text: string[] = [];
   const failing = c.newlyFailingChecks;
   if (failing.length) {
-    const rows = failing
+    // The sample's address is long: a full-width line under its check rather than a narrow column.
+    const head = ['dataset', 'check', 'result', ''].map((h) => `<th style="${S.th}">${h}</th>`).join('');
+    const body = failing
       .slice(0, SECTION_ROWS)
-      .map((x) => [
-        escapeHtml(x.dataset),
-        `${escapeHtml(x.checkId)} ${severityBadge(x.severity)}`,
-        `<span style="color:#991b1b;">${escapeHtml(checkOutcome(x).slice(0, 160))}</span><br><span style="${S.muted}">${escapeHtml(minute(x.atMs))}</span>`,
-        x.sample ? `<span style="${S.code}">${escapeHtml(x.sample)}</span>` : `<span style="${S.muted}">no sample</span>`,
-        a(x.link, 'checks run'),
-      ]);
+      .map((x) => {
+        const cells = [
+          escapeHtml(x.dataset),
+          `${escapeHtml(x.checkId)} ${severityBadge(x.severity)}`,
+          `<span style="color:#991b1b;">${escapeHtml(checkOutcome(x).slice(0, 160))}</span><br><span style="${S.muted}">${escapeHtml(minute(x.atMs))}</span>`,
+          a(x.link, 'checks run'),
+        ];
+        if (!x.sample) return `<tr>${cells.map((cell) => `<td style="${S.td}">${cell}</td>`).join('')}</tr>`;
+        const top = `${S.td}border-bottom:0;padding-bottom:2px;`;
+        return (
+          `<tr>${cells.map((cell) => `<td style="${top}">${cell}</td>`).join('')}</tr>` +
+          `<tr><td colspan="4" style="${S.td}padding-top:0;"><span style="${S.muted}">failing-row sample</span> ` +
+          `<span style="${S.code}">${escapeHtml(x.sample)}</span></td></tr>`
+        );
+      })
+      .join('');
+    const more = failing.length - SECTION_ROWS;
     html.push(
       `<h2 style="${S.h2}">Checks newly failing</h2>`,
-      `<p style="${S.muted}margin:0 0 4px 0;">Passing (or never run) before this period, failing at its last run in it. The sample holds up to 100 failing rows, primary key first.</p>`,
-      table(['dataset', 'check', 'result', 'failing-row sample', ''], rows, failing.length - SECTION_ROWS),
+      `<p style="${S.muted}margin:0 0 4px 0;">Passing (or not run) before this period, failing at their last run in it. A sample holds up to 100 failing rows, primary key first.</p>`,
+      `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;"><tr>${head}</tr>${body}</table>` +
+        (more > 0 ? `<p style="${S.muted}">and ${more} more</p>` : ''),
     );
     text.push('CHECKS NEWLY FAILING');
     for (const x of failing.slice(0, SECTION_ROWS)) {
@@ -141,7 +154,7 @@ function checkSections(c: DigestContent): { html: string[]; text: string[] } {
       .map((x) => [
         escapeHtml(x.dataset),
         `${escapeHtml(x.checkId)} ${severityBadge(x.severity)}`,
-        `<span style="color:#166534;">passing</span> <span style="${S.muted}">since ${escapeHtml(minute(x.atMs))}</span>`,
+        `<span style="color:#166534;">passing</span><br><span style="${S.muted}">since ${escapeHtml(minute(x.atMs))}</span>`,
         a(x.link, 'checks run'),
       ]);
     html.push(
@@ -283,7 +296,7 @@ export function renderDigest(c: DigestContent, meta: { messageId: string; object
     `<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr>` +
     tile(c.scoreChanges.length, 'score changes', '#2563eb') +
     tile(c.anomalies.length, 'new anomalies', '#d97706') +
-    tile(c.newlyFailingChecks.length, 'checks newly failing', '#b91c1c') +
+    tile(c.newlyFailingChecks.length, 'failing checks', '#b91c1c') +
     tile(c.failedSyncs.length, 'failed syncs', '#dc2626') +
     tile(c.stale.length, 'stale datasets', '#7c3aed') +
     `</tr></table>` +
