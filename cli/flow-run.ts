@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
 import { describeIssues } from '../common/errors.js';
 import { compileInputSchema } from '../common/openflow/input-schema.js';
@@ -8,6 +8,7 @@ import { runProblems, ScriptTable, type FlowRunInput, type FlowTable } from '../
 import { nestedModules, type FlowModule, type OpenFlow } from '../common/openflow/schema.js';
 import { SearchAttr } from '../common/search-attributes.js';
 import { TaskQueue } from '../common/task-queues.js';
+import type { PipelineProgress } from '../common/pipeline/spec.js';
 import { pipelineWorkflowId } from '../common/workflow-ids.js';
 import { loadConfig } from '../runtime/config.js';
 import { connectClient } from '../runtime/temporal.js';
@@ -142,8 +143,35 @@ export async function runFlowCommand(
         throw err;
       });
     console.error(`started ${workflowId}\n  ${runLink(config, workflowId, handle.firstExecutionRunId)}`);
-    return await handle.result();
+    const early = (input.openflow as { value?: { early_return?: string } }).value?.early_return;
+    return early === undefined ? await handle.result() : await earlyResult(handle, early);
   } finally {
     await close();
   }
+}
+
+/**
+ * Windmill's early return, as its sync endpoints give it: the `early_return` step's result as soon
+ * as the run's progress holds it (the run goes on), or the run's own end if that comes first.
+ */
+async function earlyResult(handle: WorkflowHandle, step: string): Promise<unknown> {
+  let ended = false;
+  const end = handle.result();
+  // Observed either way: once the early result is out, the run's own end is no longer awaited.
+  end.then(
+    () => (ended = true),
+    () => (ended = true),
+  );
+  const early = (async () => {
+    while (!ended) {
+      const progress = await handle.query<PipelineProgress>('progress').catch(() => undefined);
+      if (progress?.earlyReturn) {
+        console.error(`early return at step ${step}: the run goes on (${handle.workflowId})`);
+        return { status: 'running', early_return: step, result: progress.earlyReturn.result };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return end;
+  })();
+  return Promise.race([end, early]);
 }

@@ -1,6 +1,10 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { SimplePlugin } from '@temporalio/plugin';
 import type { BundleOptions, ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
+import { createFlowConcurrency } from '../activities/catalog/flow-concurrency.js';
 import { createBatchActivity } from '../activities/pipeline/batch.js';
+import type { FlowSlotHolder } from '../common/openflow/run.js';
 import { createPipelineActivities } from '../activities/pipeline/builtins.js';
 import { createFlowExpressionActivities } from '../activities/pipeline/flow-expressions.js';
 import { closingAfter, definePlugin, resolveRuntime, type Closable } from './define-plugin.js';
@@ -40,9 +44,27 @@ export const pipelinePlugin = definePlugin<PipelinePluginOptions>('spokeflow.pip
     (input: never) => Promise<unknown>
   >;
   // runPipelineBatch runs chains of local nodes (batch_local) over the activities this plugin registers;
-  // evaluateFlowExpressions is the QuickJS sandbox of OpenFlow steps' JavaScript (a local activity).
-  return { activities: { ...own, ...createBatchActivity(() => own), ...createFlowExpressionActivities() } };
+  // evaluateFlowExpressions is the QuickJS sandbox of OpenFlow steps' JavaScript (a local activity);
+  // the flow concurrency slots ask the worker's own client whether a holder still runs.
+  return {
+    activities: {
+      ...own,
+      ...createBatchActivity(() => own),
+      ...createFlowExpressionActivities(),
+      ...createFlowConcurrency(clients.catalog, holderRunning),
+    },
+  };
 });
+
+/** Whether a concurrency slot's holder still runs; a run Temporal no longer knows (deleted by retention) does not. */
+async function holderRunning({ workflowId, runId }: FlowSlotHolder): Promise<boolean> {
+  try {
+    return (await Context.current().client.workflow.getHandle(workflowId, runId).describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
 
 /** Two plugins as one: what DOMAIN_PLUGINS (one plugin per domain) can hold. */
 class PluginPair extends SimplePlugin {

@@ -16,13 +16,13 @@ export const FEATURES = {
   'value.failure_module': runs,
   'value.preprocessor_module': later('preprocessor modules do not run yet'),
   'value.same_worker': later('steps are activities on any worker: no shared folder between them'),
-  'value.concurrent_limit': later('flow concurrency limits are not enforced yet'),
-  'value.concurrency_key': later('flow concurrency limits are not enforced yet'),
-  'value.concurrency_time_window_s': later('flow concurrency limits are not enforced yet'),
+  'value.concurrent_limit': runs, // across runs, slots in the catalog (workflows/pipeline/flow/concurrency.ts)
+  'value.concurrency_key': runs, // $workspace (the namespace) and $args[name] filled in
+  'value.concurrency_time_window_s': runs,
   'value.skip_expr': later('skipping a whole flow by expression does not run yet'),
   'value.cache_ttl': later('result caching is not implemented'),
   'value.priority': later('priorities are not mapped to Temporal yet'),
-  'value.early_return': later('early return is not implemented'),
+  'value.early_return': runs, // flows run returns that top-level step's result; the run goes on
   'value.notes': runs,
   'value.groups': runs,
   'value.flow_env': { status: 'refused', reason: 'flow environment variables are not passed to steps' },
@@ -45,12 +45,12 @@ export const FEATURES = {
   'module.skip_if': runs,
   'module.sleep': runs,
   'module.suspend': runs,
-  'module.suspend.required_events': later('one approval resumes a step: more than one required event is not counted yet'),
+  'module.suspend.required_events': runs, // that many approve updates; the first rejection decides
   'module.suspend.timeout': runs,
-  'module.suspend.resume_form': later('the approval payload is not checked against a resume form yet'),
+  'module.suspend.resume_form': runs, // its schema checks each approval's payload (the update is refused)
   'module.suspend.user_auth_required': later('approvers are not authenticated yet'),
   'module.suspend.self_approval_disabled': later('approvers are not authenticated yet'),
-  'module.suspend.continue_on_disapprove_timeout': later('a rejected or timed-out approval always fails the step'),
+  'module.suspend.continue_on_disapprove_timeout': runs, // the next step reads Windmill's { error } as resume
   'module.suspend.hide_cancel': runs,
   'module.suspend.user_groups_required': { status: 'refused', reason: 'approver groups are not checked' },
   'module.retry': runs,

@@ -70,6 +70,39 @@ export function isFlowRun(raw: unknown): boolean {
   return typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'openflow');
 }
 
+/** A run of an OpenFlow file asking for a slot of its concurrency key (value.concurrent_limit). */
+export interface FlowSlotHolder {
+  workflowId: string;
+  runId: string;
+}
+export interface FlowSlotClaim extends FlowSlotHolder {
+  key: string;
+  limit: number;
+  windowSeconds: number;
+}
+/** Granted, or how many hold the key's slots and, when only starts in the window do, when one frees. */
+export type FlowSlotAnswer = { granted: true } | { granted: false; held: number; retryInMs?: number };
+
+/**
+ * A flow's concurrency key as Windmill writes it: `$workspace` (here the Temporal namespace) and
+ * `$args[name]` (a flow input field) filled in; without one, the flow's own id (Windmill: its path).
+ */
+export function flowConcurrencyKey(
+  template: string | undefined,
+  flowId: string,
+  namespace: string,
+  input: Record<string, unknown>,
+): string {
+  if (template === undefined || template === '') return `flow/${flowId}`;
+  return template
+    .replaceAll('$workspace', namespace)
+    .replace(/\$args\[([A-Za-z_][A-Za-z0-9_]*)\]/g, (_, name: string) => {
+      const value = input[name];
+      return typeof value === 'string' ? value : JSON.stringify(value ?? null);
+    })
+    .slice(0, 255);
+}
+
 /** Windmill's names an expression reads. */
 export interface FlowExpressionContext {
   flow_input: unknown;
@@ -116,12 +149,9 @@ export function runProblems(flow: OpenFlow, scripts: ScriptTable, flows: FlowTab
       problems.push(`${step}: timeout: ${FEATURES['module.timeout.expr'].reason}`);
     const suspend = m.suspend as Record<string, unknown> | undefined;
     for (const field of Object.keys(suspend ?? {})) {
-      if (field === 'required_events') continue; // one event runs; more is refused just below
       const reason = notRun(`module.suspend.${field}`);
       if (reason) problems.push(`${step}: suspend.${field}: ${reason}`);
     }
-    if (typeof suspend?.required_events === 'number' && suspend.required_events > 1)
-      problems.push(`${step}: suspend.required_events: ${FEATURES['module.suspend.required_events'].reason}`);
     const v = m.value;
     const transforms = (v as { input_transforms?: Record<string, { type: string; value?: unknown }> }).input_transforms ?? {};
     for (const [arg, t] of Object.entries(transforms))

@@ -1,3 +1,4 @@
+import { compileInputSchema } from './input-schema.js';
 import { FEATURES, RAWSCRIPT_LANGUAGES, type FeatureStatus } from './features.js';
 import { OpenFlow, nestedModules, type FlowModule } from './schema.js';
 
@@ -92,9 +93,17 @@ export function checkFlow(raw: unknown): FlowCheck {
     }
     const retry = m.retry as { retry_if?: unknown } | undefined;
     if (retry?.retry_if !== undefined) problems.push(`${step}: retry.retry_if: ${refusal(FEATURES['module.retry.retry_if'])}`);
-    const suspend = m.suspend as { user_groups_required?: unknown } | undefined;
+    const suspend = m.suspend as { user_groups_required?: unknown; resume_form?: { schema?: Record<string, unknown> } } | undefined;
     if (suspend?.user_groups_required !== undefined)
       problems.push(`${step}: suspend.user_groups_required: ${refusal(FEATURES['module.suspend.user_groups_required'])}`);
+    const form = suspend?.resume_form?.schema;
+    if (form) {
+      try {
+        compileInputSchema(form);
+      } catch (err) {
+        problems.push(`${step}: suspend.resume_form.schema: not a JSON Schema ajv compiles: ${(err as Error).message}`);
+      }
+    }
     const v = m.value;
     const typeReason = refusal((FEATURES as Record<string, FeatureStatus>)[`type.${v.type}`] ?? { status: 'runs' });
     if (typeReason) problems.push(`${step}: value.type '${v.type}': ${typeReason}`);
@@ -120,6 +129,9 @@ export function checkFlow(raw: unknown): FlowCheck {
       problems.push(`${step}: stop_after_all_iters_if: only for loops and branchall`);
   };
   flow.value.modules.forEach(visit);
+  const early = flow.value.early_return;
+  if (early !== undefined && !flow.value.modules.some((m) => m.id === early))
+    problems.push(`value.early_return: '${early}' is not a step of value.modules (the top-level list)`);
   if (flow.value.failure_module) visit(flow.value.failure_module as FlowModule);
   if (flow.value.preprocessor_module) visit(flow.value.preprocessor_module as FlowModule);
   return { flow, problems, scriptPaths: [...scriptPaths].sort() };

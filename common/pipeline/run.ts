@@ -70,6 +70,10 @@ export interface PipelineProgress {
   finished: number;
   total: number;
   waitingForApproval: string[];
+  /** An OpenFlow run waiting for a slot of its concurrency key: how many runs hold them. */
+  queuedFor?: { key: string; held: number };
+  /** An OpenFlow run's `early_return` step, once it finished: what `flows run` returns at once. */
+  earlyReturn?: { step: string; result: unknown };
 }
 
 export interface PipelineResult {
@@ -97,6 +101,8 @@ export interface ApprovalRequest {
   approved?: boolean;
   by: string;
   comment?: string;
+  /** An OpenFlow step's resume payload (its resume form's values): `resume` in the next step. */
+  payload?: unknown;
 }
 
 export interface ApprovalDecision {
@@ -104,6 +110,7 @@ export interface ApprovalDecision {
   approved: boolean;
   by: string | null;
   comment?: string;
+  payload?: unknown;
   timedOut: boolean;
   at: string;
 }

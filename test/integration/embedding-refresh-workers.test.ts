@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Embedder } from '../../activities/vectors/embedder.js';
 import { createVectorActivities } from '../../activities/vectors/index.js';
@@ -7,19 +5,16 @@ import { createLocalEmbedder } from '../../activities/vectors/local-model.js';
 import { startWorkerProcess, type WorkerProcess } from '../../bench/support/worker-process.js';
 import { seedCatalog } from '../../bench/support/synthetic-catalog.js';
 import type { EmbeddingRefreshResult } from '../../common/knowledge.js';
-import { up as catalogSchema } from '../../infra/migrations/0001-catalog.js';
-import { up as vectorSchema } from '../../infra/migrations/0007-vector-index.js';
-import { up as refreshPagesSchema } from '../../infra/migrations/0012-vector-refresh-pages.js';
-import { openHarness, type Harness } from '../support/harness.js';
+import type { Harness } from '../support/harness.js';
+import { knowledgeCatalog } from '../support/knowledge-catalog.js';
 
 const ENTRIES = 40;
 
 // Two knowledge workers in processes of their own, as production runs them, share one refresh's
 // pages; a trigger counts every write of an index row, so an entry embedded twice shows.
 describe('embedding refresh over two knowledge worker processes', () => {
-  const tag = randomUUID().slice(0, 8);
-  const database = `spokeflow_test_knowledge_${tag}`;
-  const schema = `test_knowledge_${tag}`;
+  const stores = knowledgeCatalog();
+  const { tag, database, schema } = stores;
   const taskQueue = `test-knowledge-${tag}`;
   let h: Harness;
   let workers: WorkerProcess[] = [];
@@ -33,27 +28,7 @@ describe('embedding refresh over two knowledge worker processes', () => {
     ).rows as { dataset_key: string; n: number }[];
 
   beforeAll(async () => {
-    process.env.MYSQL_DATABASE = database;
-    process.env.SPOKEFLOW_VECTOR_SCHEMA = schema;
-    const admin = await mysql.createConnection({
-      host: '127.0.0.1',
-      port: Number(process.env.MYSQL_PORT ?? 3306),
-      user: process.env.MYSQL_USER ?? 'spokeflow',
-      password: process.env.MYSQL_PASSWORD ?? 'spokeflow',
-    });
-    await admin.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-    await admin.end();
-    h = await openHarness({ domain: 'knowledge', inProcessWorker: false });
-    const ctx = {
-      mysql: h.clients.catalog,
-      minio: h.clients.minio,
-      influxAdmin: h.clients.influxAdmin,
-      postgres: h.clients.postgres,
-      config: h.config,
-    };
-    await catalogSchema(ctx);
-    await vectorSchema(ctx);
-    await refreshPagesSchema(ctx);
+    h = await stores.open({ inProcessWorker: false });
     await h.clients.postgres.query(`
       CREATE TABLE "${schema}".index_writes (dataset_key TEXT NOT NULL, refresh_id TEXT NOT NULL);
       CREATE FUNCTION "${schema}".count_index_write() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -67,10 +42,7 @@ describe('embedding refresh over two knowledge worker processes', () => {
 
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop()));
-    if (!h) return;
-    await h.clients.postgres.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await h.clients.catalog.query(`DROP DATABASE IF EXISTS \`${database}\``);
-    await h.close();
+    if (h) await stores.close(h);
   });
 
   it('embeds every entry exactly once, its pages run by both processes, through continue-as-new', async () => {

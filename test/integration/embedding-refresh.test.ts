@@ -1,18 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddingInputError, type Embedder } from '../../activities/vectors/embedder.js';
 import { createLocalEmbedder } from '../../activities/vectors/local-model.js';
 import { createSemanticSearch } from '../../activities/vectors/search.js';
 import type { EmbeddingRefreshProgress, EmbeddingRefreshResult } from '../../common/knowledge.js';
-import { up as catalogSchema } from '../../infra/migrations/0001-catalog.js';
 import { up as healthSchema } from '../../infra/migrations/0006-health.js';
-import { up as vectorSchema } from '../../infra/migrations/0007-vector-index.js';
-import { up as refreshPagesSchema } from '../../infra/migrations/0012-vector-refresh-pages.js';
 import { knowledgePlugin } from '../../workers/knowledge-plugin.js';
 import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
-import { openHarness, type Harness } from '../support/harness.js';
+import type { Harness } from '../support/harness.js';
+import { knowledgeCatalog } from '../support/knowledge-catalog.js';
 import { connectWorker } from '../../runtime/temporal.js';
 
 const REFUSED = 'REFUSE-ME';
@@ -47,9 +44,8 @@ function testEmbedder(inner: Embedder): Embedder {
 
 // The refresh covers a whole catalog, so this file has a catalog database and an index schema of its own.
 describe('embedding refresh on the real stack', () => {
-  const tag = randomUUID().slice(0, 8);
-  const database = `spokeflow_test_knowledge_${tag}`;
-  const schema = `test_knowledge_${tag}`;
+  const stores = knowledgeCatalog();
+  const { tag, schema } = stores;
   let h: Harness;
   let worker: Worker;
   let running: Promise<void>;
@@ -141,28 +137,7 @@ describe('embedding refresh on the real stack', () => {
   }
 
   beforeAll(async () => {
-    process.env.MYSQL_DATABASE = database;
-    process.env.SPOKEFLOW_VECTOR_SCHEMA = schema;
-    const admin = await mysql.createConnection({
-      host: '127.0.0.1',
-      port: Number(process.env.MYSQL_PORT ?? 3306),
-      user: process.env.MYSQL_USER ?? 'spokeflow',
-      password: process.env.MYSQL_PASSWORD ?? 'spokeflow',
-    });
-    await admin.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-    await admin.end();
-    h = await openHarness({ domain: 'knowledge', inProcessWorker: false, prometheus: true });
-    const ctx = {
-      mysql: h.clients.catalog,
-      minio: h.clients.minio,
-      influxAdmin: h.clients.influxAdmin,
-      postgres: h.clients.postgres,
-      config: h.config,
-    };
-    await catalogSchema(ctx);
-    await healthSchema(ctx);
-    await vectorSchema(ctx);
-    await refreshPagesSchema(ctx);
+    h = await stores.open({ inProcessWorker: false, prometheus: true, extra: [healthSchema] });
     for (const d of datasets) await declare(d);
 
     local = createLocalEmbedder({ modelsDir: h.config.embeddings.modelsDir });
@@ -181,11 +156,7 @@ describe('embedding refresh on the real stack', () => {
     await running;
     await workerConnection?.close();
     await local?.close();
-    if (!h) return;
-    await h.cleanup(); // while its catalog database is still there
-    await h.clients.postgres.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await h.clients.catalog.query(`DROP DATABASE IF EXISTS \`${database}\``);
-    await h.close();
+    if (h) await stores.close(h);
   });
 
   /** What the model counted on the worker's /metrics: texts embedded, and the last batch's rate. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flowIdOf, prepareFlowRun } from '../../cli/flow-run.js';
-import { runProblems, WHILE_LOOP_STEP_RUNS } from '../../common/openflow/run.js';
+import { flowConcurrencyKey, runProblems, WHILE_LOOP_STEP_RUNS } from '../../common/openflow/run.js';
 import { checkFlow } from '../../common/openflow/validate.js';
 
 const fixture = (name: string): string => `test/fixtures/openflow/${name}`;
@@ -39,9 +39,10 @@ describe('flows run: what is checked before anything starts', () => {
       /step 'count': script path 'f\/shop\/record' is not in the scripts table/,
     );
     const err = await prepareFlowRun(fixture('retry-suspend-sleep.yaml'), { input: {} }).catch((e: Error) => e);
-    expect((err as Error).message).toContain("step 'review': suspend.required_events: one approval resumes a step");
+    expect((err as Error).message).toContain("step 'review': suspend.user_auth_required: approvers are not authenticated yet");
+    expect((err as Error).message).not.toContain('suspend.required_events'); // two approvals, a resume form: those run
     expect((err as Error).message).toContain('value.preprocessor_module: preprocessor modules do not run yet');
-    expect((err as Error).message).toContain('value.concurrent_limit: flow concurrency limits are not enforced yet');
+    expect((err as Error).message).not.toContain('concurren'); // concurrency limits run (across runs, in the catalog)
   });
 
   it('refuses $res: and $var: inputs at run time rather than pass them on as text', async () => {
@@ -104,5 +105,15 @@ describe('flows run: what is checked before anything starts', () => {
     expect(flowIdOf('f/shop/restock.flow/')).toBe('restock');
     expect(flowIdOf('flows/Order Sync.yaml')).toBe('order-sync');
     expect(flowIdOf('legacy.flow.json')).toBe('legacy');
+  });
+});
+
+describe("a flow's concurrency key, as Windmill writes it", () => {
+  it('fills in $workspace and $args[name], and defaults to the flow itself', () => {
+    const input = { shop: 'north', n: 3, tags: ['a'] };
+    expect(flowConcurrencyKey('$workspace/restock-$args[shop]', 'restock', 'default', input)).toBe('default/restock-north');
+    expect(flowConcurrencyKey('n=$args[n] t=$args[tags] x=$args[missing]', 'restock', 'default', input)).toBe('n=3 t=["a"] x=null');
+    expect(flowConcurrencyKey(undefined, 'restock', 'default', input)).toBe('flow/restock');
+    expect(flowConcurrencyKey('', 'restock', 'default', input)).toBe('flow/restock');
   });
 });

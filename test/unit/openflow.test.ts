@@ -76,6 +76,31 @@ describe('refusals name the step and the field', () => {
     expect(problems).toEqual([`inline script 'a.bun.ts' not found in ${fixture('bad/missing-inline.flow')}`]);
   });
 
+  it('refuses a resume form whose schema does not compile, naming step and field', () => {
+    const bad = checkFlow({
+      summary: '',
+      value: { modules: [{ id: 'ok', value: { type: 'identity' }, suspend: { resume_form: { schema: { type: 'nope' } } } }] },
+    });
+    expect(bad.problems).toHaveLength(1);
+    expect(bad.problems[0]).toMatch(/^step 'ok': suspend\.resume_form\.schema: not a JSON Schema ajv compiles: /);
+  });
+
+  it('refuses an early_return that names no top-level step', () => {
+    const inner = checkFlow({
+      summary: '',
+      value: {
+        early_return: 'deep',
+        modules: [
+          {
+            id: 'loop',
+            value: { type: 'forloopflow', iterator: { type: 'static', value: [] }, modules: [{ id: 'deep', value: { type: 'identity' } }] },
+          },
+        ],
+      },
+    });
+    expect(inner.problems).toEqual(["value.early_return: 'deep' is not a step of value.modules (the top-level list)"]);
+  });
+
   it('refuses duplicate step ids', async () => {
     const dup = checkFlow({
       summary: '',

@@ -224,7 +224,7 @@ describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
   });
 
   it(
-    'suspends after the step until approved (the next step reads resume), and fails when nobody decides in time',
+    'suspends after the step until approved (the next step reads approvers), and fails when nobody decides in time',
     { timeout: 90_000 },
     async () => {
       const line = timeline();
@@ -248,7 +248,7 @@ describe('OpenFlow files on pipelineWorkflow, in Windmill order', () => {
       ).toBeGreaterThanOrEqual(7200);
       expect([failure.type, failure.message]).toEqual([
         'PipelineApprovalRejected',
-        'step review failed: PipelineApprovalRejected: nobody decided within 7200 s',
+        'step review failed: PipelineApprovalRejected: Timed out waiting to be resumed (0 of 1 approvals)',
       ]);
       expect(line.starts()).toEqual(['review']);
     },

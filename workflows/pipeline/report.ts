@@ -20,7 +20,10 @@ export function report({ spec, progress, workflowId, steps }: PipelineRun): void
     (n) =>
       `\n\nwaiting for approval: \`temporal workflow update execute --name approve --workflow-id ${workflowId} --input '{"node":"${n}","by":"<you>"}'\``,
   );
+  const queued = progress.queuedFor
+    ? `\n\nqueued: ${progress.queuedFor.held} runs hold the concurrency slots of \`${progress.queuedFor.key}\``
+    : '';
   setCurrentDetails(
-    `**pipeline ${spec.id}** — ${progress.status}, ${progress.finished} of ${progress.total} nodes done\n\n${lines.join('\n')}${waiting.join('')}`,
+    `**pipeline ${spec.id}** — ${progress.status}, ${progress.finished} of ${progress.total} nodes done\n\n${lines.join('\n')}${waiting.join('')}${queued}`,
   );
 }

@@ -18,11 +18,21 @@ export interface PipelineRun {
   readonly reuse: Record<string, unknown>;
   /** suspend nodes: waiting for a decision (undefined) or decided. */
   readonly approvals: Map<string, ApprovalDecision | undefined>;
+  /** OpenFlow suspends: the events a step needs, those it has, and its resume form's check. */
+  readonly approvalEvents: Map<string, ApprovalEvents>;
   /** Top-level nodes this run finished; past `nodes_per_run` it starts no more and continues as new. */
   finishedThisRun: number;
   deferring: boolean;
   /** OpenFlow runs: the top-level steps the Web UI lists (a spec lists its modules). */
   steps?: readonly { id: string; summary?: string }[];
+}
+
+/** A suspended OpenFlow step's approvals: decided by the first rejection or the `required`-th approval. */
+export interface ApprovalEvents {
+  readonly required: number;
+  readonly events: ApprovalDecision[];
+  /** The resume form's JSON Schema as a check of an approval's payload: problems, field first. */
+  readonly checkPayload?: (payload: unknown) => string[];
 }
 
 /** Where a node runs: what its expressions read, and its position inside for-loops. */
@@ -56,6 +66,7 @@ export function startRun(spec: PipelineSpec, carry: PipelineCarry | undefined): 
     outputs: {},
     reuse: spec.resume_from?.outputs ?? {},
     approvals: new Map(),
+    approvalEvents: new Map(),
     finishedThisRun: 0,
     deferring: false,
   };

@@ -8,6 +8,7 @@ import { markOutcome } from '../../support/run-lifecycle.js';
 import { NodeFailed } from '../failures.js';
 import { report } from '../report.js';
 import { startRun, type PipelineRun } from '../state.js';
+import { holdConcurrencySlot } from './concurrency.js';
 import type { FlowRun, FlowScope } from './scope.js';
 import { errorObject, FlowStopped, runStep, runSteps } from './step.js';
 
@@ -23,11 +24,12 @@ export async function runOpenFlow(raw: unknown, serve: (run: PipelineRun) => voi
   serve(run); // progress query, approve update, kind: as for a spec
   const scope: FlowScope = { flow_input: run.spec.input, results: {}, previous_result: run.spec.input };
   report(run);
+  const release = await holdConcurrencySlot(run);
   try {
     let result: unknown;
     let stopped: PipelineResult['stopped'];
     try {
-      result = await runSteps(run, run.flow.value.modules, scope);
+      result = await runTopLevel(run, scope);
     } catch (err) {
       if (!(err instanceof FlowStopped)) throw err;
       result = err.skipped ? null : err.result;
@@ -47,7 +49,27 @@ export async function runOpenFlow(raw: unknown, serve: (run: PipelineRun) => voi
   } catch (err) {
     if (err instanceof ContinueAsNew || isCancellation(err)) throw err;
     throw await flowFailed(run, scope, err);
+  } finally {
+    await release?.();
   }
+}
+
+/**
+ * The file's module list, as runSteps runs it; past the `early_return` step its result is in the
+ * progress query at once, so `flows run` (Windmill: a sync endpoint) returns it while the rest runs on.
+ */
+async function runTopLevel(run: FlowRun, scope: FlowScope): Promise<unknown> {
+  const early = run.flow.value.early_return;
+  if (early === undefined) return runSteps(run, run.flow.value.modules, scope);
+  let at = scope;
+  for (const m of run.flow.value.modules) {
+    at = await runStep(run, m, at);
+    if (m.id === early) {
+      run.progress.earlyReturn = { step: m.id, result: at.results[m.id] ?? null };
+      report(run);
+    }
+  }
+  return at.previous_result;
 }
 
 /** The input checked as a whole: a file that cannot run as written fails before any step, naming step and field. */

@@ -20,8 +20,10 @@ export interface FlowScope {
   previous_result: unknown;
   /** The failure module: `{ message, name, step_id }`. */
   error?: unknown;
-  /** After a suspended step: the decision that resumed it. */
+  /** After a suspended step (Windmill's names): the last resume payload, all of them, and who approved. */
   resume?: unknown;
+  resumes?: unknown[];
+  approvers?: string[];
   /** Position inside for-loops (`/loop.3`): no per-iteration progress, unique child ids. */
   iteration?: string;
 }
@@ -32,7 +34,7 @@ export function contextOf(scope: FlowScope, extra: Record<string, unknown> = {})
     results: scope.results,
     previous_result: scope.previous_result,
     ...(scope.error !== undefined ? { error: scope.error } : {}),
-    ...(scope.resume !== undefined ? { resume: scope.resume } : {}),
+    ...(scope.resumes !== undefined ? { resume: scope.resume, resumes: scope.resumes, approvers: scope.approvers } : {}),
     ...extra,
   };
 }

@@ -62,7 +62,7 @@ export async function runStep(run: FlowRun, m: FlowModule, scope: FlowScope): Pr
     const loop = m.value.type === 'forloopflow' || m.value.type === 'whileloopflow';
     const stopHere = loop ? m.stop_after_all_iters_if : (stop ?? m.stop_after_all_iters_if);
     if (stopHere) await stopIf(run, m.id, stopHere as NonNullable<typeof stop>, result, scope);
-    const next: FlowScope = { ...scope, previous_result: result, resume: await pauseAfter(run, m, scope, result) };
+    const next: FlowScope = { ...scope, previous_result: result, ...(await pauseAfter(run, m, scope, result)) };
     if (shown) setNode(run, m.id, { status: 'succeeded', durationMs: Date.now() - started });
     return next;
   } catch (err) {

@@ -23,8 +23,8 @@ export async function runSuspendNode(run: PipelineRun, m: Module, v: NodeValue<'
   return decision;
 }
 
-/** The `approve` update's validator: a named person, for a node that is waiting. */
-export function checkDecision({ approvals }: PipelineRun, request: ApprovalRequest): void {
+/** The `approve` update's validator: a named person, for a node that is waiting, with a payload its resume form accepts. */
+export function checkDecision({ approvals, approvalEvents }: PipelineRun, request: ApprovalRequest): void {
   if (typeof request?.by !== 'string' || request.by.trim() === '' || request.by.length > 200) {
     throw new Error('by: who decides, 1 to 200 characters');
   }
@@ -32,18 +32,27 @@ export function checkDecision({ approvals }: PipelineRun, request: ApprovalReque
     const waiting = [...approvals].filter(([, d]) => d === undefined).map(([n]) => n);
     throw new Error(`node ${String(request.node)} is not waiting for approval (waiting: ${waiting.join(', ') || 'none'})`);
   }
+  const check = approvalEvents.get(request.node)?.checkPayload;
+  const problems = check && request.approved !== false ? check(request.payload ?? {}) : [];
+  if (problems.length > 0) throw new Error(`payload does not fit the resume form of ${request.node}: ${problems.join('; ')}`);
 }
 
-/** The `approve` update: records the decision the waiting node reads. */
-export function decide({ approvals }: PipelineRun, request: ApprovalRequest): ApprovalDecision {
+/**
+ * The `approve` update: records the decision the waiting node reads. A step that needs several
+ * events (OpenFlow's `required_events`) is decided by the first rejection or the last approval.
+ */
+export function decide({ approvals, approvalEvents }: PipelineRun, request: ApprovalRequest): ApprovalDecision {
   const decision: ApprovalDecision = {
     node: request.node,
     approved: request.approved ?? true,
     by: request.by,
     ...(request.comment !== undefined ? { comment: request.comment } : {}),
+    ...(request.payload !== undefined ? { payload: request.payload } : {}),
     timedOut: false,
     at: new Date().toISOString(),
   };
-  approvals.set(request.node, decision);
+  const wait = approvalEvents.get(request.node);
+  wait?.events.push(decision);
+  if (!wait || !decision.approved || wait.events.length >= wait.required) approvals.set(request.node, decision);
   return decision;
 }
