@@ -27,7 +27,7 @@ export function maxAgeSeconds(maxAge: string): number {
 
 const base = {
   id: CheckId,
-  severity: z.enum(['warn', 'error']).describe('`error` counts against the dataset; `warn` is only reported'),
+  severity: z.enum(['warn', 'error']).describe('while failing, `error` takes 25 points off the health score (and may block), `warn` 10'),
   blocking: z.boolean().default(false).describe('a failure stops what depends on the dataset (error severity only)'),
   description: z.string().max(1000).optional(),
   max_failing_rows: z.number().int().nonnegative().optional().describe('passes while at most this many rows fail (default 0)'),

@@ -2,25 +2,33 @@ import { z } from 'zod';
 import { TeamSlug } from './dataset.js';
 import { DAY_MS, dayStartMs, IsoDay, utcDay } from './time.js';
 
-/** How much each component counts towards a dataset's score; normalised by their sum. */
-export const DEFAULT_HEALTH_WEIGHTS = { documentation: 0.25, freshness: 0.3, reliability: 0.25, quality: 0.2 } as const;
-export const HEALTH_COMPONENTS = ['documentation', 'freshness', 'reliability', 'quality'] as const;
-export type HealthComponentName = (typeof HEALTH_COMPONENTS)[number];
+/**
+ * How much each component counts towards a dataset's score, normalised by the sum of the
+ * components a dataset has: `checks` is absent for a dataset that declares none (or has no
+ * result yet), so its weight goes to the others and such a dataset scores as it did before checks.
+ */
+export const DEFAULT_HEALTH_WEIGHTS = { documentation: 0.25, freshness: 0.3, reliability: 0.25, quality: 0.2, checks: 0.25 } as const;
+export type HealthComponentName = keyof typeof DEFAULT_HEALTH_WEIGHTS;
+export const HEALTH_COMPONENTS = Object.keys(DEFAULT_HEALTH_WEIGHTS) as HealthComponentName[];
+/** Components only some datasets have; every other one is scored for every dataset. */
+export const OPTIONAL_HEALTH_COMPONENTS = ['checks'] as const satisfies readonly HealthComponentName[];
+const isOptional = (c: HealthComponentName): boolean => (OPTIONAL_HEALTH_COMPONENTS as readonly string[]).includes(c);
 
 const Weight = z.number().min(0).max(100);
+const weightShape = Object.fromEntries(HEALTH_COMPONENTS.map((c) => [c, Weight.default(DEFAULT_HEALTH_WEIGHTS[c])])) as {
+  [C in HealthComponentName]: z.ZodDefault<z.ZodNumber>;
+};
 export const HealthScoringInput = z
   .object({
     day: IsoDay.optional().describe('the UTC day scored (its rows are replaced by a re-run); today by default'),
     team: TeamSlug.optional().describe("score only this team's datasets"),
     weights: z
-      .object({
-        documentation: Weight.default(DEFAULT_HEALTH_WEIGHTS.documentation),
-        freshness: Weight.default(DEFAULT_HEALTH_WEIGHTS.freshness),
-        reliability: Weight.default(DEFAULT_HEALTH_WEIGHTS.reliability),
-        quality: Weight.default(DEFAULT_HEALTH_WEIGHTS.quality),
-      })
+      .object(weightShape)
       .strict()
-      .refine((w) => w.documentation + w.freshness + w.reliability + w.quality > 0, 'at least one weight must be above 0')
+      .refine(
+        (w) => HEALTH_COMPONENTS.some((c) => !isOptional(c) && w[c] > 0),
+        `at least one of ${HEALTH_COMPONENTS.filter((c) => !isOptional(c)).join(', ')} must weigh above 0 (checks is absent for datasets without checks)`,
+      )
       .default({ ...DEFAULT_HEALTH_WEIGHTS })
       .describe('relative weight of each component; left-out ones take the defaults'),
   })

@@ -19,6 +19,7 @@ export const notificationsPlugin = definePlugin<NotificationsPluginOptions>('spo
     catalog: clients.catalog,
     minio: clients.minio,
     bucket: d.bucket,
+    samplesBucket: config.minio.bronzeBucket,
     ui: { uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace },
     email,
     webhook: d.webhookUrl ? createWebhookSender(d.webhookUrl) : undefined,

@@ -1,7 +1,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { DigestSpec } from '../../common/digest.js';
 import { DAY_MS, fromSqlTime, sqlTime, utcDay } from '../../common/time.js';
-import type { AnomalyItem, FailedSyncItem } from '../notify/digest-content.js';
+import type { AnomalyItem, CheckResultRow, FailedSyncItem } from '../notify/digest-content.js';
 import { num } from './columns.js';
 
 /** The dataset filter a run's scope adds (`d` is datasets). */
@@ -26,6 +26,8 @@ export interface DigestRows {
   failedSyncs: (Omit<FailedSyncItem, 'link'> & { syncRunId: string; workflowId: string })[];
   /** The last successful sync before the period's end, of datasets that declare a freshness SLA. */
   lastSuccessMs: Map<string, number>;
+  /** Per dataset and check, its latest result before the period and its latest within it (either may be missing). */
+  checkResults: CheckResultRow[];
 }
 
 /** The digest's reads of the MySQL catalog: who gets one, and what goes in it. */
@@ -50,8 +52,8 @@ export function createDigestReads(mysql: Pool) {
     recipientsBetween: (spec: DigestSpec, from: string, to: string | null): Promise<string[]> => distinctRecipients(spec, { from, to }),
 
     /**
-     * The rows of every listed recipient's digest in five grouped queries (datasets, scores,
-     * anomalies, failed syncs, last successes), whatever the number of recipients.
+     * The rows of every listed recipient's digest in six grouped queries (datasets, scores,
+     * anomalies, failed syncs, last successes, check results), whatever the number of recipients.
      */
     async content(spec: DigestSpec, names: string[]): Promise<DigestRows> {
       const col = recipientColumn(spec);
@@ -62,7 +64,7 @@ export function createDigestReads(mysql: Pool) {
       const where = `${col} IN (?)${scope.sql}`;
       const args = [names, ...scope.args];
 
-      const [[datasets], [scores], [anomalies], [failed], [lastOk]] = await Promise.all([
+      const [[datasets], [scores], [anomalies], [failed], [lastOk], [checks]] = await Promise.all([
         mysql.query<RowDataPacket[]>(
           `SELECT d.name, ${col} AS recipient, JSON_UNQUOTE(JSON_EXTRACT(d.declaration, '$.freshnessSlaHours')) AS sla_hours
            FROM datasets d WHERE ${where}`,
@@ -93,6 +95,19 @@ export function createDigestReads(mysql: Pool) {
              AND x.status = 'succeeded' AND x.finished_at < ?
            GROUP BY x.dataset`,
           [...args, sqlTime(asOfMs)],
+        ),
+        // The newest result on each side of the period's start, per check: two rows at most per check.
+        mysql.query<RowDataPacket[]>(
+          `SELECT t.dataset, t.check_id, t.severity, t.status, t.run_id, t.failing_rows, t.sample_key, t.why, t.checked_at, t.within_period
+           FROM (
+             SELECT r.dataset, r.check_id, r.severity, r.status, r.run_id, r.failing_rows, r.sample_key,
+               LEFT(COALESCE(r.error, r.details), 200) AS why, r.checked_at, r.checked_at >= ? AS within_period,
+               ROW_NUMBER() OVER (PARTITION BY r.dataset, r.check_id, r.checked_at >= ? ORDER BY r.checked_at DESC) AS rn
+             FROM check_results r JOIN datasets d ON d.name = r.dataset
+             WHERE ${where} AND r.checked_at < ?
+           ) t
+           WHERE t.rn = 1`,
+          [sqlTime(fromMs), sqlTime(fromMs), ...args, sqlTime(asOfMs)],
         ),
       ]);
 
@@ -125,6 +140,18 @@ export function createDigestReads(mysql: Pool) {
           workflowId: f.workflow_id as string,
         })),
         lastSuccessMs: new Map(lastOk.map((r) => [r.dataset as string, fromSqlTime(r.last_ok)])),
+        checkResults: checks.map((c) => ({
+          dataset: c.dataset as string,
+          checkId: c.check_id as string,
+          severity: c.severity as CheckResultRow['severity'],
+          status: c.status as CheckResultRow['status'],
+          runId: c.run_id as string,
+          failing: c.failing_rows === null ? null : num(c.failing_rows),
+          sampleKey: (c.sample_key as string | null) ?? null,
+          details: (c.why as string | null) ?? null,
+          atMs: fromSqlTime(c.checked_at),
+          withinPeriod: Boolean(num(c.within_period)),
+        })),
       };
     },
   };

@@ -4,7 +4,7 @@ import type { HealthSpec, TeamHealthSummary } from '../../common/health.js';
 import { chunk, inLanes } from '../../common/lanes.js';
 import { DAY_MS, fromSqlTime, sqlTime } from '../../common/time.js';
 import type { DatasetDayScore, TeamDayScore } from '../metrics/health-series.js';
-import type { DatasetFacts, DatasetHealth } from '../quality/health-score.js';
+import type { CheckFact, DatasetFacts, DatasetHealth } from '../quality/health-score.js';
 import { num } from './columns.js';
 import { tsvField } from './load-data.js';
 
@@ -12,6 +12,12 @@ import { tsvField } from './load-data.js';
 const LOAD_ROWS = 10_000;
 const LOADS_IN_FLIGHT = 4;
 const WORST_TEAMS = 20;
+
+/** The ids of a JSON path over an array (`$.checks[*].id`): a JSON value, or its text on MariaDB; null when absent. */
+function jsonIds(value: unknown): string[] {
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  return Array.isArray(parsed) ? [...new Set(parsed.filter((v): v is string => typeof v === 'string'))] : [];
+}
 
 const teamFilter = (spec: Pick<HealthSpec, 'team'>, column: string) =>
   spec.team ? { sql: ` AND ${column} = ?`, args: [spec.team] } : { sql: '', args: [] };
@@ -33,17 +39,18 @@ export function createHealthStore(mysql: Pool) {
       return { datasets: num(rows[0]?.datasets), teams: num(rows[0]?.teams) };
     },
 
-    /** Everything the scorer needs for every dataset in scope, in three grouped queries run side by side. */
+    /** Everything the scorer needs for every dataset in scope, in four grouped queries run side by side. */
     async facts(spec: HealthSpec): Promise<DatasetFacts[]> {
       const asOf = sqlTime(spec.asOfMs);
       const from7 = sqlTime(spec.asOfMs - 7 * DAY_MS);
       const from30 = sqlTime(spec.asOfMs - 30 * DAY_MS);
       const team = teamFilter(spec, 'd.team');
       const join = spec.team ? 'JOIN datasets d ON d.name = x.dataset AND d.team = ?' : '';
-      const [[datasets], [runs], [anomalies]] = await Promise.all([
+      const [[datasets], [runs], [anomalies], [checks]] = await Promise.all([
         mysql.query<RowDataPacket[]>(
           `SELECT d.name, d.team, d.owner, LEFT(TRIM(d.description), 400) AS description, JSON_LENGTH(d.tags) AS tag_count,
-             JSON_UNQUOTE(JSON_EXTRACT(d.declaration, '$.freshnessSlaHours')) AS sla_hours
+             JSON_UNQUOTE(JSON_EXTRACT(d.declaration, '$.freshnessSlaHours')) AS sla_hours,
+             JSON_EXTRACT(d.declaration, '$.checks[*].id') AS check_ids
            FROM datasets d WHERE 1 = 1${team.sql}`,
           team.args,
         ),
@@ -66,13 +73,31 @@ export function createHealthStore(mysql: Pool) {
            GROUP BY x.dataset`,
           [...team.args, asOf],
         ),
+        // Each check's latest result before the instant, in one pass over the covering index
+        // check_results_latest: the MAX of the time-prefixed text is the newest (DATETIME(6) prints as 26 characters).
+        mysql.query<RowDataPacket[]>(
+          `SELECT x.dataset, x.check_id, SUBSTRING(MAX(CONCAT(x.checked_at, x.severity, ' ', x.status)), 27) AS latest
+           FROM check_results x ${join}
+           WHERE x.checked_at < ? GROUP BY x.dataset, x.check_id`,
+          [...team.args, asOf],
+        ),
       ]);
       const runsOf = new Map(runs.map((r) => [r.dataset as string, r]));
       const anomaliesOf = new Map(anomalies.map((r) => [r.dataset as string, r]));
+      const checksOf = new Map<string, Map<string, CheckFact>>();
+      for (const c of checks) {
+        let of = checksOf.get(c.dataset as string);
+        if (!of) checksOf.set(c.dataset as string, (of = new Map()));
+        const [severity, status] = String(c.latest).split(' ') as [CheckFact['severity'], CheckFact['status']];
+        of.set(c.check_id as string, { checkId: c.check_id as string, severity, status });
+      }
       return datasets.map((d) => {
         const r = runsOf.get(d.name as string);
         const a = anomaliesOf.get(d.name as string);
         const sla = d.sla_hours === null || d.sla_hours === 'null' ? null : Number(d.sla_hours);
+        // Only checks still declared count: a removed check's old failures no longer weigh.
+        const declared = jsonIds(d.check_ids);
+        const results = checksOf.get(d.name as string);
         return {
           dataset: d.name as string,
           team: d.team as string,
@@ -87,6 +112,7 @@ export function createHealthStore(mysql: Pool) {
           failed30d: num(r?.failed30),
           openAnomalies: num(a?.open_n),
           confirmedAnomalies: num(a?.confirmed_n),
+          checks: results && declared.length ? declared.flatMap((id) => results.get(id) ?? []) : [],
         };
       });
     },
@@ -105,14 +131,15 @@ export function createHealthStore(mysql: Pool) {
           .map(
             (h, i) =>
               `${tsvField(h.dataset)}\t${spec.day}\t${tsvField(h.team)}\t${h.score}\t${c[i]!.documentation.score}\t${c[i]!.freshness.score}\t` +
-              `${c[i]!.reliability.score}\t${c[i]!.quality.score}\t${tsvField(JSON.stringify(h.components))}\t${weights}\t${asOf}\n`,
+              `${c[i]!.reliability.score}\t${c[i]!.quality.score}\t${c[i]!.checks?.score ?? '\\N'}\t${h.failingChecks ?? '\\N'}\t` +
+              `${tsvField(JSON.stringify(h.components))}\t${weights}\t${asOf}\n`,
           )
           .join('');
         const [result] = await mysql.query({
           sql:
             "LOAD DATA LOCAL INFILE 'health.tsv' REPLACE INTO TABLE health_scores CHARACTER SET utf8mb4 " +
             "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' " +
-            '(dataset, day, team, score, documentation, freshness, reliability, quality, components, weights, as_of)',
+            '(dataset, day, team, score, documentation, freshness, reliability, quality, checks, failing_checks, components, weights, as_of)',
           infileStreamFactory: () => Readable.from([Buffer.from(tsv, 'utf8')]),
         });
         if ((result as { warningStatus?: number }).warningStatus)
@@ -178,7 +205,7 @@ export function createHealthStore(mysql: Pool) {
       const scoped = teamFilter(spec, 'team');
       const [[datasets], [teams]] = await Promise.all([
         mysql.query<RowDataPacket[]>(
-          `SELECT dataset, team, score, documentation, freshness, reliability, quality FROM health_scores WHERE day = ?${scoped.sql}`,
+          `SELECT dataset, team, score, documentation, freshness, reliability, quality, checks FROM health_scores WHERE day = ?${scoped.sql}`,
           [spec.day, ...scoped.args],
         ),
         mysql.query<RowDataPacket[]>(`SELECT team, score, datasets, worst_score FROM team_health WHERE day = ?${scoped.sql}`, [
@@ -195,6 +222,7 @@ export function createHealthStore(mysql: Pool) {
           freshness: num(r.freshness),
           reliability: num(r.reliability),
           quality: num(r.quality),
+          checks: r.checks === null ? null : num(r.checks),
         })),
         teams: teams.map((r) => ({
           team: r.team as string,

@@ -9,6 +9,8 @@ export interface DatasetDayScore {
   freshness: number;
   reliability: number;
   quality: number;
+  /** Null for a dataset without a checks component (the field is then left out). */
+  checks: number | null;
 }
 
 export interface TeamDayScore {
@@ -28,10 +30,9 @@ export function createHealthSeries(influx: InfluxDB, org: string, bucket: string
       const write = influx.getWriteApi(org, bucket, 's', { batchSize: 10_000, maxRetries: 3 });
       try {
         for (const r of datasets) {
-          const { dataset, team, score, documentation, freshness, reliability, quality } = r;
-          write.writePoint(
-            measurementPoint('health_score', { dataset, team }, { score, documentation, freshness, reliability, quality }, at),
-          );
+          const { dataset, team, score, documentation, freshness, reliability, quality, checks } = r;
+          const fields = { score, documentation, freshness, reliability, quality, checks: checks ?? undefined };
+          write.writePoint(measurementPoint('health_score', { dataset, team }, fields, at));
         }
         for (const r of teams) {
           write.writePoint(

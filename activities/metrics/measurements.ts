@@ -29,10 +29,10 @@ export const MEASUREMENTS = {
     tags: ['dataset', 'metric', 'series'],
     fields: { score: 'float', expected: 'float', lower: 'float', upper: 'float' },
   },
-  /** A dataset's health for a day, stamped at the day's midnight UTC. */
+  /** A dataset's health for a day, stamped at the day's midnight UTC; `checks` only for a dataset with check results. */
   health_score: {
     tags: ['dataset', 'team'],
-    fields: { score: 'float', documentation: 'float', freshness: 'float', reliability: 'float', quality: 'float' },
+    fields: { score: 'float', documentation: 'float', freshness: 'float', reliability: 'float', quality: 'float', checks: 'float' },
   },
   /**
    * One data-quality check's result in a run, stamped with the run's start (a retried run

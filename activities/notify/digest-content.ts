@@ -1,3 +1,4 @@
+import type { CheckResult, CheckStatus } from '../../common/checks.js';
 import { recipientKey, type DigestSpec } from '../../common/digest.js';
 import { anomalyScanWorkflowId, syncWorkflowId } from '../../common/workflow-ids.js';
 import { HOUR_MS, utcDay } from '../../common/time.js';
@@ -42,6 +43,38 @@ export interface StaleItem {
   link: string;
 }
 
+/** One stored check result as the digest reads it: the newest before the period, or the newest within it. */
+export interface CheckResultRow {
+  dataset: string;
+  checkId: string;
+  severity: CheckResult['severity'];
+  status: CheckStatus;
+  runId: string;
+  failing: number | null;
+  /** The failing-row sample's object key in the samples bucket, when one was stored. */
+  sampleKey: string | null;
+  /** Why it errored, or what a table-level check saw wrong. */
+  details: string | null;
+  atMs: number;
+  withinPeriod: boolean;
+}
+
+/** A check whose state changed over the period: now failing (or errored) after passing, or passing again. */
+export interface CheckChangeItem {
+  dataset: string;
+  checkId: string;
+  severity: CheckResult['severity'];
+  /** The newest result in the period: failed or errored when newly failing, passed when recovered. */
+  status: CheckStatus;
+  failing: number | null;
+  details: string | null;
+  atMs: number;
+  /** `s3://bucket/key` of the failing-row sample (newly failing checks only, when one was stored). */
+  sample: string | null;
+  /** The checks run in the Web UI. */
+  link: string;
+}
+
 /** Everything one recipient's digest says, for one period. */
 export interface DigestContent {
   /** Ledger key: `owner:…` or `team:…`. */
@@ -56,12 +89,55 @@ export interface DigestContent {
   anomalies: AnomalyItem[];
   failedSyncs: FailedSyncItem[];
   stale: StaleItem[];
+  /** Error-severity checks first, then by dataset and check. */
+  newlyFailingChecks: CheckChangeItem[];
+  recoveredChecks: CheckChangeItem[];
   /** The health scoring runs, for the score section. */
   healthLink: string;
 }
 
 export const isEmptyDigest = (c: DigestContent): boolean =>
-  c.scoreChanges.length === 0 && c.anomalies.length === 0 && c.failedSyncs.length === 0 && c.stale.length === 0;
+  c.scoreChanges.length === 0 &&
+  c.anomalies.length === 0 &&
+  c.failedSyncs.length === 0 &&
+  c.stale.length === 0 &&
+  c.newlyFailingChecks.length === 0 &&
+  c.recoveredChecks.length === 0;
+
+const failing = (status: CheckStatus): boolean => status !== 'passed';
+
+/**
+ * Which checks changed state over a period, from each check's newest result before it and newest
+ * within it: newly failing when the newest within failed or errored and the one before passed
+ * (or there was none); recovered when the one before failed or errored and the newest within
+ * passed. A check that failed and passed again inside the period is neither.
+ */
+export function classifyCheckChanges(rows: CheckResultRow[]): { newlyFailing: CheckResultRow[]; recovered: CheckResultRow[] } {
+  const sides = new Map<string, { before?: CheckResultRow; within?: CheckResultRow }>();
+  for (const r of rows) {
+    const key = `${r.dataset}\u0000${r.checkId}`;
+    const side = sides.get(key) ?? {};
+    const slot = r.withinPeriod ? 'within' : 'before';
+    if (!side[slot] || side[slot].atMs < r.atMs) side[slot] = r;
+    sides.set(key, side);
+  }
+  const newlyFailing: CheckResultRow[] = [];
+  const recovered: CheckResultRow[] = [];
+  for (const { before, within } of sides.values()) {
+    if (!within) continue;
+    if (failing(within.status) && (!before || !failing(before.status))) newlyFailing.push(within);
+    else if (!failing(within.status) && before && failing(before.status)) recovered.push(within);
+  }
+  const byName = (a: CheckResultRow, b: CheckResultRow) => a.dataset.localeCompare(b.dataset) || a.checkId.localeCompare(b.checkId);
+  newlyFailing.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1) || byName(a, b));
+  recovered.sort(byName);
+  return { newlyFailing, recovered };
+}
+
+/** Web UI address of the run with this run id, whatever its workflow id (a sync's, a schedule's or a pipeline's child). */
+export function uiRunIdLink(ui: { uiUrl: string; namespace: string }, runId: string): string {
+  return `${ui.uiUrl}/namespaces/${encodeURIComponent(ui.namespace)}/workflows?query=${encodeURIComponent(`RunId="${runId}"`)}`;
+}
 
 /** Web UI address of a run (the CLI's runLink, for activities). */
 export function uiRunLink(ui: { uiUrl: string; namespace: string }, workflowId: string, runId?: string | null): string {
@@ -70,19 +146,21 @@ export function uiRunLink(ui: { uiUrl: string; namespace: string }, workflowId: 
 }
 
 /**
- * The content of every listed recipient's digest: the catalog's rows (five grouped queries,
- * whatever the number of recipients) sorted into one digest per recipient.
+ * The content of every listed recipient's digest: the catalog's rows (six grouped queries,
+ * whatever the number of recipients) sorted into one digest per recipient. `samplesBucket` holds
+ * the failing-row samples of checks.
  */
 export async function gatherDigests(
   reads: DigestReads,
   spec: DigestSpec,
   names: string[],
   ui: { uiUrl: string; namespace: string },
+  samplesBucket: string,
 ): Promise<DigestContent[]> {
   if (names.length === 0) return [];
   const { fromMs, toMs } = spec.period;
   const asOfMs = Math.min(toMs, spec.asOfMs);
-  const { datasets, scores, anomalies, failedSyncs, lastSuccessMs } = await reads.content(spec, names);
+  const { datasets, scores, anomalies, failedSyncs, lastSuccessMs, checkResults } = await reads.content(spec, names);
 
   // Scores come from whichever health scoring run (all datasets or a team's): link to the list of them.
   const healthLink = `${ui.uiUrl}/namespaces/${encodeURIComponent(ui.namespace)}/workflows?query=${encodeURIComponent('SpokeflowKind="health-scoring"')}`;
@@ -101,6 +179,8 @@ export async function gatherDigests(
       anomalies: [],
       failedSyncs: [],
       stale: [],
+      newlyFailingChecks: [],
+      recoveredChecks: [],
       healthLink,
     });
   }
@@ -151,5 +231,20 @@ export async function gatherDigests(
   }
   for (const c of byRecipient.values())
     c.stale.sort((a, b) => (a.lastSuccessMs ?? 0) - (b.lastSuccessMs ?? 0) || a.dataset.localeCompare(b.dataset));
+
+  const { newlyFailing, recovered } = classifyCheckChanges(checkResults);
+  const checkItem = (r: CheckResultRow, withSample: boolean): CheckChangeItem => ({
+    dataset: r.dataset,
+    checkId: r.checkId,
+    severity: r.severity,
+    status: r.status,
+    failing: r.failing,
+    details: r.details,
+    atMs: r.atMs,
+    sample: withSample && r.sampleKey ? `s3://${samplesBucket}/${r.sampleKey}` : null,
+    link: uiRunIdLink(ui, r.runId),
+  });
+  for (const r of newlyFailing) recipientOf.get(r.dataset)?.newlyFailingChecks.push(checkItem(r, true));
+  for (const r of recovered) recipientOf.get(r.dataset)?.recoveredChecks.push(checkItem(r, false));
   return names.map((n) => byRecipient.get(n)!);
 }

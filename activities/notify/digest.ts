@@ -32,6 +32,8 @@ export interface DigestDeps {
   catalog: Pool;
   minio: MinioClient;
   bucket: string;
+  /** Where check results' failing-row samples are (the bronze bucket): the digest gives their s3 address. */
+  samplesBucket: string;
   ui: { uiUrl: string; namespace: string };
   /** Unset: the email channel is not configured here. */
   email?: EmailSender;
@@ -179,7 +181,7 @@ export function createDigestActivities(deps: DigestDeps) {
       }
 
       const wanted = [...new Set(mine.map((r) => keyOf.get(r.recipient)!))];
-      const contents = new Map((await gatherDigests(reads, spec, wanted, deps.ui)).map((c) => [c.recipient, c]));
+      const contents = new Map((await gatherDigests(reads, spec, wanted, deps.ui, deps.samplesBucket)).map((c) => [c.recipient, c]));
       const toSend: { row: DeliveryRow; content: DigestContent; rendered: RenderedDigest; objectKey: string }[] = [];
       const empty: DeliveryRow[] = [];
       const rendered = new Map<string, { objectKey: string; r: RenderedDigest; stored?: Promise<void> }>();

@@ -1,4 +1,4 @@
-import type { DigestContent, ScoreChange } from './digest-content.js';
+import type { CheckChangeItem, DigestContent, ScoreChange } from './digest-content.js';
 
 /** Rows per section; the rest is counted ("and 12 more"), the links lead to them. */
 const SECTION_ROWS = 25;
@@ -51,6 +51,8 @@ function subjectOf(c: DigestContent): string {
     c.anomalies.length ? plural(c.anomalies.length, 'new anomaly', 'new anomalies') : '',
     c.failedSyncs.length ? plural(c.failedSyncs.length, 'failed sync') : '',
     c.stale.length ? plural(c.stale.length, 'stale dataset') : '',
+    c.newlyFailingChecks.length ? plural(c.newlyFailingChecks.length, 'newly failing check') : '',
+    c.recoveredChecks.length ? plural(c.recoveredChecks.length, 'recovered check') : '',
     c.scoreChanges.length ? plural(c.scoreChanges.length, 'score change') : '',
   ].filter(Boolean);
   const kind = c.periodKind === 'daily' ? 'Daily' : 'Weekly';
@@ -68,6 +70,8 @@ const S = {
   td: 'font-size:13px;line-height:18px;padding:6px 8px;border-bottom:1px solid #f3f4f6;vertical-align:middle;',
   tile: 'padding:10px 8px;text-align:center;border:1px solid #e5e7eb;border-radius:4px;',
   link: 'color:#2563eb;text-decoration:underline;white-space:nowrap;',
+  code: 'font-family:Menlo,Consolas,monospace;font-size:11px;color:#374151;word-break:break-all;',
+  badge: 'display:inline-block;font-size:10px;line-height:14px;padding:0 4px;border-radius:3px;text-transform:uppercase;',
 };
 
 function table(headers: string[], rows: string[][], more: number): string {
@@ -81,10 +85,89 @@ const a = (href: string, label: string): string => `<a href="${escapeHtml(href)}
 
 function tile(n: number, label: string, colour: string): string {
   return (
-    `<td width="25%" style="padding:4px;"><div style="${S.tile}">` +
+    `<td width="20%" style="padding:4px;"><div style="${S.tile}">` +
     `<div style="font-size:22px;font-weight:bold;color:${n ? colour : '#9ca3af'};">${n}</div>` +
     `<div style="${S.muted}">${escapeHtml(label)}</div></div></td>`
   );
+}
+
+const severityBadge = (severity: CheckChangeItem['severity']): string =>
+  severity === 'error'
+    ? `<span style="${S.badge}background:#fee2e2;color:#991b1b;">error</span>`
+    : `<span style="${S.badge}background:#fef3c7;color:#92400e;">warn</span>`;
+
+/** What a newly failing check's newest result says, in words. */
+function checkOutcome(x: CheckChangeItem): string {
+  if (x.status === 'errored') return `errored${x.details ? `: ${x.details}` : ''}`;
+  const rows = x.failing === null ? 'failed' : plural(x.failing, 'failing row');
+  return x.details ? `${rows} (${x.details})` : rows;
+}
+
+/** The two checks sections (newly failing, recovered) of the HTML and of the text. */
+function checkSections(c: DigestContent): { html: string[]; text: string[] } {
+  const html: string[] = [];
+  const text: string[] = [];
+  const failing = c.newlyFailingChecks;
+  if (failing.length) {
+    // The sample's address is long: a full-width line under its check rather than a narrow column.
+    const head = ['dataset', 'check', 'result', ''].map((h) => `<th style="${S.th}">${h}</th>`).join('');
+    const body = failing
+      .slice(0, SECTION_ROWS)
+      .map((x) => {
+        const cells = [
+          escapeHtml(x.dataset),
+          `${escapeHtml(x.checkId)} ${severityBadge(x.severity)}`,
+          `<span style="color:#991b1b;">${escapeHtml(checkOutcome(x).slice(0, 160))}</span><br><span style="${S.muted}">${escapeHtml(minute(x.atMs))}</span>`,
+          a(x.link, 'checks run'),
+        ];
+        if (!x.sample) return `<tr>${cells.map((cell) => `<td style="${S.td}">${cell}</td>`).join('')}</tr>`;
+        const top = `${S.td}border-bottom:0;padding-bottom:2px;`;
+        return (
+          `<tr>${cells.map((cell) => `<td style="${top}">${cell}</td>`).join('')}</tr>` +
+          `<tr><td colspan="4" style="${S.td}padding-top:0;"><span style="${S.muted}">failing-row sample</span> ` +
+          `<span style="${S.code}">${escapeHtml(x.sample)}</span></td></tr>`
+        );
+      })
+      .join('');
+    const more = failing.length - SECTION_ROWS;
+    html.push(
+      `<h2 style="${S.h2}">Checks newly failing</h2>`,
+      `<p style="${S.muted}margin:0 0 4px 0;">Passing (or not run) before this period, failing at their last run in it. A sample holds up to 100 failing rows, primary key first.</p>`,
+      `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;"><tr>${head}</tr>${body}</table>` +
+        (more > 0 ? `<p style="${S.muted}">and ${more} more</p>` : ''),
+    );
+    text.push('CHECKS NEWLY FAILING');
+    for (const x of failing.slice(0, SECTION_ROWS)) {
+      text.push(
+        `  - ${x.dataset} ${x.checkId} (${x.severity}): ${checkOutcome(x).slice(0, 160)}, at ${minute(x.atMs)}`,
+        ...(x.sample ? [`    sample ${x.sample}`] : []),
+        `    ${x.link}`,
+      );
+    }
+    if (failing.length > SECTION_ROWS) text.push(`  and ${failing.length - SECTION_ROWS} more`);
+    text.push('');
+  }
+  const recovered = c.recoveredChecks;
+  if (recovered.length) {
+    const rows = recovered
+      .slice(0, SECTION_ROWS)
+      .map((x) => [
+        escapeHtml(x.dataset),
+        `${escapeHtml(x.checkId)} ${severityBadge(x.severity)}`,
+        `<span style="color:#166534;">passing</span><br><span style="${S.muted}">since ${escapeHtml(minute(x.atMs))}</span>`,
+        a(x.link, 'checks run'),
+      ]);
+    html.push(
+      `<h2 style="${S.h2}">Checks recovered</h2>`,
+      table(['dataset', 'check', 'result', ''], rows, recovered.length - SECTION_ROWS),
+    );
+    text.push('CHECKS RECOVERED');
+    for (const x of recovered.slice(0, SECTION_ROWS))
+      text.push(`  - ${x.dataset} ${x.checkId} (${x.severity}): passing since ${minute(x.atMs)}`, `    ${x.link}`);
+    if (recovered.length > SECTION_ROWS) text.push(`  and ${recovered.length - SECTION_ROWS} more`);
+    text.push('');
+  }
+  return { html, text };
 }
 
 export function renderDigest(c: DigestContent, meta: { messageId: string; objectKey: string }): RenderedDigest {
@@ -150,6 +233,9 @@ export function renderDigest(c: DigestContent, meta: { messageId: string; object
     if (c.anomalies.length > SECTION_ROWS) text.push(`  and ${c.anomalies.length - SECTION_ROWS} more`);
     text.push('');
   }
+  const checks = checkSections(c);
+  sections.push(...checks.html);
+  text.push(...checks.text);
   if (c.failedSyncs.length) {
     const rows = c.failedSyncs
       .slice(0, SECTION_ROWS)
@@ -193,8 +279,9 @@ export function renderDigest(c: DigestContent, meta: { messageId: string; object
     text.push('');
   }
   if (sections.length === 0) {
-    sections.push(`<p style="font-size:14px;">Nothing to report: no score changes, anomalies, failed syncs or stale datasets.</p>`);
-    text.push('Nothing to report: no score changes, anomalies, failed syncs or stale datasets.', '');
+    const nothing = 'Nothing to report: no score changes, anomalies, check changes, failed syncs or stale datasets.';
+    sections.push(`<p style="font-size:14px;">${nothing}</p>`);
+    text.push(nothing, '');
   }
   text.push('--', `spokeflow digest ${meta.messageId}`, `stored as ${meta.objectKey}`);
 
@@ -209,6 +296,7 @@ export function renderDigest(c: DigestContent, meta: { messageId: string; object
     `<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr>` +
     tile(c.scoreChanges.length, 'score changes', '#2563eb') +
     tile(c.anomalies.length, 'new anomalies', '#d97706') +
+    tile(c.newlyFailingChecks.length, 'failing checks', '#b91c1c') +
     tile(c.failedSyncs.length, 'failed syncs', '#dc2626') +
     tile(c.stale.length, 'stale datasets', '#7c3aed') +
     `</tr></table>` +
@@ -219,6 +307,8 @@ export function renderDigest(c: DigestContent, meta: { messageId: string; object
   const summary = [
     `${plural(c.scoreChanges.length, 'score change')}`,
     `${plural(c.anomalies.length, 'new anomaly', 'new anomalies')}`,
+    `${plural(c.newlyFailingChecks.length, 'newly failing check')}`,
+    `${plural(c.recoveredChecks.length, 'recovered check')}`,
     `${plural(c.failedSyncs.length, 'failed sync')}`,
     `${plural(c.stale.length, 'stale dataset')}`,
   ].join(' · ');
@@ -245,6 +335,17 @@ export function renderDigest(c: DigestContent, meta: { messageId: string; object
   slackSection(
     'New anomalies',
     c.anomalies.map((x) => `• <${x.link}|${slackEscape(x.dataset)} ${x.metric}> at ${minute(x.atMs)}: ${fmt(x.value)}`),
+  );
+  slackSection(
+    'Checks newly failing',
+    c.newlyFailingChecks.map(
+      (x) =>
+        `• <${x.link}|${slackEscape(x.dataset)} ${slackEscape(x.checkId)}> (${x.severity}): ${slackEscape(checkOutcome(x).slice(0, 120))}`,
+    ),
+  );
+  slackSection(
+    'Checks recovered',
+    c.recoveredChecks.map((x) => `• <${x.link}|${slackEscape(x.dataset)} ${slackEscape(x.checkId)}> passing since ${minute(x.atMs)}`),
   );
   slackSection(
     'Failed syncs',

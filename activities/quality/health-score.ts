@@ -1,4 +1,5 @@
-import type { HealthComponentName, HealthWeights } from '../../common/health.js';
+import type { CheckResult, CheckStatus } from '../../common/checks.js';
+import { HEALTH_COMPONENTS, type HealthComponentName, type HealthWeights } from '../../common/health.js';
 import { HOUR_MS } from '../../common/time.js';
 
 /** What the catalog knows about one dataset, aggregated by a few set-based queries. */
@@ -19,6 +20,16 @@ export interface DatasetFacts {
   failed30d: number;
   openAnomalies: number;
   confirmedAnomalies: number;
+  /** Each declared check's latest result before the scoring instant (declared checks never run are left out). */
+  checks: CheckFact[];
+}
+
+type CheckSeverity = CheckResult['severity'];
+
+export interface CheckFact {
+  checkId: string;
+  severity: CheckSeverity;
+  status: CheckStatus;
 }
 
 export interface HealthComponent {
@@ -26,11 +37,16 @@ export interface HealthComponent {
   reason: string;
 }
 
+/** The components a dataset has: `checks` only when it has check results to score. */
+export type HealthComponents = Record<Exclude<HealthComponentName, 'checks'>, HealthComponent> & { checks?: HealthComponent };
+
 export interface DatasetHealth {
   dataset: string;
   team: string;
   score: number;
-  components: Record<HealthComponentName, HealthComponent>;
+  components: HealthComponents;
+  /** Failing (or errored) checks; null without a checks component. */
+  failingChecks: number | null;
 }
 
 /** A description shorter than this (characters or words) is present but says too little. */
@@ -98,21 +114,53 @@ export function qualityScore(f: Pick<DatasetFacts, 'openAnomalies' | 'confirmedA
   };
 }
 
-/** The 0–100 score of one dataset: the weighted mean of its components, each with its reason. */
+/** Points off for each failing (or errored) check, by its severity. */
+export const CHECK_PENALTY: Record<CheckSeverity, number> = { error: 25, warn: 10 };
+const NAMED_CHECKS = 5;
+
+/**
+ * Data-quality checks, from each check's latest result: 25 points off per failing error-severity
+ * check, 10 per failing warn one; an errored check counts as failing (it proves nothing). Null
+ * (no component) without results, so a dataset without checks is neither rewarded nor punished.
+ */
+export function checksScore(f: Pick<DatasetFacts, 'checks'>): (HealthComponent & { failing: number }) | null {
+  if (f.checks.length === 0) return null;
+  const failing = f.checks
+    .filter((c) => c.status !== 'passed')
+    .sort((a, b) => CHECK_PENALTY[b.severity] - CHECK_PENALTY[a.severity] || a.checkId.localeCompare(b.checkId));
+  const total = f.checks.length;
+  if (failing.length === 0) return { score: 100, failing: 0, reason: total === 1 ? 'the 1 check passing' : `all ${total} checks passing` };
+  const named = failing.slice(0, NAMED_CHECKS).map((c) => (c.status === 'errored' ? `${c.checkId} (errored)` : c.checkId));
+  const more = failing.length > NAMED_CHECKS ? ` and ${failing.length - NAMED_CHECKS} more` : '';
+  return {
+    score: clamp(100 - failing.reduce((s, c) => s + CHECK_PENALTY[c.severity], 0)),
+    failing: failing.length,
+    reason: `${failing.length} of ${plural(total, 'check')} failing: ${named.join(', ')}${more}`,
+  };
+}
+
+/**
+ * The 0–100 score of one dataset: the weighted mean of the components it has, each with its
+ * reason; an absent component's weight is shared by the others through the normalisation.
+ */
 export function scoreDataset(f: DatasetFacts, weights: HealthWeights, asOfMs: number): DatasetHealth {
-  const components = {
+  const checks = checksScore(f);
+  const components: HealthComponents = {
     documentation: documentationScore(f),
     freshness: freshnessScore(f, asOfMs),
     reliability: reliabilityScore(f),
     quality: qualityScore(f),
+    ...(checks ? { checks: { score: checks.score, reason: checks.reason } } : {}),
   };
-  const total = weights.documentation + weights.freshness + weights.reliability + weights.quality;
-  const weighted =
-    weights.documentation * components.documentation.score +
-    weights.freshness * components.freshness.score +
-    weights.reliability * components.reliability.score +
-    weights.quality * components.quality.score;
-  return { dataset: f.dataset, team: f.team, score: round1(weighted / total), components };
+  let total = 0;
+  let weighted = 0;
+  for (const name of HEALTH_COMPONENTS) {
+    const c = components[name];
+    if (!c) continue;
+    total += weights[name];
+    weighted += weights[name] * c.score;
+  }
+  return { dataset: f.dataset, team: f.team, score: round1(weighted / total), components, failingChecks: checks?.failing ?? null };
 }
 
 function formatHours(h: number): string {

@@ -45,10 +45,13 @@ export async function renderDemoDigest(
     workflowId: 'demo',
     digestRunId: 'demo',
   };
-  const [content] = await gatherDigests(createDigestReads(clients.catalog), spec, [owner], {
-    uiUrl: config.temporal.uiUrl,
-    namespace: config.temporal.namespace,
-  });
+  const [content] = await gatherDigests(
+    createDigestReads(clients.catalog),
+    spec,
+    [owner],
+    { uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace },
+    config.minio.bronzeBucket,
+  );
   const recipient = recipientKey('owners', owner);
   const key = digestObjectKey(period.key, recipient);
   const rendered = renderDigest(content!, {

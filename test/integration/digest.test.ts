@@ -7,6 +7,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClaimLost, createDeliveryLedger } from '../../activities/catalog/delivery-ledger.js';
 import { digestMessageId } from '../../activities/notify/digest.js';
+import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
 import { sqlTime } from '../../common/time.js';
 import { digestObjectKey, type DigestProgress, type DigestResult } from '../../common/digest.js';
 import { SearchAttr } from '../../common/search-attributes.js';
@@ -34,8 +35,12 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
   const dsB = `dg_${tag}.refunds`;
   const dsC = `dg_${tag}.customers`;
   const dsD = `dg_${tag}.stock`;
-  const names = [dsA, dsB, dsC, dsD];
-  const recipients = [ana, bo, cy].map((o) => `owner:${o}`).concat(`team:${team}`);
+  // A team of its own for the checks digest, so the other tests' counts stay as they are.
+  const checksTeam = `digest-checks-${tag}`;
+  const dee = `dee-${tag}@example.com`;
+  const dsE = `dg_${tag}.payments`;
+  const names = [dsA, dsB, dsC, dsD, dsE];
+  const recipients = [ana, bo, cy, dee].map((o) => `owner:${o}`).concat(`team:${team}`);
   const scanId = `scan-${tag}`;
   const failedRunId = `run-failed-${tag}`;
 
@@ -73,7 +78,7 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
     hook = await startWebhookSink();
     process.env.SPOKEFLOW_SMTP_URL = smtp.url;
     process.env.SPOKEFLOW_DIGEST_WEBHOOK_URL = hook.url;
-    h = await openHarness({ domain: 'notifications' });
+    h = await openHarness({ domain: 'notifications', prometheus: true });
     workerConnection = await connectWorker(h.config);
 
     const declare = (name: string, owner: string, extra: Record<string, unknown> = {}) =>
@@ -144,7 +149,7 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     if (h) {
       await h.clients.catalog.query('DELETE FROM digest_deliveries WHERE recipient IN (?)', [recipients]);
-      for (const table of ['health_scores', 'anomalies', 'sync_runs', 'dataset_columns']) {
+      for (const table of ['health_scores', 'anomalies', 'sync_runs', 'dataset_columns', 'check_results']) {
         await h.clients.catalog.query(`DELETE FROM ${table} WHERE dataset IN (?)`, [names]);
       }
       await h.clients.catalog.query('DELETE FROM anomaly_scans WHERE scan_id = ?', [scanId]);
@@ -228,6 +233,106 @@ describe('digests on the real stack, delivered to a real SMTP server and webhook
     ).result();
     expect(again).toEqual({ period, pages: 1, recipients: 3, sent: 0, resent: 0, alreadyDone: 3, empty: 0, failed: 0, objects: 0 });
     expect(ours()).toHaveLength(2);
+  });
+
+  it("lists an owner's checks newly failing and recovered in the period, with run links and samples; /metrics counts the send once", async () => {
+    await h.datasets.upsert({
+      name: dsE,
+      source: { kind: 'postgres', connection: 'local-postgres', table: 'public.orders', primaryKey: ['id'] },
+      target: { table: dsE.replace('.', '_') },
+      owner: dee,
+      team: checksTeam,
+      description: 'digest test data',
+    });
+    const t = (hours: number) => sqlTime(dayMs(DAY) + hours * HOUR);
+    const result = (
+      run: string,
+      checkId: string,
+      severity: string,
+      status: string,
+      hours: number,
+      extra: { sample?: string; error?: string } = {},
+    ) => [
+      `${run}-${tag}`,
+      dsE,
+      checksTeam,
+      checkId,
+      'range',
+      severity,
+      status,
+      status === 'failed' ? 7 : null,
+      extra.sample ?? null,
+      extra.error ?? null,
+      t(hours),
+    ];
+    const sample = `_checks/${dsE}/now-${tag}/pay_amount_range.parquet`;
+    await h.clients.catalog.query(
+      'INSERT INTO check_results (run_id, dataset, team, check_id, kind, severity, status, failing_rows, sample_key, error, checked_at) VALUES ?',
+      [
+        [
+          result('before', 'pay_amount_range', 'error', 'passed', -20),
+          result('now', 'pay_amount_range', 'error', 'failed', 9, { sample }),
+          // errored with no result before the period: newly failing too
+          result('now', 'pay_fk', 'warn', 'errored', 9, { error: "Unknown column 'customer'" }),
+          result('before', 'pay_unique', 'error', 'failed', -40),
+          result('now', 'pay_unique', 'error', 'passed', 9),
+          // failing on both sides of the period's start, or changed only after its end: not listed
+          result('before', 'pay_not_null', 'error', 'failed', -20),
+          result('now', 'pay_not_null', 'error', 'failed', 9),
+          result('before', 'pay_late', 'error', 'passed', -20),
+          result('next', 'pay_late', 'error', 'failed', 30),
+        ],
+      ],
+    );
+    const counters = async () => {
+      const samples = await h.metrics();
+      const total = (name: string) =>
+        samples.filter((s) => s.name === name && s.labels.channel === 'email').reduce((sum, s) => sum + s.value, 0);
+      return {
+        sent: total(SPOKEFLOW_METRICS.digestsSent.name),
+        resent: total(SPOKEFLOW_METRICS.digestsResent.name),
+        failed: total(SPOKEFLOW_METRICS.digestsFailed.name),
+      };
+    };
+    const before = await counters();
+    const input = { period: { kind: 'daily', date: DAY }, scope: { team: checksTeam }, channels: ['email'] };
+    const period = `daily:${DAY}`;
+    const first: DigestResult = await (await start(input)).result();
+    expect(first).toMatchObject({ recipients: 1, sent: 1, resent: 0, failed: 0 });
+    const afterFirst = await counters();
+    expect({
+      sent: afterFirst.sent - before.sent,
+      resent: afterFirst.resent - before.resent,
+      failed: afterFirst.failed - before.failed,
+    }).toEqual({ sent: 1, resent: 0, failed: 0 });
+
+    const mails = smtp.messages.filter((m) => m.to === dee);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.subject).toBe(`[spokeflow] Daily digest ${DAY} for ${dee}: 2 newly failing checks, 1 recovered check`);
+    const runLink = (run: string) =>
+      `${h.config.temporal.uiUrl}/namespaces/${h.config.temporal.namespace}/workflows?query=${encodeURIComponent(`RunId="${run}-${tag}"`)}`;
+    const s3 = `s3://${h.config.minio.bronzeBucket}/${sample}`;
+    const text = mailPart(mails[0]!.raw, 'text/plain')!;
+    expect(text).toContain(
+      'CHECKS NEWLY FAILING\n' +
+        `  - ${dsE} pay_amount_range (error): 7 failing rows, at ${DAY} 09:00 UTC\n    sample ${s3}\n    ${runLink('now')}\n` +
+        `  - ${dsE} pay_fk (warn): errored: Unknown column 'customer', at ${DAY} 09:00 UTC\n    ${runLink('now')}\n\n` +
+        'CHECKS RECOVERED\n' +
+        `  - ${dsE} pay_unique (error): passing since ${DAY} 09:00 UTC\n    ${runLink('now')}\n`,
+    );
+    expect(text).not.toContain('pay_not_null');
+    expect(text).not.toContain('pay_late');
+    const html = mailPart(mails[0]!.raw, 'text/html')!;
+    expect(html).toBe(await object(digestObjectKey(period, `owner:${dee}`)));
+    expect(html).toContain(`href="${runLink('now').replaceAll('&', '&amp;')}"`);
+    expect(html).toContain(s3);
+    expect(html).toContain('>Checks recovered</h2>');
+
+    // A re-run of the period sends nothing: the ledger has it as sent, and the counters stay.
+    const again: DigestResult = await (await start(input)).result();
+    expect(again).toMatchObject({ sent: 0, alreadyDone: 1 });
+    expect(smtp.messages.filter((m) => m.to === dee)).toHaveLength(1);
+    expect(await counters()).toEqual(afterFirst);
   });
 
   it('renders an email-safe page in headless Chromium: no outside requests, a drawn sparkline, working links', async () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { DigestContent } from '../../activities/notify/digest-content.js';
+import {
+  classifyCheckChanges,
+  uiRunIdLink,
+  type CheckChangeItem,
+  type CheckResultRow,
+  type DigestContent,
+} from '../../activities/notify/digest-content.js';
 import { digestMessageId } from '../../activities/notify/digest.js';
 import { renderDigest, sparkline } from '../../activities/notify/render.js';
 import { DigestInput, digestObjectKey, resolvePeriod } from '../../common/digest.js';
@@ -66,6 +72,8 @@ describe('digest rendering', () => {
     anomalies: [],
     failedSyncs: [],
     stale: [],
+    newlyFailingChecks: [],
+    recoveredChecks: [],
     healthLink: 'http://ui/namespaces/default/workflows/health-scoring%3Aall',
     ...over,
   });
@@ -139,5 +147,109 @@ describe('digest rendering', () => {
     expect(fall[3]! - fall[0]!).toBeGreaterThan(15);
     expect(Math.max(...wobble) - Math.min(...wobble)).toBeLessThan(5);
     expect(sparkline([], '#000')).toBe('');
+  });
+});
+
+describe('checks in digests', () => {
+  const from = at('2025-03-12T00:00:00Z');
+  const row = (checkId: string, status: CheckResultRow['status'], atMs: number, over: Partial<CheckResultRow> = {}): CheckResultRow => ({
+    dataset: 'shop.orders',
+    checkId,
+    severity: 'error',
+    status,
+    runId: `run-${checkId}-${atMs}`,
+    failing: status === 'failed' ? 3 : 0,
+    sampleKey: status === 'failed' ? `_checks/shop.orders/run-${checkId}/${checkId}.parquet` : null,
+    details: null,
+    atMs,
+    withinPeriod: atMs >= from,
+    ...over,
+  });
+  const ids = (rows: CheckResultRow[]) => rows.map((r) => r.checkId);
+
+  it('calls a check newly failing when its last result in the period fails after a pass, or with none before', () => {
+    const { newlyFailing, recovered } = classifyCheckChanges([
+      row('was_passing', 'passed', from - 5_000),
+      row('was_passing', 'failed', from + 5_000),
+      row('never_run_before', 'errored', from + 1_000, { severity: 'warn' }),
+      row('still_failing', 'failed', from - 5_000),
+      row('still_failing', 'failed', from + 5_000),
+      row('failed_then_fixed', 'passed', from - 5_000),
+      row('failed_then_fixed', 'failed', from + 1_000),
+      row('failed_then_fixed', 'passed', from + 9_000),
+      row('not_run_in_period', 'failed', from - 5_000),
+    ]);
+    // error severity first, then by name; the run of each is the newest one in the period.
+    expect(ids(newlyFailing)).toEqual(['was_passing', 'never_run_before']);
+    expect(newlyFailing[0]!.atMs).toBe(from + 5_000);
+    expect(ids(recovered)).toEqual([]);
+  });
+
+  it('calls a check recovered when it passes in the period after failing or erroring before it', () => {
+    const { newlyFailing, recovered } = classifyCheckChanges([
+      row('fk', 'failed', from - 9_000),
+      row('fk', 'passed', from + 2_000),
+      row('sql', 'errored', from - 1_000),
+      row('sql', 'passed', from + 2_000),
+      row('fresh', 'passed', from + 2_000),
+      row('broken_again', 'failed', from - 9_000),
+      row('broken_again', 'passed', from + 1_000),
+      row('broken_again', 'failed', from + 2_000),
+    ]);
+    expect(ids(recovered)).toEqual(['fk', 'sql']);
+    expect(ids(newlyFailing)).toEqual([]);
+  });
+
+  it('lists newly failing checks with their sample and run link, and recovered ones, in HTML, text and Slack', () => {
+    const item = (checkId: string, over: Partial<CheckChangeItem>): CheckChangeItem => ({
+      dataset: 'shop.orders',
+      checkId,
+      severity: 'error',
+      status: 'failed',
+      failing: 3,
+      details: null,
+      atMs: at('2025-03-12T10:00:00Z'),
+      sample: null,
+      link: uiRunIdLink({ uiUrl: 'http://ui', namespace: 'default' }, `run-${checkId}`),
+      ...over,
+    });
+    const r = renderDigest(
+      {
+        recipient: 'owner:ana@example.com',
+        name: 'ana@example.com',
+        audience: 'owners',
+        periodKind: 'daily',
+        periodLabel: '2025-03-12',
+        datasets: 1,
+        scoreChanges: [],
+        anomalies: [],
+        failedSyncs: [],
+        stale: [],
+        newlyFailingChecks: [
+          item('orders_customer_fk', { sample: 's3://bronze/_checks/shop.orders/r1/orders_customer_fk.parquet' }),
+          item('orders_sql', { severity: 'warn', status: 'errored', failing: null, details: 'Unknown column <x>' }),
+        ],
+        recoveredChecks: [item('orders_unique', { status: 'passed', failing: 0 })],
+        healthLink: 'http://ui/h',
+      },
+      { messageId: '<digest.x@example.org>', objectKey: 'k' },
+    );
+    expect(r.subject).toBe('[spokeflow] Daily digest 2025-03-12 for ana@example.com: 2 newly failing checks, 1 recovered check');
+    const link = 'http://ui/namespaces/default/workflows?query=RunId%3D%22run-orders_customer_fk%22';
+    expect(r.text).toContain(
+      `CHECKS NEWLY FAILING\n  - shop.orders orders_customer_fk (error): 3 failing rows, at 2025-03-12 10:00 UTC\n` +
+        `    sample s3://bronze/_checks/shop.orders/r1/orders_customer_fk.parquet\n    ${link}\n` +
+        `  - shop.orders orders_sql (warn): errored: Unknown column <x>, at 2025-03-12 10:00 UTC\n`,
+    );
+    expect(r.text).toContain(
+      'CHECKS RECOVERED\n  - shop.orders orders_unique (error): passing since 2025-03-12 10:00 UTC\n' +
+        '    http://ui/namespaces/default/workflows?query=RunId%3D%22run-orders_unique%22\n',
+    );
+    expect(r.html).toContain(`href="${link}"`);
+    expect(r.html).toContain('s3://bronze/_checks/shop.orders/r1/orders_customer_fk.parquet');
+    expect(r.html).toContain('errored: Unknown column &lt;x&gt;');
+    expect(r.html).toContain('>Checks newly failing</h2>');
+    expect(r.html).toContain('>Checks recovered</h2>');
+    expect(JSON.stringify(r.webhook.blocks)).toContain(`<${link}|shop.orders orders_customer_fk>`);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scoreDataset, type DatasetFacts } from '../../activities/quality/health-score.js';
+import { checksScore, scoreDataset, type CheckFact, type DatasetFacts } from '../../activities/quality/health-score.js';
 import { DEFAULT_HEALTH_WEIGHTS, HealthScoringInput, resolveHealthSpec } from '../../common/health.js';
 import { describeIssues } from '../../common/errors.js';
 
@@ -20,6 +20,7 @@ const healthy: DatasetFacts = {
   failed30d: 0,
   openAnomalies: 0,
   confirmedAnomalies: 0,
+  checks: [],
 };
 
 describe('health score of one dataset', () => {
@@ -34,6 +35,7 @@ describe('health score of one dataset', () => {
         reliability: { score: 100, reason: 'no failed runs in 30 days (30 runs)' },
         quality: { score: 100, reason: 'no open anomalies' },
       },
+      failingChecks: null,
     });
   });
 
@@ -72,7 +74,70 @@ describe('health score of one dataset', () => {
     const facts = { ...healthy, description: '', lastSuccessMs: NOW - 30 * HOUR, openAnomalies: 2, confirmedAnomalies: 1 };
     // documentation 50, freshness 75, reliability 100, quality 60
     expect(scoreDataset(facts, DEFAULT_HEALTH_WEIGHTS, NOW).score).toBe(0.25 * 50 + 0.3 * 75 + 0.25 * 100 + 0.2 * 60);
-    expect(scoreDataset(facts, { documentation: 0, freshness: 1, reliability: 0, quality: 1 }, NOW).score).toBe(67.5);
+    expect(scoreDataset(facts, { documentation: 0, freshness: 1, reliability: 0, quality: 1, checks: 0 }, NOW).score).toBe(67.5);
+  });
+});
+
+describe('the checks component', () => {
+  const check = (checkId: string, severity: CheckFact['severity'], status: CheckFact['status']): CheckFact => ({
+    checkId,
+    severity,
+    status,
+  });
+  const nine = [
+    check('orders_customer_fk', 'error', 'failed'),
+    check('orders_status_values', 'warn', 'failed'),
+    ...['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((id) => check(`orders_${id}`, 'error', 'passed')),
+  ];
+
+  it('takes 25 points off per failing error check and 10 per failing warn check, naming them, errors first', () => {
+    expect(checksScore({ checks: nine })).toEqual({
+      score: 65,
+      failing: 2,
+      reason: '2 of 9 checks failing: orders_customer_fk, orders_status_values',
+    });
+  });
+
+  it('counts an errored check as failing and says so', () => {
+    const checks = [check('orders_sql', 'error', 'errored'), check('orders_unique', 'error', 'passed')];
+    expect(checksScore({ checks })).toEqual({ score: 75, failing: 1, reason: '1 of 2 checks failing: orders_sql (errored)' });
+  });
+
+  it('floors at 0 and names at most five, counting the rest', () => {
+    const checks = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((id) => check(id, 'error', 'failed'));
+    expect(checksScore({ checks })).toEqual({ score: 0, failing: 7, reason: '7 of 7 checks failing: a, b, c, d, e and 2 more' });
+  });
+
+  it('gives 100 when every check passes', () => {
+    expect(checksScore({ checks: [check('x', 'warn', 'passed'), check('y', 'error', 'passed')] })).toEqual({
+      score: 100,
+      failing: 0,
+      reason: 'all 2 checks passing',
+    });
+  });
+
+  it('is absent without checks, so the other weights share its part and the score is as it was', () => {
+    const facts = { ...healthy, description: '', lastSuccessMs: NOW - 30 * HOUR, openAnomalies: 2, confirmedAnomalies: 1 };
+    const without = scoreDataset(facts, DEFAULT_HEALTH_WEIGHTS, NOW);
+    expect(without.components).not.toHaveProperty('checks');
+    expect(without.failingChecks).toBeNull();
+    // documentation 50, freshness 75, reliability 100, quality 60, over their own weights (which sum to 1)
+    expect(without.score).toBe(72);
+  });
+
+  it('weighs 0.25 beside the others when present', () => {
+    const h = scoreDataset({ ...healthy, checks: nine }, DEFAULT_HEALTH_WEIGHTS, NOW);
+    expect(h.components.checks).toEqual({ score: 65, reason: '2 of 9 checks failing: orders_customer_fk, orders_status_values' });
+    expect(h.failingChecks).toBe(2);
+    // Every other component is 100: (1.0 × 100 + 0.25 × 65) / 1.25
+    expect(h.score).toBe(93);
+    expect(scoreDataset({ ...healthy, checks: nine }, { ...DEFAULT_HEALTH_WEIGHTS, checks: 0 }, NOW).score).toBe(100);
+  });
+
+  it('refuses weights where only checks weighs, naming the field', () => {
+    const result = HealthScoringInput.safeParse({ weights: { documentation: 0, freshness: 0, reliability: 0, quality: 0, checks: 1 } });
+    expect(result.success).toBe(false);
+    expect(describeIssues(result.error!)).toContain('weights');
   });
 });
 

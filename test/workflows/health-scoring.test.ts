@@ -37,7 +37,7 @@ describe('healthScoringWorkflow with stub activities', () => {
       day: '2025-01-30',
       asOfMs: Date.parse('2025-01-31T00:00:00Z'),
       team: 'commerce',
-      weights: { documentation: 1, freshness: 0.3, reliability: 0.25, quality: 0.2 },
+      weights: { documentation: 1, freshness: 0.3, reliability: 0.25, quality: 0.2, checks: 0.25 },
     };
     for (const [arg] of rec.calls.map((c) => c.args)) expect(arg).toEqual(spec);
     expect(result).toEqual({
