@@ -416,8 +416,9 @@ export function createSeriesReader(measurement: RunMeasurement, onTable: (s: Met
 }
 
 /**
- * Folds every table of the series named in `ids` into whole series: a series comes back in a
- * second table when a tag the query does not keep (the team) changed within the range.
+ * Folds every table of the series named in `ids` into whole series, for a series that comes in
+ * more than one table (InfluxDB 1.8 sends one table per kept group key even when the team tag
+ * changed in the range; the Flux contract does not promise it).
  */
 export function createSeriesMerger(ids: ReadonlySet<string>) {
   const parts = new Map<string, Pick<MetricSeries, 'dataset' | 'metric' | 'seriesKey'> & { t: number[]; v: number[] }>();
