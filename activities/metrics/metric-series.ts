@@ -24,13 +24,16 @@ export const METRIC_SOURCES: Record<AnomalyMetric, MetricSource> = {
   null_rate: { measurement: 'sync_column', field: 'null_rate', seriesTag: SERIES_TAG.sync_column },
 };
 
-/** One metric of one dataset over time, ascending. */
+/**
+ * One metric of one dataset over time, ascending, in typed arrays. A series the reader hands over
+ * is a view of its own buffers: valid only during the call, copied by whoever keeps it.
+ */
 export interface MetricSeries {
   dataset: string;
   metric: AnomalyMetric;
   seriesKey: string;
-  t: number[];
-  v: number[];
+  t: Float64Array;
+  v: Float64Array;
 }
 
 export interface SeriesRange {
@@ -207,30 +210,37 @@ function parseTime(b: Uint8Array, s: number, e: number): number {
   return ms;
 }
 
-function sortSeries(s: MetricSeries): void {
-  const order = s.t.map((_, i) => i).sort((a, b) => s.t[a]! - s.t[b]! || a - b);
-  const t: number[] = [];
-  const v: number[] = [];
-  for (const i of order) {
-    // The last value written for a time wins, as it does in InfluxDB.
-    if (t.length > 0 && t[t.length - 1] === s.t[i]) v[v.length - 1] = s.v[i]!;
+/**
+ * Sorts n points by time in place; for a time written twice the later value wins, as it does in
+ * InfluxDB. Returns the number of points left.
+ */
+function sortPoints(t: Float64Array, v: Float64Array, n: number): number {
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => t[a]! - t[b]! || a - b);
+  const times = Float64Array.from(order, (i) => t[i]!);
+  const values = Float64Array.from(order, (i) => v[i]!);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    if (m > 0 && t[m - 1] === times[i]) v[m - 1] = values[i]!;
     else {
-      t.push(s.t[i]!);
-      v.push(s.v[i]!);
+      t[m] = times[i]!;
+      v[m++] = values[i]!;
     }
   }
-  s.t = t;
-  s.v = v;
+  return m;
 }
+
+/** What tells series apart across tables and queries. */
+export const metricSeriesId = (s: Pick<MetricSeries, 'dataset' | 'metric' | 'seriesKey'>): string =>
+  `${s.metric}\u0001${s.dataset}\u0001${s.seriesKey}`;
 
 /**
  * Turns the CSV bytes of a `seriesQueries` query into series, without a string per row: Flux
  * sends each series as one table in time order, so the group key is decoded once per table and
- * each row only costs its table id, time and value. `onSeries` gets each series as soon as its
- * table ends, so scoring overlaps the read. A series that comes back in a second table (a tag
- * such as the team changed) is merged, re-sorted and handed over again, whole.
+ * each row only costs its table id, time and value. Only the current table is held, in typed
+ * arrays the reader reuses: `onTable` gets it as soon as it ends (a view, valid during the call),
+ * so scoring overlaps the read and memory does not grow with the number of series.
  */
-export function createSeriesReader(measurement: RunMeasurement, into: Map<string, MetricSeries>, onSeries: (s: MetricSeries) => void) {
+export function createSeriesReader(measurement: RunMeasurement, onTable: (s: MetricSeries) => void) {
   const keyTag = SERIES_TAG[measurement];
   let header = false;
   let iTable = -1;
@@ -243,7 +253,10 @@ export function createSeriesReader(measurement: RunMeasurement, into: Map<string
   let last = -1;
   let hotLast = -1;
   let tableId = -1;
-  let current: MetricSeries | null = null;
+  let current: Pick<MetricSeries, 'dataset' | 'metric' | 'seriesKey'> | null = null;
+  let times = new Float64Array(1_024);
+  let values = new Float64Array(1_024);
+  let length = 0;
   let ordered = true;
   let pending: Uint8Array | null = null;
   let rows = 0;
@@ -251,11 +264,12 @@ export function createSeriesReader(measurement: RunMeasurement, into: Map<string
   const ends = new Int32Array(64);
 
   function complete(): void {
-    if (current && current.t.length > 0) {
-      if (!ordered) sortSeries(current);
-      onSeries(current);
+    if (current && length > 0) {
+      if (!ordered) length = sortPoints(times, values, length);
+      onTable({ ...current, t: times.subarray(0, length), v: values.subarray(0, length) });
     }
     current = null;
+    length = 0;
     tableId = -1;
   }
 
@@ -277,21 +291,23 @@ export function createSeriesReader(measurement: RunMeasurement, into: Map<string
     complete();
     tableId = table;
     const metric = FIELD_METRIC.get(`${measurement}/${field}`);
-    if (!metric) return;
-    const id = `${metric}\u0001${dataset}\u0001${key}`;
-    let s = into.get(id);
     ordered = true;
-    if (!s) into.set(id, (s = { dataset, metric, seriesKey: key, t: [], v: [] }));
-    else ordered = false; // appended to what an earlier table held
-    current = s;
+    current = metric ? { dataset, metric, seriesKey: key } : null;
   }
 
   function add(t: number, value: number): void {
     if (!current || Number.isNaN(value) || !Number.isFinite(t)) return;
-    const n = current.t.length;
-    if (n > 0 && t <= current.t[n - 1]!) ordered = false;
-    current.t.push(t);
-    current.v.push(value);
+    if (length > 0 && t <= times[length - 1]!) ordered = false;
+    if (length === times.length) {
+      const grownTimes = new Float64Array(length * 2);
+      grownTimes.set(times);
+      times = grownTimes;
+      const grownValues = new Float64Array(length * 2);
+      grownValues.set(values);
+      values = grownValues;
+    }
+    times[length] = t;
+    values[length++] = value;
     rows++;
   }
 
@@ -399,6 +415,46 @@ export function createSeriesReader(measurement: RunMeasurement, into: Map<string
   };
 }
 
+/**
+ * Folds every table of the series named in `ids` into whole series, for a series that comes in
+ * more than one table (InfluxDB 1.8 sends one table per kept group key even when the team tag
+ * changed in the range; the Flux contract does not promise it).
+ */
+export function createSeriesMerger(ids: ReadonlySet<string>) {
+  const parts = new Map<string, Pick<MetricSeries, 'dataset' | 'metric' | 'seriesKey'> & { t: number[]; v: number[] }>();
+  return {
+    add(s: MetricSeries): void {
+      const id = metricSeriesId(s);
+      if (!ids.has(id)) return;
+      let part = parts.get(id);
+      if (!part) parts.set(id, (part = { dataset: s.dataset, metric: s.metric, seriesKey: s.seriesKey, t: [], v: [] }));
+      for (let i = 0; i < s.t.length; i++) {
+        part.t.push(s.t[i]!);
+        part.v.push(s.v[i]!);
+      }
+    },
+    /** The whole series, each sorted by time (the later table's value wins for a time in both). */
+    *series(): Generator<MetricSeries> {
+      for (const { t, v, ...head } of parts.values()) {
+        const times = Float64Array.from(t);
+        const values = Float64Array.from(v);
+        const n = sortPoints(times, values, times.length);
+        yield { ...head, t: times.subarray(0, n), v: values.subarray(0, n) };
+      }
+    },
+  };
+}
+
+/** Where `read` hands the series it reads. */
+export interface SeriesSink {
+  /** Each series once it has arrived; its arrays are only valid during the call. */
+  series(s: MetricSeries): void;
+  /** Awaited after each chunk of a response: while it is pending, InfluxDB's sending waits (back-pressure). */
+  drain?(): Promise<void> | undefined;
+  /** Rows read so far, every 100,000 rows or so (for heartbeats). */
+  rows?(total: number): void;
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
@@ -455,30 +511,54 @@ export function createMetricSeries(influx: InfluxDB, org: string, bucket: string
     },
 
     /**
-     * Every requested series of these datasets, one query per measurement (run concurrently);
-     * `onSeries` gets each series whole as soon as it has arrived, and `onRows` is called every
-     * 100,000 rows or so, for heartbeats.
+     * Every requested series of these datasets, one query per measurement (run concurrently),
+     * streamed: `sink.series` gets each series as soon as its table ends, and the next chunk is
+     * read only once `sink.drain` allows. A series that turns out to span several tables is read
+     * again once the rest is done (only its datasets) and handed over a second time, whole; the
+     * sink keeps the last. Returns the rows read.
      */
-    async read(range: SeriesRange, onSeries: (s: MetricSeries) => void, onRows?: (rows: number) => void): Promise<number> {
+    async read(range: SeriesRange, sink: SeriesSink): Promise<number> {
       if (range.datasets.length === 0) return 0;
-      const series = new Map<string, MetricSeries>();
       let total = 0;
-      await Promise.all(
-        seriesQueries(bucket, range).map(async ({ measurement, flux }) => {
-          const reader = createSeriesReader(measurement, series, onSeries);
-          let counted = 0;
-          for await (const chunk of rawQuery(flux)) {
-            reader.push(chunk);
-            if (reader.rows - counted >= 100_000) {
-              total += reader.rows - counted;
-              counted = reader.rows;
-              onRows?.(total);
+      const stream = async (queryRange: SeriesRange, onTable: (s: MetricSeries) => void): Promise<void> => {
+        await Promise.all(
+          seriesQueries(bucket, queryRange).map(async ({ measurement, flux }) => {
+            const reader = createSeriesReader(measurement, onTable);
+            let counted = 0;
+            for await (const chunk of rawQuery(flux)) {
+              reader.push(chunk);
+              if (reader.rows - counted >= 100_000) {
+                total += reader.rows - counted;
+                counted = reader.rows;
+                sink.rows?.(total);
+              }
+              const wait = sink.drain?.();
+              if (wait) await wait;
             }
-          }
-          reader.end();
-          total += reader.rows - counted;
-        }),
-      );
+            reader.end();
+            total += reader.rows - counted;
+          }),
+        );
+      };
+
+      const handed = new Set<string>();
+      const split = new Map<string, string>(); // series id → dataset, of series seen in a second table
+      await stream(range, (s) => {
+        const id = metricSeriesId(s);
+        if (!handed.has(id)) {
+          handed.add(id);
+          sink.series(s);
+        } else split.set(id, s.dataset);
+      });
+      if (split.size === 0) return total;
+
+      const merger = createSeriesMerger(new Set(split.keys()));
+      await stream({ ...range, datasets: [...new Set(split.values())].sort() }, (s) => merger.add(s));
+      for (const s of merger.series()) {
+        sink.series(s);
+        const wait = sink.drain?.();
+        if (wait) await wait;
+      }
       return total;
     },
 

@@ -14,8 +14,9 @@ import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
 import { countMetric } from '../activity-metrics.js';
 import { createAnomalyStore, type ScanStatus } from '../catalog/anomaly-store.js';
 import { DEFAULT_DETECTOR_OPTIONS } from './detector.js';
-import { createMetricSeries, type MetricSeries } from '../metrics/metric-series.js';
+import { createMetricSeries } from '../metrics/metric-series.js';
 import { exclusionsFor, indexFeedback, SCORE_STRIDE, seriesId, type FoundAnomaly, type SeriesScan } from './scan-series.js';
+import { createScoringQueue } from './scoring-queue.js';
 import { inlineScorer, type SeriesScorer } from './series-scorer.js';
 
 export interface QualityDeps {
@@ -27,9 +28,6 @@ export interface QualityDeps {
   /** Where the detector runs: a thread of its own in a worker (see createThreadScorer); inline by default. */
   scorer?: SeriesScorer;
 }
-
-/** Series per message to the scorer: large enough to amortise the hop, small enough to overlap the read. */
-const SCORING_BATCH = 64;
 
 /** The anomaly scan's activities: each reads and writes the stores and returns only counts. */
 export function createQualityActivities(deps: QualityDeps) {
@@ -78,66 +76,44 @@ export function createQualityActivities(deps: QualityDeps) {
       ]);
       const verdicts = indexFeedback(feedback);
 
-      // Series go to the scorer in batches as soon as they have arrived, while InfluxDB sends
-      // the next ones. A series handed over again (it came in two tables) keeps its last scan.
-      const scans = new Map<MetricSeries, SeriesScan>();
-      const latest = new Map<MetricSeries, number>();
+      // Series go to the scorer in bounded batches as soon as their table ends, while InfluxDB
+      // sends the next ones; only each series' counts and anomalies are kept, not its points.
+      const scans = new Map<string, { dataset: string; scan: SeriesScan }>();
       const writer = series.scoreWriter();
-      let batch: { s: MetricSeries; seq: number }[] = [];
-      let seq = 0;
-      const scoring: Promise<void>[] = [];
-      const flush = (): void => {
-        if (batch.length === 0) return;
-        const sent = batch;
-        batch = [];
-        const job = sent.map(({ s }) => ({
-          dataset: s.dataset,
-          metric: s.metric,
-          seriesKey: s.seriesKey,
-          t: Float64Array.from(s.t),
-          v: Float64Array.from(s.v),
+      const queue = createScoringQueue({
+        scorer,
+        window,
+        options: spec.detector,
+        context: (s) => ({
           exclusions: exclusionsFor(exclusions, s.dataset, s.metric),
           feedback: [...(verdicts.get(seriesId(s.dataset, s.metric, s.seriesKey)) ?? [])],
-        }));
-        const done = scorer.score({ window, options: spec.detector, series: job }).then((results) => {
-          results.forEach((r, i) => {
-            const { s, seq: sentSeq } = sent[i]!;
-            if (latest.get(s) !== sentSeq) return;
-            scans.set(s, r);
-            for (let k = 0; k < r.scores.length; k += SCORE_STRIDE) {
-              const [t, score, expected, lower, upper] = r.scores.subarray(k, k + SCORE_STRIDE);
-              writer.write({
-                dataset: s.dataset,
-                metric: s.metric,
-                seriesKey: s.seriesKey,
-                t: t!,
-                score: score!,
-                expected: expected!,
-                lower: lower!,
-                upper: upper!,
-              });
-            }
-          });
-        });
-        done.catch(() => undefined); // awaited below; an earlier failure must not go unhandled
-        scoring.push(done);
-      };
+        }),
+        scored(s, scan, scores) {
+          scans.set(seriesId(s.dataset, s.metric, s.seriesKey), { dataset: s.dataset, scan });
+          for (let k = 0; k < scores.length; k += SCORE_STRIDE) {
+            writer.write({
+              dataset: s.dataset,
+              metric: s.metric,
+              seriesKey: s.seriesKey,
+              t: scores[k]!,
+              score: scores[k + 1]!,
+              expected: scores[k + 2]!,
+              lower: scores[k + 3]!,
+              upper: scores[k + 4]!,
+            });
+          }
+        },
+      });
       try {
         await series.read(
           { datasets, metrics, startMs: window.trainingFromMs, stopMs: window.toMs },
-          (s) => {
-            latest.set(s, ++seq);
-            batch.push({ s, seq });
-            if (batch.length >= SCORING_BATCH) flush();
-          },
-          (rows) => beat('reading', { rows, scored: scans.size }),
+          { series: (s) => queue.add(s), drain: () => queue.drain(), rows: (rows) => beat('reading', { rows, scored: scans.size }) },
         );
-        flush();
-        await Promise.all(scoring);
+        await queue.finish();
         beat('writing', { series: scans.size });
         await writer.close();
       } catch (err) {
-        await Promise.allSettled(scoring);
+        await queue.abort();
         await writer.close().catch(() => undefined);
         throw err;
       }
@@ -145,8 +121,8 @@ export function createQualityActivities(deps: QualityDeps) {
       const totals = emptyTotals();
       const found: FoundAnomaly[] = [];
       const seen = new Set<string>();
-      for (const [s, scan] of scans) {
-        seen.add(s.dataset);
+      for (const { dataset, scan } of scans.values()) {
+        seen.add(dataset);
         totals.series++;
         totals.points += scan.points;
         totals.suppressed += scan.suppressed;

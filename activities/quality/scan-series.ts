@@ -143,28 +143,67 @@ export function scanSeries(
   return result;
 }
 
-/** A batch of series to score with one set of options: what a scoring thread is sent. */
+/** A series of a scoring batch: where its points are in the batch's buffer, and what applies to it. */
+export interface BatchSeries extends Pick<MetricSeries, 'dataset' | 'metric' | 'seriesKey'> {
+  /** Its times are points[offset, offset + length), its values the next `length` numbers. */
+  offset: number;
+  length: number;
+  exclusions: Exclusion[];
+  feedback: [number, Verdict][];
+}
+
+/**
+ * A batch of series to score with one set of options: what a scoring thread is sent. The points
+ * of every series share one buffer, which travels to the thread and back (transferred, not
+ * copied) to be filled again: a scan's memory does not wait for the garbage collector.
+ */
 export interface ScoringJob {
   window: ScanWindow;
   options: Partial<DetectorOptions>;
-  series: (SeriesPoints & { exclusions: Exclusion[]; feedback: [number, Verdict][] })[];
+  points: Float64Array;
+  series: BatchSeries[];
 }
 
-/** One series' scan, with the window's scores as flat rows of (t, score, expected, lower, upper). */
-export interface ScoredSeries extends SeriesScan {
+/** A scored batch: each series' scan, in the job's order, and the window's scores of them all. */
+export interface ScoredBatch {
+  scans: SeriesScan[];
+  /** Rows of (t, score, expected, lower, upper), series after series: `scans[i].points` rows for series i. */
   scores: Float64Array;
+  /** The job's points buffer, handed back. */
+  points: Float64Array;
 }
 
 export const SCORE_STRIDE = 5;
 
-export function scoreJob(job: ScoringJob): ScoredSeries[] {
-  return job.series.map((s) => {
-    const rows: number[] = [];
-    const scan = scanSeries(s, job.window, job.options, s.exclusions, s.feedback.length > 0 ? new Map(s.feedback) : undefined, (p) => {
-      rows.push(p.t, p.score, p.expected, p.lower, p.upper);
-    });
-    return { ...scan, scores: Float64Array.from(rows) };
+export function scoreJob(job: ScoringJob): ScoredBatch {
+  const { points } = job;
+  let scores = new Float64Array(SCORE_STRIDE * 1_024);
+  let rows = 0;
+  const scans = job.series.map((s) => {
+    const t = points.subarray(s.offset, s.offset + s.length);
+    const v = points.subarray(s.offset + s.length, s.offset + 2 * s.length);
+    const feedback = s.feedback.length > 0 ? new Map(s.feedback) : undefined;
+    return scanSeries(
+      { dataset: s.dataset, metric: s.metric, seriesKey: s.seriesKey, t, v },
+      job.window,
+      job.options,
+      s.exclusions,
+      feedback,
+      (p) => {
+        if (rows + SCORE_STRIDE > scores.length) {
+          const grown = new Float64Array(scores.length * 2);
+          grown.set(scores);
+          scores = grown;
+        }
+        scores[rows++] = p.t;
+        scores[rows++] = p.score;
+        scores[rows++] = p.expected;
+        scores[rows++] = p.lower;
+        scores[rows++] = p.upper;
+      },
+    );
   });
+  return { scans, scores: scores.subarray(0, rows), points };
 }
 
 function explanation(metric: AnomalyMetric, atMs: number, value: number, p: PointScore): Pick<FoundAnomaly, 'members' | 'explanation'> {

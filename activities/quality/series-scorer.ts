@@ -1,9 +1,10 @@
 import { siblingModule } from '../../runtime/package-paths.js';
 import { createJobThread } from '../threads/job-thread.js';
-import { scoreJob, type ScoredSeries, type ScoringJob } from './scan-series.js';
+import { scoreJob, type ScoredBatch, type ScoringJob } from './scan-series.js';
 
 export interface SeriesScorer {
-  score(job: ScoringJob): Promise<ScoredSeries[]>;
+  /** Scores a batch; the job's points buffer comes back in the result (the caller's copy may be detached). */
+  score(job: ScoringJob): Promise<ScoredBatch>;
   close(): Promise<void>;
 }
 
@@ -18,18 +19,12 @@ export function inlineScorer(): SeriesScorer {
 /**
  * Scores on a thread of its own, so that a scan's event loop keeps reading InfluxDB (and writing
  * scores) while the detector runs. One thread serves every scan activity of the process; it
- * starts on first use.
+ * starts on first use. A batch's points buffer moves to the thread and back.
  */
 export function createThreadScorer(): SeriesScorer {
-  const thread = createJobThread<ScoringJob, ScoredSeries[]>(siblingModule('./scoring-thread', import.meta.url), 'scoring');
+  const thread = createJobThread<ScoringJob, ScoredBatch>(siblingModule('./scoring-thread', import.meta.url), 'scoring');
   return {
-    score(job: ScoringJob): Promise<ScoredSeries[]> {
-      const transfer = job.series
-        .flatMap((s) => [s.t, s.v])
-        .filter((a): a is Float64Array => a instanceof Float64Array)
-        .map((a) => a.buffer as ArrayBuffer);
-      return thread.run(job, transfer);
-    },
+    score: (job) => thread.run(job, [job.points.buffer as ArrayBuffer]),
     close: () => thread.close(),
   };
 }

@@ -1,8 +1,17 @@
 import type { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { createSeriesReader, parseFluxTime, scoreLine, seriesQueries, type MetricSeries } from '../../activities/metrics/metric-series.js';
-import { scanSeries, SCORE_STRIDE, type Exclusion } from '../../activities/quality/scan-series.js';
-import { createThreadScorer, inlineScorer } from '../../activities/quality/series-scorer.js';
+import {
+  createSeriesMerger,
+  createSeriesReader,
+  metricSeriesId,
+  parseFluxTime,
+  scoreLine,
+  seriesQueries,
+  type MetricSeries,
+} from '../../activities/metrics/metric-series.js';
+import { scanSeries, SCORE_STRIDE, type Exclusion, type ScoringJob, type SeriesScan } from '../../activities/quality/scan-series.js';
+import { createScoringQueue, SCORING_BATCH } from '../../activities/quality/scoring-queue.js';
+import { createThreadScorer, inlineScorer, type SeriesScorer } from '../../activities/quality/series-scorer.js';
 import {
   AnomalyScanInput,
   addTotals,
@@ -31,12 +40,19 @@ function rejection(raw: unknown): ApplicationFailure {
 function volumeSeries(odd: Map<number, number>): { series: MetricSeries; window: ScanWindow } {
   const rnd = random(7);
   const start = Date.UTC(2025, 0, 1);
-  const series: MetricSeries = { dataset: 'shop.orders', metric: 'volume', seriesKey: 'incremental', t: [], v: [] };
+  const t: number[] = [];
+  const v: number[] = [];
   for (let i = 0; i < 33 * 24; i++) {
-    const t = start + i * HOUR;
-    series.t.push(t);
-    series.v.push(odd.get(t) ?? 1_000 + 200 * Math.sin((2 * Math.PI * i) / 24) + (rnd() - 0.5) * 40);
+    t.push(start + i * HOUR);
+    v.push(odd.get(start + i * HOUR) ?? 1_000 + 200 * Math.sin((2 * Math.PI * i) / 24) + (rnd() - 0.5) * 40);
   }
+  const series: MetricSeries = {
+    dataset: 'shop.orders',
+    metric: 'volume',
+    seriesKey: 'incremental',
+    t: Float64Array.from(t),
+    v: Float64Array.from(v),
+  };
   const fromMs = start + 30 * DAY;
   return { series, window: { trainingFromMs: start, fromMs, toMs: fromMs + 3 * DAY } };
 }
@@ -142,7 +158,7 @@ describe('reading series from Flux annotated CSV', () => {
     }
   });
 
-  it('folds CSV bytes into series by dataset, metric and key, however the response is cut into chunks', () => {
+  it('streams CSV bytes as one series per table, by dataset, metric and key, however the response is cut into chunks', () => {
     const csv = [
       ',result,table,_time,_value,_field,dataset,mode',
       ',,0,2025-01-01T00:00:00Z,10,rows,"a,b",incremental',
@@ -150,6 +166,9 @@ describe('reading series from Flux annotated CSV', () => {
       ',,1,2025-01-01T00:00:00Z,-5.125,rows,c,full',
       ',,1,2025-01-01T01:00:00Z,,rows,c,full',
       ',,2,2025-01-01T02:00:00Z,1.5e3,rows,"a,b",incremental',
+      ',,4,2025-01-01T02:00:00Z,7,rows,d,full',
+      ',,4,2025-01-01T01:00:00Z,6,rows,d,full',
+      ',,4,2025-01-01T02:00:00Z,8,rows,d,full',
       '',
       '#datatype,string,long,dateTime:RFC3339,double,string,string,string',
       ',result,table,_time,_value,_field,dataset,mode',
@@ -157,30 +176,36 @@ describe('reading series from Flux annotated CSV', () => {
       '',
     ].join('\r\n');
     const bytes = new TextEncoder().encode(csv);
+    const jan1 = Date.UTC(2025, 0, 1);
     for (const size of [bytes.length, 1, 7, 64]) {
-      const series = new Map<string, MetricSeries>();
-      const handed: string[] = [];
-      const reader = createSeriesReader('sync_run', series, (s) => handed.push(`${s.metric}/${s.dataset}/${s.t.length}`));
+      const tables: [string, number[], number[]][] = [];
+      // The arrays are the reader's own, valid during the call: copied here.
+      const reader = createSeriesReader('sync_run', (s) => tables.push([`${s.metric}/${s.dataset}/${s.seriesKey}`, [...s.t], [...s.v]]));
       for (let i = 0; i < bytes.length; i += size) reader.push(bytes.subarray(i, i + size));
       reader.end();
-      const byKey = Object.fromEntries([...series.values()].map((s) => [`${s.metric}/${s.dataset}/${s.seriesKey}`, [s.t, s.v]]));
-      const jan1 = Date.UTC(2025, 0, 1);
-      expect(byKey).toEqual({
-        'volume/a,b/incremental': [
-          [jan1, jan1 + HOUR + 250, jan1 + 2 * HOUR],
-          [10, 11, 1_500],
-        ],
-        'volume/c/full': [[jan1], [-5.125]],
-        'duration/c/full': [[jan1 + HOUR / 2], [0.1234567890123456789]],
-      });
-      // A series that comes back in a later table is handed over again, whole.
-      expect(handed).toEqual(['volume/a,b/2', 'volume/c/1', 'volume/a,b/3', 'duration/c/1']);
-      expect(reader.rows).toBe(5);
+      expect(tables).toEqual([
+        ['volume/a,b/incremental', [jan1, jan1 + HOUR + 250], [10, 11]],
+        ['volume/c/full', [jan1], [-5.125]],
+        ['volume/a,b/incremental', [jan1 + 2 * HOUR], [1_500]],
+        // Out of order within its table: sorted, and the later value of a time twice written wins.
+        ['volume/d/full', [jan1 + HOUR, jan1 + 2 * HOUR], [6, 8]],
+        ['duration/c/full', [jan1 + HOUR / 2], [0.1234567890123456789]],
+      ]);
+      expect(reader.rows).toBe(8);
     }
   });
 
+  it('folds the tables of a series that came back into one whole series, in time order', () => {
+    const head = { dataset: 'a', metric: 'volume', seriesKey: 'incremental' } as const;
+    const merger = createSeriesMerger(new Set([metricSeriesId(head)]));
+    merger.add({ ...head, t: Float64Array.of(1, 3), v: Float64Array.of(10, 30) });
+    merger.add({ ...head, seriesKey: 'full', t: Float64Array.of(2), v: Float64Array.of(99) });
+    merger.add({ ...head, t: Float64Array.of(2, 3), v: Float64Array.of(20, 31) });
+    expect([...merger.series()].map((s) => [s.seriesKey, [...s.t], [...s.v]])).toEqual([['incremental', [1, 2, 3], [10, 20, 31]]]);
+  });
+
   it('throws the error a query reports in its result', () => {
-    const reader = createSeriesReader('sync_run', new Map(), () => undefined);
+    const reader = createSeriesReader('sync_run', () => undefined);
     expect(() => reader.push(new TextEncoder().encode(',error,reference\r\n,bad regex,\r\n'))).toThrow('bad regex');
   });
 
@@ -246,30 +271,136 @@ describe('scanning one series', () => {
   });
 });
 
+/** Packs series into one scoring job, as the scan's queue does. */
+function packJob(window: ScanWindow, series: MetricSeries[]): ScoringJob {
+  const points = new Float64Array(series.reduce((n, s) => n + 2 * s.t.length, 0));
+  let offset = 0;
+  const packed = series.map((s) => {
+    points.set(s.t, offset);
+    points.set(s.v, offset + s.t.length);
+    const entry = {
+      dataset: s.dataset,
+      metric: s.metric,
+      seriesKey: s.seriesKey,
+      offset,
+      length: s.t.length,
+      exclusions: [],
+      feedback: [],
+    };
+    offset += 2 * s.t.length;
+    return entry;
+  });
+  return { window, options: {}, points, series: packed };
+}
+
 describe('the scoring thread', () => {
-  it('scores a batch exactly as the calling thread does, scores of the window included', async () => {
+  it('scores a batch exactly as the calling thread does, scores of the window included, and hands the points back', async () => {
     const spike = Date.UTC(2025, 1, 2, 16);
     const { series, window } = volumeSeries(new Map([[spike, 5_000]]));
-    const job = () => ({
-      window,
-      options: {},
-      series: [0, 1].map((k) => ({
-        ...series,
-        seriesKey: `k${k}`,
-        t: Float64Array.from(series.t),
-        v: Float64Array.from(series.v),
-        exclusions: [],
-        feedback: [] as [number, 'normal' | 'anomaly'][],
-      })),
-    });
+    const job = () =>
+      packJob(
+        window,
+        [0, 1].map((k) => ({ ...series, seriesKey: `k${k}` })),
+      );
     const thread = createThreadScorer();
     try {
-      const [onThread, inline] = await Promise.all([thread.score(job()), inlineScorer().score(job())]);
+      const sent = job();
+      const [onThread, inline] = await Promise.all([thread.score(sent), inlineScorer().score(job())]);
       expect(onThread).toEqual(inline);
-      expect(onThread[1]!.anomalies.map((a) => [a.seriesKey, a.atMs])).toEqual([['k1', spike]]);
-      expect(onThread[0]!.scores.length).toBe(72 * SCORE_STRIDE);
+      expect(onThread.scans[1]!.anomalies.map((a) => [a.seriesKey, a.atMs])).toEqual([['k1', spike]]);
+      expect(onThread.scans.map((s) => s.points)).toEqual([72, 72]);
+      expect(onThread.scores.length).toBe(2 * 72 * SCORE_STRIDE);
+      // The points buffer moved to the thread and came back, unchanged.
+      expect(sent.points.length).toBe(0);
+      expect([...onThread.points.subarray(0, series.t.length)]).toEqual([...series.t]);
     } finally {
       await thread.close();
     }
+  });
+});
+
+describe('the scoring queue', () => {
+  const spike = Date.UTC(2025, 1, 2, 16);
+  const { series, window } = volumeSeries(new Map([[spike, 5_000]]));
+  const many = (n: number): MetricSeries[] => Array.from({ length: n }, (_, k) => ({ ...series, seriesKey: `k${k}` }));
+
+  function queueOf(scorer: SeriesScorer) {
+    const scored: { key: string; scan: SeriesScan; scores: number[] }[] = [];
+    const queue = createScoringQueue({
+      scorer,
+      window,
+      options: {},
+      context: () => ({ exclusions: [], feedback: [] }),
+      scored: (s, scan, scores) => scored.push({ key: s.seriesKey, scan, scores: [...scores] }),
+    });
+    return { queue, scored };
+  }
+
+  it('scores every series as scanSeries does, in the order added, scores of the window with each', async () => {
+    const { queue, scored } = queueOf(inlineScorer());
+    const added = many(2 * SCORING_BATCH + 5);
+    for (const s of added) queue.add(s);
+    await queue.finish();
+    const alone = scanSeries(series, window, {}, [], undefined);
+    expect(scored.map((r) => r.key)).toEqual(added.map((s) => s.seriesKey));
+    for (const r of scored) {
+      expect(r.scan).toEqual({ ...alone, anomalies: alone.anomalies.map((a) => ({ ...a, seriesKey: r.key })) });
+      expect(r.scores.length).toBe(alone.points * SCORE_STRIDE);
+    }
+    expect(scored[0]!.scan.anomalies.map((a) => a.atMs)).toEqual([spike]);
+  });
+
+  it('holds the read while two batches are at the scorer and a third is full, and lets it go when one returns', async () => {
+    const releases: (() => void)[] = [];
+    const inline = inlineScorer();
+    const slow: SeriesScorer = {
+      score: (job) => new Promise((resolve) => releases.push(() => resolve(inline.score(job)))),
+      close: () => Promise.resolve(),
+    };
+    const { queue, scored } = queueOf(slow);
+    for (const s of many(2 * SCORING_BATCH)) queue.add(s);
+    expect(releases.length).toBe(2);
+    expect(queue.drain()).toBeUndefined();
+    for (const s of many(SCORING_BATCH)) queue.add({ ...s, seriesKey: `third${s.seriesKey}` });
+    const held = queue.drain();
+    expect(held).toBeInstanceOf(Promise);
+    let released = false;
+    void held!.then(() => (released = true));
+    await Promise.resolve();
+    expect(released).toBe(false);
+    releases.shift()!();
+    await held;
+    expect(releases.length).toBe(2);
+    while (releases.length > 0) releases.shift()!();
+    await queue.finish();
+    expect(scored.length).toBe(3 * SCORING_BATCH);
+  });
+
+  it('keeps only the last scan of a series added twice, even when the earlier one comes back later', async () => {
+    const releases: (() => void)[] = [];
+    const inline = inlineScorer();
+    const slow: SeriesScorer = {
+      score: (job) => new Promise((resolve) => releases.push(() => resolve(inline.score(job)))),
+      close: () => Promise.resolve(),
+    };
+    const { queue, scored } = queueOf(slow);
+    const short = { ...series, t: series.t.subarray(0, 30 * 24 + 10), v: series.v.subarray(0, 30 * 24 + 10) };
+    queue.add(short);
+    for (const s of many(SCORING_BATCH - 1)) queue.add({ ...s, seriesKey: `other${s.seriesKey}` });
+    queue.add(series);
+    const finished = queue.finish();
+    releases[1]!();
+    releases[0]!();
+    await finished;
+    const mine = scored.filter((r) => r.key === series.seriesKey);
+    expect(mine.map((r) => r.scan.points)).toEqual([72]);
+  });
+
+  it("fails the read and the finish with the scorer's error", async () => {
+    const failing: SeriesScorer = { score: () => Promise.reject(new Error('thread died')), close: () => Promise.resolve() };
+    const { queue } = queueOf(failing);
+    for (const s of many(SCORING_BATCH)) queue.add(s);
+    await expect(queue.finish()).rejects.toThrow('thread died');
+    await expect(queue.drain()).rejects.toThrow('thread died');
   });
 });
