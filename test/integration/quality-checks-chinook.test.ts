@@ -15,6 +15,7 @@ import { createBronzeStore } from '../../activities/objects/bronze.js';
 import { createCheckSamples } from '../../activities/objects/check-samples.js';
 import { createChecksActivities } from '../../activities/quality/checks.js';
 import type { QualityChecksResult } from '../../common/checks.js';
+import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
 import { CHINOOK_KEYS as KEYS, chinookFixture, type Check } from '../support/chinook.js';
 import { openHarness, type Harness } from '../support/harness.js';
 
@@ -95,11 +96,22 @@ describe('data-quality checks on the Chinook tables, with planted violations', (
   let h: Harness;
   let q: Harness;
   let result: QualityChecksResult;
+  /** spokeflow_checks_failed_total of this file's datasets, summed by `dataset severity`. */
+  const checksFailed = async () => {
+    const counts: Record<string, number> = {};
+    for (const s of await h.metrics()) {
+      if (s.name !== SPOKEFLOW_METRICS.checksFailed.name || !s.labels.dataset?.includes(tag)) continue;
+      const key = `${s.labels.dataset} ${s.labels.severity}`;
+      counts[key] = (counts[key] ?? 0) + s.value;
+    }
+    return counts;
+  };
+  let failedBefore: Record<string, number>;
 
   const declaration = (table: string, extra: Check[] = []) => chinook.declaration(table, [...checks[table]!, ...extra]);
 
   beforeAll(async () => {
-    h = await openHarness();
+    h = await openHarness({ prometheus: true });
     q = await openHarness({ domain: 'quality' });
     await chinook.load(h.postgres);
     // The violations, planted in the source as a careless upstream would (a NOT NULL dropped first).
@@ -117,6 +129,7 @@ describe('data-quality checks on the Chinook tables, with planted violations', (
       await h.sync({ dataset: dataset(table), mode: 'full' });
     }
     for (const table of Object.keys(KEYS)) await h.datasets.upsert(declaration(table));
+    failedBefore = await checksFailed();
     result = await q.client.workflow.execute('qualityChecksWorkflow', {
       taskQueue: q.taskQueue,
       workflowId: `test-quality-checks-${tag}`,
@@ -132,6 +145,18 @@ describe('data-quality checks on the Chinook tables, with planted violations', (
   });
 
   const resultsOf = (runId: string) => createCheckResultStore(q.clients.catalog).ofRun(runId);
+
+  it("counts the run's failed checks on the worker's /metrics, by dataset and severity", async () => {
+    const after = await checksFailed();
+    const added = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (failedBefore[k] ?? 0)]));
+    // The duplicated email and the null first name; the dangling invoice; the 25.00 price; the stale employee table (warn).
+    expect(added).toEqual({
+      [`${dataset('customer')} error`]: 2,
+      [`${dataset('invoice')} error`]: 1,
+      [`${dataset('invoice_line')} error`]: 1,
+      [`${dataset('employee')} warn`]: 1,
+    });
+  });
 
   it('fails exactly the planted violations, with their counts; every other check passes', async () => {
     expect(result.unchecked).toEqual([]);
