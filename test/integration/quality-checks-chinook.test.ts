@@ -9,6 +9,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckResultStore, type StoredCheckResult } from '../../activities/catalog/check-results.js';
+import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
 import { createSilverChecks } from '../../activities/catalog/silver-checks.js';
 import { createCheckMetrics } from '../../activities/metrics/check-metrics.js';
 import { createBronzeStore } from '../../activities/objects/bronze.js';
@@ -234,6 +235,37 @@ describe('data-quality checks on the Chinook tables, with planted violations', (
     expect(latest.map((r: StoredCheckResult) => [r.checkId, r.runId])).toEqual(
       ['customer_count', 'customer_email_unique', 'customer_first_name_not_null', 'customer_support_rep_fk'].map((id) => [id, runId]),
     );
+  });
+
+  it('counts the same whether unique and relationship walk the indexes that applying the checks adds or scan the table', async () => {
+    const silverDb = q.config.mysql.silverDatabase;
+    const indexNames = async () => {
+      const [rows] = await q.clients.catalog.query<RowDataPacket[]>(
+        "SELECT DISTINCT INDEX_NAME AS ix FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME LIKE 'spokeflow\\_checks\\_%'",
+        [silverDb, target('customer')],
+      );
+      return rows.map((r) => r.ix as string);
+    };
+    const failingOf = async (runId: string) => Object.fromEntries((await resultsOf(runId)).map((r) => [r.checkId, [r.status, r.failing]]));
+    const args = (runId: string) => ({ runId, dataset: dataset('customer'), startedAtMs: Date.now() });
+    // The harness's catalog knows no silver database: so far the checks have scanned.
+    expect(await indexNames()).toEqual([]);
+    await checksActivities().runDatasetChecks(args(`scanned-${tag}`));
+    // Applied as `spokeflow datasets apply` does: email (unique) and support_rep_id (relationship) get an index.
+    await createDatasetCatalog(q.clients.catalog, { silverDatabase: silverDb }).upsert(declaration('customer'));
+    expect(await indexNames()).toHaveLength(2);
+    await checksActivities().runDatasetChecks(args(`indexed-${tag}`));
+    const expected = {
+      customer_email_unique: ['failed', 2],
+      customer_first_name_not_null: ['failed', 1],
+      customer_count: ['passed', 0],
+      customer_support_rep_fk: ['passed', 0],
+    };
+    expect(await failingOf(`scanned-${tag}`)).toEqual(expected);
+    expect(await failingOf(`indexed-${tag}`)).toEqual(expected);
+    // The indexed relationship found no orphan value, so its exact count never ran.
+    const fk = (await resultsOf(`indexed-${tag}`)).find((r) => r.checkId === 'customer_support_rep_fk')!;
+    expect(fk.query).toMatch(/^SELECT COUNT\(\*\) AS orphans FROM \(SELECT DISTINCT `support_rep_id`/);
   });
 
   it("runs an owner's sql read-only and under a statement timeout", async () => {
