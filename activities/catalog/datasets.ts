@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { columnsNamed } from '../../common/checks.js';
+import { checkIndexColumns } from '../quality/checks-sql.js';
 import { DatasetDeclaration } from '../../common/dataset.js';
 import { ErrorType, parseInput } from '../../common/errors.js';
 import { jsonValue } from './columns.js';
+import { ensureCheckIndexes } from './silver-checks.js';
 
 /** Columns of a silver table, or undefined when it does not exist (yet). */
 async function silverColumns(mysql: Pool, database: string, table: string): Promise<string[] | undefined> {
@@ -43,7 +45,8 @@ async function missingCheckColumn(mysql: Pool, silverDatabase: string, d: Datase
 
 /**
  * The catalog's datasets: what each one reads, where it lands and who owns it. Given the silver
- * database, a declaration whose checks name a column its silver table lacks is refused.
+ * database, a declaration whose checks name a column its silver table lacks is refused, and its
+ * unique and relationship columns get a secondary index on silver (see ensureCheckIndexes).
  */
 export function createDatasetCatalog(mysql: Pool, options: { silverDatabase?: string } = {}) {
   return {
@@ -52,6 +55,9 @@ export function createDatasetCatalog(mysql: Pool, options: { silverDatabase?: st
       const d = parseInput(DatasetDeclaration, raw, 'dataset declaration');
       const missing = options.silverDatabase ? await missingCheckColumn(mysql, options.silverDatabase, d) : undefined;
       if (missing) throw ApplicationFailure.nonRetryable(`invalid dataset declaration ${d.name}: ${missing}`, ErrorType.invalidInput);
+      // Before the unchanged-declaration return, so re-applying adds an index that went missing.
+      if (options.silverDatabase)
+        await ensureCheckIndexes(mysql, { database: options.silverDatabase, table: d.target.table }, checkIndexColumns(d.checks ?? []));
       const json = JSON.stringify(d);
       const sha = createHash('sha256').update(json).digest('hex');
       const [current] = await mysql.query<RowDataPacket[]>('SELECT declaration_sha256 FROM datasets WHERE name = ?', [d.name]);

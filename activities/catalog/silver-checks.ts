@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { ColumnType, SourceColumn } from '../../common/column-types.js';
-import type { CompiledQuery, SilverTableRef } from '../quality/checks-sql.js';
+import { leadingIndex, quoteIdentifier, quoteTable, type CompiledQuery, type SilverTableRef } from '../quality/checks-sql.js';
 
 /** A row of silver as mysql2 hands it over with dateStrings and bigNumberStrings: text, numbers, bytes or null. */
 export type SilverValue = string | number | Buffer | null;
@@ -24,11 +25,11 @@ export function isStatementTimeout(err: unknown): boolean {
 export function createSilverChecks(mysql: Pool) {
   return {
     /**
-     * A silver table's columns with their canonical type (for the sample's Parquet) and its primary
-     * key; no columns when the table does not exist.
+     * A silver table's columns with their canonical type (for the sample's Parquet), its primary
+     * key and its indexes; no columns when the table does not exist.
      */
-    async describe(t: SilverTableRef): Promise<{ columns: SourceColumn[]; primaryKey: string[] }> {
-      const [[rows], [keys]] = await Promise.all([
+    async describe(t: SilverTableRef): Promise<{ columns: SourceColumn[]; primaryKey: string[]; indexes: string[][] }> {
+      const [[rows], [keys], indexes] = await Promise.all([
         mysql.query<RowDataPacket[]>(
           `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, NUMERIC_PRECISION AS p, NUMERIC_SCALE AS s
            FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
@@ -39,6 +40,7 @@ export function createSilverChecks(mysql: Pool) {
            WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION`,
           [t.database, t.table],
         ),
+        indexesOf(mysql, t),
       ]);
       const columns = rows.map((r) => ({
         name: r.name as string,
@@ -50,7 +52,7 @@ export function createSilverChecks(mysql: Pool) {
         ),
         sourceType: String(r.columnType),
       }));
-      return { columns, primaryKey: keys.map((k) => k.name as string) };
+      return { columns, primaryKey: keys.map((k) => k.name as string), indexes };
     },
 
     /** One row of numbers (the combined scan, a check's own count). */
@@ -95,6 +97,65 @@ export function createSilverChecks(mysql: Pool) {
   };
 }
 export type SilverChecks = ReturnType<typeof createSilverChecks>;
+
+/** Each index of a table (PRIMARY included) as its columns in key order. */
+async function indexesOf(mysql: Pool, t: SilverTableRef): Promise<string[][]> {
+  const [rows] = await mysql.query<RowDataPacket[]>(
+    `SELECT INDEX_NAME AS ix, COLUMN_NAME AS name FROM information_schema.STATISTICS
+     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
+    [t.database, t.table],
+  );
+  const byIndex = new Map<string, string[]>();
+  for (const r of rows) byIndex.set(r.ix as string, [...(byIndex.get(r.ix as string) ?? []), r.name as string]);
+  return [...byIndex.values()];
+}
+
+// Whole-value indexes cannot hold these; such a check keeps its table scan.
+const UNINDEXABLE = new Set(['tinytext', 'text', 'mediumtext', 'longtext', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'json']);
+
+/**
+ * Gives each column list a secondary index unless one already leads with it (unique and
+ * relationship checks then walk the index, not the table): the price is the index's upkeep on
+ * every silver write. A list with a column that cannot be indexed whole, or whose key is too long,
+ * is skipped and named; the check still runs, by scan. A table that does not exist is left alone.
+ */
+export async function ensureCheckIndexes(
+  mysql: Pool,
+  t: SilverTableRef,
+  wanted: string[][],
+): Promise<{ created: string[][]; skipped: string[] }> {
+  const created: string[][] = [];
+  const skipped: string[] = [];
+  if (wanted.length === 0) return { created, skipped };
+  const [columns] = await mysql.query<RowDataPacket[]>(
+    'SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+    [t.database, t.table],
+  );
+  if (columns.length === 0) return { created, skipped };
+  const typeOf = new Map(columns.map((c) => [c.name as string, String(c.dataType).toLowerCase()]));
+  const indexes = await indexesOf(mysql, t);
+  for (const cols of wanted) {
+    if (leadingIndex(indexes, cols)) continue;
+    const unfit = cols.find((c) => !typeOf.has(c) || UNINDEXABLE.has(typeOf.get(c)!));
+    if (unfit) {
+      skipped.push(`${cols.join(', ')}: column ${unfit} ${typeOf.has(unfit) ? `is ${typeOf.get(unfit)}` : 'is missing'}`);
+      continue;
+    }
+    const name = `spokeflow_checks_${createHash('sha256').update(cols.join('\u0000')).digest('hex').slice(0, 16)}`;
+    try {
+      await mysql.query(`ALTER TABLE ${quoteTable(t)} ADD INDEX ${quoteIdentifier(name)} (${cols.map(quoteIdentifier).join(', ')})`);
+      created.push(cols);
+      indexes.push(cols);
+    } catch (err) {
+      // 1071: key too long; 1061: an index of that name (a concurrent apply) already exists.
+      const errno = (err as { errno?: unknown }).errno;
+      if (errno === 1061) continue;
+      if (errno !== 1071) throw err;
+      skipped.push(`${cols.join(', ')}: ${String((err as Error).message)}`);
+    }
+  }
+  return { created, skipped };
+}
 
 export interface ReadOnlyConnection {
   one(q: CompiledQuery): Promise<Record<string, number | null>>;

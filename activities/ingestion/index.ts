@@ -23,11 +23,13 @@ import { createBackfillLedger } from '../catalog/backfill-ledger.js';
 import { createDatasetLeases } from '../catalog/dataset-leases.js';
 import { createDatasetCatalog } from '../catalog/datasets.js';
 import { deleteRowsNotFromRun, evolveSilverTable, loadSilverPage, type SilverTable } from '../catalog/silver.js';
+import { ensureCheckIndexes } from '../catalog/silver-checks.js';
 import { createSyncLedger } from '../catalog/sync-ledger.js';
 import type { SyncMetrics } from '../metrics/sync-metrics.js';
 import type { BronzeStore, StoredObject } from '../objects/bronze.js';
 import { type SourceConnections } from '../sources/index.js';
 import { boundsSql, chooseRowKey, relationSql } from '../sources/keyset.js';
+import { checkIndexColumns } from '../quality/checks-sql.js';
 import { inspectPage, type SilverPage } from './page.js';
 import type { ParquetEncoder } from './parquet-encoder.js';
 
@@ -290,15 +292,18 @@ export function createIngestionActivities(deps: IngestionDeps) {
           d.name,
           columns.find((c) => c.name === cursor),
         );
-      await evolveSilverTable(
+      const silverTable = { database: deps.silverDatabase, table: d.target.table };
+      const { created } = await evolveSilverTable(
         deps.catalog,
         deps.catalogDatabase,
         d.name,
-        { database: deps.silverDatabase, table: d.target.table },
+        silverTable,
         columns,
         primaryKey,
         run.syncRunId,
       );
+      // A table the checks were declared on before it existed gets their indexes while it is empty.
+      if (created) await ensureCheckIndexes(deps.catalog, silverTable, checkIndexColumns(d.checks ?? []));
 
       const watermark = input.mode === 'incremental' && !input.window ? await ledger.readWatermark(d.name) : null;
       const lower = input.window

@@ -3,10 +3,12 @@ import { SqlIdentifier } from '../../common/identifiers.js';
 
 /**
  * Checks as set-based MySQL / MariaDB over a silver table. Row-level rules of one table share ONE
- * scan (`SUM(CASE WHEN <fails> THEN 1 ELSE 0 END)` per check, plus the row count and newest
- * cursor values); rules that need a group or another table (unique, relationship, an owner's
- * sql) get a query each. Identifiers are validated again here and quoted; values are parameters.
- * Pure: the activities (checks.ts) run what this builds.
+ * scan (`COUNT(CASE WHEN <fails> THEN 1 END)` per check, plus the row count and newest cursor
+ * values); rules that need a group or another table (unique, relationship, an owner's sql) get a
+ * query each, which the activity runs beside the scan. Where an index leads with a unique or
+ * relationship check's columns, that query walks the index instead of the table. Identifiers are
+ * validated again here and quoted; values are parameters. Pure: the activities (checks.ts) run
+ * what this builds.
  */
 
 export interface SilverTableRef {
@@ -21,6 +23,8 @@ export interface CheckTarget {
   cursor?: string;
   /** Silver tables of the datasets relationship checks point at, by dataset name. */
   related: Record<string, SilverTableRef>;
+  /** The table's indexes (primary key included), each as its columns in key order. */
+  indexes?: string[][];
 }
 
 export interface CompiledQuery {
@@ -40,9 +44,11 @@ export interface ChecksPlan {
   scan: CompiledQuery & { measures: ScanMeasure[] };
   /**
    * Checks that need a query of their own, each returning one row with `failing`. A unique
-   * check's runs only when the scan's distinct count says some key repeats (`unlessDistinct`).
+   * check's runs only when the scan's distinct count says some key repeats (`unlessDistinct`); a
+   * relationship's only when its `precheck` (one row with `orphans`, distinct values without a
+   * parent) finds any, so a passing check costs the cheap query and a failing one its exact count.
    */
-  separate: (CompiledQuery & { checkId: string; unlessDistinct?: boolean })[];
+  separate: (CompiledQuery & { checkId: string; unlessDistinct?: boolean; precheck?: CompiledQuery })[];
   /** The failing rows of each row-level check (at most SAMPLE_ROWS, primary key first). */
   samples: Record<string, CompiledQuery>;
   /** Checks evaluated from table metadata (schema) or from the scan's row count alone. */
@@ -119,7 +125,8 @@ export function compileChecks(checks: CheckDeclaration[], target: CheckTarget): 
     const alias = `m${i}`;
     if (isRowCheck(check)) {
       const p = failingPredicate(check);
-      columns.push(`COALESCE(SUM(CASE WHEN ${p.sql} THEN 1 ELSE 0 END), 0) AS \`${alias}\``);
+      // COUNT keeps an integer; SUM would add up DECIMALs, row by row.
+      columns.push(`COUNT(CASE WHEN ${p.sql} THEN 1 END) AS \`${alias}\``);
       scanParams.push(...p.params);
       measures.push({ checkId: check.id, alias, measure: 'failing' });
       samples[check.id] = {
@@ -144,19 +151,23 @@ export function compileChecks(checks: CheckDeclaration[], target: CheckTarget): 
       case 'unique': {
         const keys = check.columns.map(quoteIdentifier);
         const notNull = keys.map((k) => `${k} IS NOT NULL`).join(' AND ');
-        // COUNT(DISTINCT) in the shared scan is many times cheaper than the GROUP BY (MariaDB's
-        // in-memory Unique tree against a temporary table): when it equals the keyed rows no key repeats.
-        columns.push(`COUNT(DISTINCT ${keys.join(', ')}) AS \`${alias}d\``, `SUM(CASE WHEN ${notNull} THEN 1 ELSE 0 END) AS \`${alias}k\``);
-        measures.push(
-          { checkId: check.id, alias: `${alias}d`, measure: 'distinct_keys' },
-          { checkId: check.id, alias: `${alias}k`, measure: 'keyed_rows' },
-        );
         const groups = `SELECT ${keys.join(', ')} FROM ${table} WHERE ${notNull} GROUP BY ${keys.join(', ')} HAVING COUNT(*) > 1`;
+        // Over an index the GROUP BY streams in key order; without one it builds a temporary table,
+        // and COUNT(DISTINCT) in the shared scan (MariaDB's in-memory Unique tree) is many times
+        // cheaper: when it equals the keyed rows no key repeats.
+        const indexed = leadingIndex(target.indexes, check.columns);
+        if (!indexed) {
+          columns.push(`COUNT(DISTINCT ${keys.join(', ')}) AS \`${alias}d\``, `COUNT(CASE WHEN ${notNull} THEN 1 END) AS \`${alias}k\``);
+          measures.push(
+            { checkId: check.id, alias: `${alias}d`, measure: 'distinct_keys' },
+            { checkId: check.id, alias: `${alias}k`, measure: 'keyed_rows' },
+          );
+        }
         separate.push({
           checkId: check.id,
           sql: `SELECT COALESCE(SUM(n), 0) AS failing FROM (SELECT COUNT(*) AS n FROM ${table} WHERE ${notNull} GROUP BY ${keys.join(', ')} HAVING COUNT(*) > 1) AS duplicated`,
           params: [],
-          unlessDistinct: true,
+          ...(indexed ? {} : { unlessDistinct: true }),
         });
         samples[check.id] = {
           sql: `SELECT c.* FROM ${quoteTable(target.table, 'c')} JOIN (${groups}) AS d ON ${keys.map((k) => `c.${k} = d.${k}`).join(' AND ')}${orderBy([...check.columns, ...target.primaryKey.filter((k) => !check.columns.includes(k))], 'c')} LIMIT ${SAMPLE_ROWS}`,
@@ -168,10 +179,20 @@ export function compileChecks(checks: CheckDeclaration[], target: CheckTarget): 
         const other = target.related[check.to.dataset];
         if (!other) throw new Error(`check ${check.id}: dataset ${check.to.dataset} is not in the catalog`);
         const where = `c.${quoteIdentifier(check.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${quoteTable(other, 'p')} WHERE p.${quoteIdentifier(check.to.column)} = c.${quoteIdentifier(check.column)})`;
+        const column = quoteIdentifier(check.column);
+        // With an index on the column its distinct values come from a loose index scan (a seek per
+        // value, not a probe per row); NOT IN over a materialized set of the parent's non-null keys.
+        const precheck = leadingIndex(target.indexes, [check.column])
+          ? {
+              sql: `SELECT COUNT(*) AS orphans FROM (SELECT DISTINCT ${column} FROM ${table} WHERE ${column} IS NOT NULL) AS v WHERE v.${column} NOT IN (SELECT p.${quoteIdentifier(check.to.column)} FROM ${quoteTable(other, 'p')} WHERE p.${quoteIdentifier(check.to.column)} IS NOT NULL)`,
+              params: [],
+            }
+          : undefined;
         separate.push({
           checkId: check.id,
           sql: `SELECT COUNT(*) AS failing FROM ${quoteTable(target.table, 'c')} WHERE ${where}`,
           params: [],
+          ...(precheck ? { precheck } : {}),
         });
         samples[check.id] = {
           sql: `SELECT c.* FROM ${quoteTable(target.table, 'c')} WHERE ${where}${orderBy(target.primaryKey, 'c')} LIMIT ${SAMPLE_ROWS}`,
@@ -189,6 +210,17 @@ export function compileChecks(checks: CheckDeclaration[], target: CheckTarget): 
   });
 
   return { scan: { sql: `SELECT ${columns.join(', ')} FROM ${table}`, params: scanParams, measures }, separate, samples, tableLevel };
+}
+
+/** Whether one of the indexes starts with these columns in this order, so a GROUP BY or DISTINCT over them can walk it. */
+export function leadingIndex(indexes: string[][] | undefined, columns: string[]): boolean {
+  return (indexes ?? []).some((ix) => columns.every((c, i) => ix[i] === c));
+}
+
+/** The column lists that unique and relationship checks want an index on (the apply path keeps one for each). */
+export function checkIndexColumns(checks: CheckDeclaration[]): string[][] {
+  const wanted = checks.flatMap((c) => (c.kind === 'unique' ? [c.columns] : c.kind === 'relationship' ? [[c.column]] : []));
+  return wanted.filter((cols, i) => wanted.findIndex((o) => o.join('\u0000') === cols.join('\u0000')) === i);
 }
 
 /** A row-count check's verdict: 1 failing "row" (the table) when the count is out of bounds. */

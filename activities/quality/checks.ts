@@ -56,6 +56,8 @@ export interface DatasetChecksArgs {
 }
 
 const BOOKKEEPING = [RUN_COLUMN, LOADED_AT_COLUMN];
+// Beside the shared scan: a dataset's checks hold at most this many more pool connections.
+const SEPARATE_AT_ONCE = 3;
 // Lock waits, deadlocks, too many connections: a retry of the activity may get through.
 const TRANSIENT_ERRNOS = new Set([1040, 1203, 1205, 1213]);
 
@@ -145,7 +147,7 @@ export function createChecksActivities(deps: ChecksDeps) {
       const table: SilverTableRef = { database: deps.silverDatabase, table: d.target.table };
       heartbeat({ dataset: d.name, phase: 'reading silver', checks: checks.length });
 
-      const { columns, primaryKey } = await silver.describe(table);
+      const { columns, primaryKey, indexes } = await silver.describe(table);
       const outcomes = new Map<string, Outcome>();
       const sampleQueries = new Map<string, { q: CompiledQuery; ownerSql: boolean }>();
 
@@ -170,11 +172,50 @@ export function createChecksActivities(deps: ChecksDeps) {
           primaryKey,
           ...(d.source.cursor ? { cursor: d.source.cursor } : {}),
           related: Object.fromEntries([...related].map(([name, t]) => [name, { database: deps.silverDatabase, table: t.table }])),
+          indexes,
         });
         const byId = new Map(runnable.map((c) => [c.id, c]));
 
         heartbeat({ dataset: d.name, phase: 'scanning' });
-        const scan = await timed(() => silver.one(plan.scan));
+        // The queries that cannot join the scan run beside it, each on a connection of its own.
+        const scanning = timed(() => silver.one(plan.scan));
+        const separately = limited(
+          SEPARATE_AT_ONCE,
+          plan.separate.map((q) => async (): Promise<[string, Outcome]> => {
+            const check = byId.get(q.checkId)!;
+            heartbeat({ dataset: d.name, phase: 'checking', check: check.id });
+            const owner = check.kind === 'sql';
+            const count = (cq: CompiledQuery) => (owner ? silver.readOnly(timeoutSeconds, (c) => c.one(cq)) : silver.one(cq));
+            // The scan's row count is the denominator of a ratio: awaited only once a count is in hand.
+            const rowsOfScan = async () => {
+              const scan = await scanning;
+              return 'value' in scan ? (scan.value[ROWS_ALIAS] ?? 0) : null;
+            };
+            if (q.unlessDistinct) {
+              const scan = await scanning;
+              if ('value' in scan) {
+                const [distinct, keyed] = (['distinct_keys', 'keyed_rows'] as const).map((kind) => {
+                  const m = plan.scan.measures.find((x) => x.checkId === check.id && x.measure === kind)!;
+                  return scan.value[m.alias] ?? 0;
+                });
+                if (distinct === keyed) return [check.id, judged(check, 0, await rowsOfScan(), { query: text(q), durationMs: scan.ms })];
+              }
+            }
+            let preMs = 0;
+            if (q.precheck) {
+              const pre = await timed(() => count(q.precheck!));
+              if ('error' in pre) return [check.id, errored(pre.error, text(q.precheck), pre.ms)];
+              if ((pre.value.orphans ?? 0) === 0)
+                return [check.id, judged(check, 0, await rowsOfScan(), { query: text(q.precheck), durationMs: pre.ms })];
+              preMs = pre.ms;
+            }
+            const r = await timed(() => count(q));
+            if ('error' in r) return [check.id, errored(r.error, text(q), preMs + r.ms)];
+            return [check.id, judged(check, r.value.failing ?? 0, await rowsOfScan(), { query: text(q), durationMs: preMs + r.ms })];
+          }),
+        );
+        // Together, so that a transient error of either (to be retried) leaves no rejection unheard.
+        const [scan, separateOutcomes] = await Promise.all([scanning, separately]);
         const rows = 'value' in scan ? (scan.value[ROWS_ALIAS] ?? 0) : null;
         for (const m of plan.scan.measures) {
           if (m.measure === 'distinct_keys' || m.measure === 'keyed_rows') continue; // read by the unique check below
@@ -193,24 +234,7 @@ export function createChecksActivities(deps: ChecksDeps) {
           }
         }
 
-        for (const q of plan.separate) {
-          const check = byId.get(q.checkId)!;
-          heartbeat({ dataset: d.name, phase: 'checking', check: check.id });
-          if (q.unlessDistinct && 'value' in scan) {
-            const [distinct, keyed] = (['distinct_keys', 'keyed_rows'] as const).map((kind) => {
-              const m = plan.scan.measures.find((x) => x.checkId === check.id && x.measure === kind)!;
-              return scan.value[m.alias] ?? 0;
-            });
-            if (distinct === keyed) {
-              outcomes.set(check.id, judged(check, 0, rows, { query: text(q), durationMs: scan.ms }));
-              continue;
-            }
-          }
-          const owner = check.kind === 'sql';
-          const r = await timed(() => (owner ? silver.readOnly(timeoutSeconds, (c) => c.one(q)) : silver.one(q)));
-          if ('error' in r) outcomes.set(check.id, errored(r.error, text(q), r.ms));
-          else outcomes.set(check.id, judged(check, r.value.failing ?? 0, rows, { query: text(q), durationMs: r.ms }));
-        }
+        for (const [id, outcome] of separateOutcomes) outcomes.set(id, outcome);
 
         const recorded = plan.tableLevel.some((id) => byId.get(id)?.kind === 'schema') ? await results.recordedColumns(d.name) : [];
         for (const id of plan.tableLevel) {
@@ -280,6 +304,20 @@ export function createChecksActivities(deps: ChecksDeps) {
   };
 }
 export type ChecksActivities = ReturnType<typeof createChecksActivities>;
+
+/** Runs the tasks at most `n` at a time; results in the tasks' order. A task's rejection rejects the whole. */
+async function limited<T>(n: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, lane));
+  return results;
+}
 
 /** A check's verdict from its failing count: passed while within its threshold. */
 function judged(

@@ -9,12 +9,14 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckResultStore, type StoredCheckResult } from '../../activities/catalog/check-results.js';
+import { createDatasetCatalog } from '../../activities/catalog/datasets.js';
 import { createSilverChecks } from '../../activities/catalog/silver-checks.js';
 import { createCheckMetrics } from '../../activities/metrics/check-metrics.js';
 import { createBronzeStore } from '../../activities/objects/bronze.js';
 import { createCheckSamples } from '../../activities/objects/check-samples.js';
 import { createChecksActivities } from '../../activities/quality/checks.js';
 import type { QualityChecksResult } from '../../common/checks.js';
+import { SPOKEFLOW_METRICS } from '../../common/metric-names.js';
 import { CHINOOK_KEYS as KEYS, chinookFixture, type Check } from '../support/chinook.js';
 import { openHarness, type Harness } from '../support/harness.js';
 
@@ -95,11 +97,22 @@ describe('data-quality checks on the Chinook tables, with planted violations', (
   let h: Harness;
   let q: Harness;
   let result: QualityChecksResult;
+  /** spokeflow_checks_failed_total of this file's datasets, summed by `dataset severity`. */
+  const checksFailed = async () => {
+    const counts: Record<string, number> = {};
+    for (const s of await h.metrics()) {
+      if (s.name !== SPOKEFLOW_METRICS.checksFailed.name || !s.labels.dataset?.includes(tag)) continue;
+      const key = `${s.labels.dataset} ${s.labels.severity}`;
+      counts[key] = (counts[key] ?? 0) + s.value;
+    }
+    return counts;
+  };
+  let failedBefore: Record<string, number>;
 
   const declaration = (table: string, extra: Check[] = []) => chinook.declaration(table, [...checks[table]!, ...extra]);
 
   beforeAll(async () => {
-    h = await openHarness();
+    h = await openHarness({ prometheus: true });
     q = await openHarness({ domain: 'quality' });
     await chinook.load(h.postgres);
     // The violations, planted in the source as a careless upstream would (a NOT NULL dropped first).
@@ -117,6 +130,7 @@ describe('data-quality checks on the Chinook tables, with planted violations', (
       await h.sync({ dataset: dataset(table), mode: 'full' });
     }
     for (const table of Object.keys(KEYS)) await h.datasets.upsert(declaration(table));
+    failedBefore = await checksFailed();
     result = await q.client.workflow.execute('qualityChecksWorkflow', {
       taskQueue: q.taskQueue,
       workflowId: `test-quality-checks-${tag}`,
@@ -132,6 +146,18 @@ describe('data-quality checks on the Chinook tables, with planted violations', (
   });
 
   const resultsOf = (runId: string) => createCheckResultStore(q.clients.catalog).ofRun(runId);
+
+  it("counts the run's failed checks on the worker's /metrics, by dataset and severity", async () => {
+    const after = await checksFailed();
+    const added = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (failedBefore[k] ?? 0)]));
+    // The duplicated email and the null first name; the dangling invoice; the 25.00 price; the stale employee table (warn).
+    expect(added).toEqual({
+      [`${dataset('customer')} error`]: 2,
+      [`${dataset('invoice')} error`]: 1,
+      [`${dataset('invoice_line')} error`]: 1,
+      [`${dataset('employee')} warn`]: 1,
+    });
+  });
 
   it('fails exactly the planted violations, with their counts; every other check passes', async () => {
     expect(result.unchecked).toEqual([]);
@@ -209,6 +235,37 @@ describe('data-quality checks on the Chinook tables, with planted violations', (
     expect(latest.map((r: StoredCheckResult) => [r.checkId, r.runId])).toEqual(
       ['customer_count', 'customer_email_unique', 'customer_first_name_not_null', 'customer_support_rep_fk'].map((id) => [id, runId]),
     );
+  });
+
+  it('counts the same whether unique and relationship walk the indexes that applying the checks adds or scan the table', async () => {
+    const silverDb = q.config.mysql.silverDatabase;
+    const indexNames = async () => {
+      const [rows] = await q.clients.catalog.query<RowDataPacket[]>(
+        "SELECT DISTINCT INDEX_NAME AS ix FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME LIKE 'spokeflow\\_checks\\_%'",
+        [silverDb, target('customer')],
+      );
+      return rows.map((r) => r.ix as string);
+    };
+    const failingOf = async (runId: string) => Object.fromEntries((await resultsOf(runId)).map((r) => [r.checkId, [r.status, r.failing]]));
+    const args = (runId: string) => ({ runId, dataset: dataset('customer'), startedAtMs: Date.now() });
+    // The harness's catalog knows no silver database: so far the checks have scanned.
+    expect(await indexNames()).toEqual([]);
+    await checksActivities().runDatasetChecks(args(`scanned-${tag}`));
+    // Applied as `spokeflow datasets apply` does: email (unique) and support_rep_id (relationship) get an index.
+    await createDatasetCatalog(q.clients.catalog, { silverDatabase: silverDb }).upsert(declaration('customer'));
+    expect(await indexNames()).toHaveLength(2);
+    await checksActivities().runDatasetChecks(args(`indexed-${tag}`));
+    const expected = {
+      customer_email_unique: ['failed', 2],
+      customer_first_name_not_null: ['failed', 1],
+      customer_count: ['passed', 0],
+      customer_support_rep_fk: ['passed', 0],
+    };
+    expect(await failingOf(`scanned-${tag}`)).toEqual(expected);
+    expect(await failingOf(`indexed-${tag}`)).toEqual(expected);
+    // The indexed relationship found no orphan value, so its exact count never ran.
+    const fk = (await resultsOf(`indexed-${tag}`)).find((r) => r.checkId === 'customer_support_rep_fk')!;
+    expect(fk.query).toMatch(/^SELECT COUNT\(\*\) AS orphans FROM \(SELECT DISTINCT `support_rep_id`/);
   });
 
   it("runs an owner's sql read-only and under a statement timeout", async () => {

@@ -3,6 +3,7 @@ import { CheckDeclaration, CheckList, checksJsonSchema, maxAgeSeconds, withinThr
 import { DatasetDeclaration } from '../../common/dataset.js';
 import { describeIssues } from '../../common/errors.js';
 import {
+  checkIndexColumns,
   compileChecks,
   freshnessFailing,
   quoteIdentifier,
@@ -144,10 +145,10 @@ describe('the checks SQL compiler', () => {
     );
     expect(plan.scan.sql).toBe(
       'SELECT COUNT(*) AS `rows`, ' +
-        'COALESCE(SUM(CASE WHEN `customer_id` IS NULL THEN 1 ELSE 0 END), 0) AS `m0`, ' +
-        'COALESCE(SUM(CASE WHEN `status` IS NOT NULL AND `status` NOT IN (?, ?) THEN 1 ELSE 0 END), 0) AS `m1`, ' +
-        'COALESCE(SUM(CASE WHEN `total` IS NOT NULL AND (`total` < ? OR `total` >= ?) THEN 1 ELSE 0 END), 0) AS `m2`, ' +
-        'COALESCE(SUM(CASE WHEN `email` IS NOT NULL AND NOT (`email` REGEXP ?) THEN 1 ELSE 0 END), 0) AS `m3`, ' +
+        'COUNT(CASE WHEN `customer_id` IS NULL THEN 1 END) AS `m0`, ' +
+        'COUNT(CASE WHEN `status` IS NOT NULL AND `status` NOT IN (?, ?) THEN 1 END) AS `m1`, ' +
+        'COUNT(CASE WHEN `total` IS NOT NULL AND (`total` < ? OR `total` >= ?) THEN 1 END) AS `m2`, ' +
+        'COUNT(CASE WHEN `email` IS NOT NULL AND NOT (`email` REGEXP ?) THEN 1 END) AS `m3`, ' +
         'TIMESTAMPDIFF(SECOND, MAX(`updated_at`), UTC_TIMESTAMP()) AS `m4` FROM `silver`.`orders`',
     );
     expect(plan.scan.params).toEqual(['open', "it's", 0, 1000, '^[^@]+@']);
@@ -182,12 +183,39 @@ describe('the checks SQL compiler', () => {
     ]);
     // The GROUP BY runs only when the shared scan's distinct count shows a repeated key.
     expect(plan.scan.sql).toContain(
-      'COUNT(DISTINCT `email`, `shop`) AS `m0d`, SUM(CASE WHEN `email` IS NOT NULL AND `shop` IS NOT NULL THEN 1 ELSE 0 END) AS `m0k`',
+      'COUNT(DISTINCT `email`, `shop`) AS `m0d`, COUNT(CASE WHEN `email` IS NOT NULL AND `shop` IS NOT NULL THEN 1 END) AS `m0k`',
     );
     expect(plan.separate.map((s) => s.unlessDistinct ?? false)).toEqual([true, false, false]);
+    expect(plan.separate.map((s) => s.precheck)).toEqual([undefined, undefined, undefined]);
     expect(plan.samples.u!.sql).toContain('JOIN (SELECT `email`, `shop` FROM `silver`.`orders` WHERE');
     expect(plan.samples.u!.sql).toMatch(/ORDER BY c\.`email`, c\.`shop`, c\.`order_id` LIMIT 100$/);
     expect(plan.samples.fk!.sql).toMatch(/ORDER BY c\.`order_id` LIMIT 100$/);
+  });
+
+  it('walks an index that leads with a unique or relationship column instead of scanning for it', () => {
+    const checks = CheckList.parse([
+      { kind: 'unique', id: 'u', severity: 'error', columns: ['email', 'shop'] },
+      { kind: 'relationship', id: 'fk', severity: 'error', column: 'customer_id', to: { dataset: 'shop.customers', column: 'id' } },
+    ]);
+    // Column order matters: an index on (shop, email) cannot stream GROUP BY email, shop.
+    const unordered = compileChecks(checks, { ...target, indexes: [['order_id'], ['shop', 'email'], ['customer_id_x']] });
+    expect(unordered.scan.sql).toContain('COUNT(DISTINCT `email`, `shop`)');
+    expect(unordered.separate.map((s) => [s.unlessDistinct ?? false, s.precheck !== undefined])).toEqual([
+      [true, false],
+      [false, false],
+    ]);
+
+    const plan = compileChecks(checks, { ...target, indexes: [['order_id'], ['email', 'shop', 'order_id'], ['customer_id']] });
+    expect(plan.scan.sql).toBe('SELECT COUNT(*) AS `rows` FROM `silver`.`orders`');
+    expect(plan.separate[0]!.unlessDistinct).toBeUndefined();
+    expect(plan.separate[0]!.sql).toContain('GROUP BY `email`, `shop` HAVING COUNT(*) > 1');
+    // The relationship's exact count is unchanged; the precheck decides whether it runs.
+    expect(plan.separate[1]!.sql).toBe(unordered.separate[1]!.sql);
+    expect(plan.separate[1]!.precheck!.sql).toBe(
+      'SELECT COUNT(*) AS orphans FROM (SELECT DISTINCT `customer_id` FROM `silver`.`orders` WHERE `customer_id` IS NOT NULL) AS v ' +
+        'WHERE v.`customer_id` NOT IN (SELECT p.`id` FROM `silver`.`customers` AS p WHERE p.`id` IS NOT NULL)',
+    );
+    expect(checkIndexColumns([...checks, ...checks])).toEqual([['email', 'shop'], ['customer_id']]);
   });
 
   it('refuses an identifier that slipped past validation', () => {
