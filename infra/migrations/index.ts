@@ -18,6 +18,7 @@ import * as datasetLeases from './0011-dataset-leases.js';
 import * as vectorRefreshPages from './0012-vector-refresh-pages.js';
 import * as checkResultDetails from './0013-check-result-details.js';
 import * as anomalyExplanations from './0014-anomaly-explanations.js';
+import * as syncKeyRanges from './0016-sync-key-ranges.js';
 
 export interface MigrationContext {
   mysql: Pool;
@@ -44,6 +45,7 @@ const MIGRATIONS = [
   { name: '0012-vector-refresh-pages', up: vectorRefreshPages.up },
   { name: '0013-check-result-details', up: checkResultDetails.up },
   { name: '0014-anomaly-explanations', up: anomalyExplanations.up },
+  { name: '0016-sync-key-ranges', up: syncKeyRanges.up },
 ];
 
 /** Applied migrations are recorded in the catalog database, beside the tables they made. */
