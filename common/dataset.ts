@@ -58,6 +58,15 @@ export const DatasetDeclaration = z
     tags: z.array(z.string().min(1).max(64)).max(50).default([]),
     freshnessSlaHours: z.number().positive().optional(),
     checks: CheckList.optional().describe('data-quality rules on the silver table (common/checks.ts)'),
+    parallelRanges: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'a full or windowed sync above one chunk is cut into primary-key ranges of a chunk each, this many copied at once (default 1: one chunk after another)',
+      ),
   })
   .strict();
 

@@ -82,6 +82,17 @@ export interface SyncPlan {
   finished?: SyncResult;
   /** How many data-quality checks the dataset declares: a successful sync starts them. */
   checks?: number;
+  /**
+   * Set when the run is copied as primary-key ranges (a full or windowed sync above one chunk of
+   * a dataset declaring `parallelRanges`): at most this many ranges at once.
+   */
+  parallelRanges?: number;
+}
+
+/** One key range of a run to copy (ranges are numbered from 0 in key order). */
+export interface KeyRangeInput {
+  plan: SyncPlan;
+  range: number;
 }
 
 export interface ChunkInput {
@@ -121,6 +132,8 @@ export interface SyncProgress extends SyncTotals {
   estimatedRows: number;
   /** While waiting for the dataset: the workflow id holding it. */
   waitingFor?: string;
+  /** A run copied as key ranges: how many it has, are done and are running. */
+  ranges?: { planned: number; done: number; running: number };
 }
 
 export interface SyncResult extends SyncTotals {
@@ -138,4 +151,11 @@ export interface SyncResumeState {
   after: KeysetPosition | null;
   nextSeq: number;
   totals: SyncTotals;
+  /** A run copied as key ranges: how many it has, and the first not started (every one before it is done). */
+  ranges?: KeyRangeCursor;
+}
+
+export interface KeyRangeCursor {
+  count: number;
+  next: number;
 }

@@ -18,9 +18,11 @@ import { SyncInput, emptySyncTotals, type SyncProgress, type SyncResult, type Sy
 import { copy, short } from './support/activity-options.js';
 import { DATASET_LEASE_PATCH, withDatasetLease } from './support/dataset-lease.js';
 import { failRun, markOutcome, tagRun } from './support/run-lifecycle.js';
+import { proxyKeyRangeSteps } from './support/sync-ranges.js';
 import { proxySyncSteps, runSync, syncState } from './support/sync-steps.js';
 
 const steps = proxySyncSteps({ short, copy });
+const keyRangeSteps = proxyKeyRangeSteps({ short, copy });
 const { failSync, failUnplannedSync } = proxyActivities<Pick<IngestionActivities, 'failSync' | 'failUnplannedSync'>>(short);
 
 export const syncProgressQuery = defineQuery<SyncProgress>('progress');
@@ -66,6 +68,14 @@ export async function syncWorkflow(raw: unknown, resume?: SyncResumeState): Prom
         copied: () => {
           Object.assign(progress, state.totals);
           report(progress);
+        },
+        // A large full or windowed sync of a dataset declaring parallelRanges: its key ranges at once.
+        keyRanges: {
+          steps: keyRangeSteps,
+          progressed: (ranges) => {
+            Object.assign(progress, state.totals, { ranges });
+            report(progress);
+          },
         },
         finishing: () => {
           progress.phase = 'finishing';
@@ -144,9 +154,10 @@ function report(p: SyncProgress): void {
     setCurrentDetails(`**${p.dataset}** — waiting: the dataset is held by \`${p.waitingFor}\``);
     return;
   }
+  const ranges = p.ranges ? `key ranges ${p.ranges.done} of ${p.ranges.planned} done (${p.ranges.running} running), ` : '';
   setCurrentDetails(
     `**${p.dataset}** — ${p.phase}\n\n` +
-      `rows ${p.rows} of ~${p.estimatedRows}${pct}, objects ${p.objects}, ` +
+      `rows ${p.rows} of ~${p.estimatedRows}${pct}, ${ranges}objects ${p.objects}, ` +
       `quarantined ${p.quarantined}, sync run \`${p.syncRunId}\``,
   );
 }

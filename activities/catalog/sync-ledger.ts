@@ -59,11 +59,11 @@ export function createSyncLedger(mysql: Pool) {
       );
     },
 
-    async manifest(syncRunId: string, fromSeq = 0): Promise<ManifestEntry[]> {
-      const [rows] = await mysql.query<RowDataPacket[]>('SELECT * FROM sync_manifest WHERE sync_run_id = ? AND seq >= ? ORDER BY seq', [
-        syncRunId,
-        fromSeq,
-      ]);
+    async manifest(syncRunId: string, fromSeq = 0, toSeq?: number): Promise<ManifestEntry[]> {
+      const [rows] = await mysql.query<RowDataPacket[]>(
+        `SELECT * FROM sync_manifest WHERE sync_run_id = ? AND seq >= ?${toSeq === undefined ? '' : ' AND seq <= ?'} ORDER BY seq`,
+        [syncRunId, fromSeq, ...(toSeq === undefined ? [] : [toSeq])],
+      );
       return rows.map((r) => ({
         seq: r.seq,
         objectKey: r.object_key,

@@ -30,6 +30,7 @@ import type { BronzeStore, StoredObject } from '../objects/bronze.js';
 import { type SourceConnections } from '../sources/index.js';
 import { boundsSql, chooseRowKey, relationSql } from '../sources/keyset.js';
 import { checkIndexColumns } from '../quality/checks-sql.js';
+import { createKeyRangeActivities } from './key-ranges.js';
 import { inspectPage, type SilverPage } from './page.js';
 import type { ParquetEncoder } from './parquet-encoder.js';
 
@@ -41,6 +42,17 @@ export interface IngestionDeps {
   metrics: SyncMetrics;
   sources: SourceConnections;
   parquet: ParquetEncoder;
+}
+
+/** Where a copy of pages starts and how far it may go. */
+export interface PageRun {
+  after: KeysetPosition | null;
+  /** Given, the last keyset position to copy (a key range's end). */
+  through: KeysetPosition | null;
+  firstSeq: number;
+  /** Given, pages numbered past it belong to someone else (another key range). */
+  lastSeq?: number;
+  maxPages: number;
 }
 
 interface FinishInput {
@@ -58,7 +70,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
   const leases = createDatasetLeases(deps.catalog);
   const silverOf = (plan: SyncPlan): SilverTable => ({ database: deps.silverDatabase, table: plan.targetTable });
 
-  function readPage(plan: SyncPlan, after: KeysetPosition | null): Promise<Buffer> {
+  function readPage(plan: SyncPlan, after: KeysetPosition | null, through: KeysetPosition | null): Promise<Buffer> {
     const source = deps.sources.get(plan.source);
     const incremental = plan.mode === 'incremental';
     return source.readPageText(relationSql(source.dialect, plan.source), {
@@ -69,6 +81,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
       cursorLowerBound: incremental ? plan.cursorLowerBound : null,
       cursorUpperBound: incremental ? plan.cursorUpperBound : null,
       upperInclusive: plan.upperInclusive,
+      through,
       limit: plan.pageRows,
     });
   }
@@ -141,6 +154,85 @@ export function createIngestionActivities(deps: IngestionDeps) {
       await conn.rollback().catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Copies pages from `after` on (through `through`, when given), numbered from `firstSeq`, until
+   * the source has no more or `maxPages` are committed; reports everything committed from
+   * `firstSeq` on (up to `lastSeq`), pages an earlier attempt committed included.
+   */
+  async function copyPages(plan: SyncPlan, run: PageRun): Promise<ChunkResult> {
+    const ctx = Context.current();
+    const committed = await ledger.manifest(plan.syncRunId, run.firstSeq, run.lastSeq);
+    const lastCommitted = committed.at(-1);
+    let after = lastCommitted ? lastCommitted.lastPosition : run.after;
+    let seq = lastCommitted ? lastCommitted.seq + 1 : run.firstSeq;
+    const done = { ...emptySyncTotals(), pages: committed.length };
+    for (const e of committed) {
+      done.rows += e.rows;
+      done.quarantined += e.quarantined;
+      done.bytes += e.bytes;
+      done.objects += e.objectKey ? 1 : 0;
+    }
+    const emptySource = plan.mode === 'incremental' && plan.cursorUpperBound === null;
+    let finished = emptySource;
+
+    // Three stages overlap: reading page n+1 from the source, encoding page n (Parquet on its
+    // own thread), and committing page n-1 to MySQL. Commits stay in page order.
+    const conn = await deps.catalog.getConnection();
+    let committing: Promise<void> = Promise.resolve();
+    let pagesRead = done.pages;
+    try {
+      let next: Promise<Buffer> | undefined = emptySource ? undefined : readPage(plan, after, run.through);
+      while (next) {
+        // A cancelled copy stops between pages: what is committed stays, and is resumable.
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('sync cancelled');
+        const text = await next;
+        next = undefined;
+        if (text.length === 0) {
+          finished = true;
+          break;
+        }
+        const prepared = preparePage(plan, seq, text);
+        const lastPage = prepared.sourceRows < plan.pageRows;
+        pagesRead += 1;
+        if (!lastPage && pagesRead < run.maxPages) {
+          next = readPage(plan, prepared.page.last, run.through);
+          next.catch(() => undefined); // awaited next round; an earlier failure must not leave it unhandled
+        }
+        seq += 1;
+        const previous = committing;
+        committing = previous.then(async () => {
+          const written = await commitPage(conn, plan, prepared);
+          after = prepared.page.last;
+          done.rows += written.rows;
+          done.quarantined += written.quarantined;
+          done.bytes += written.bytes;
+          done.objects += written.rows > 0 ? 1 : 0;
+          done.pages += 1;
+          // Counted once per committed page: a retry resumes after it, so never twice.
+          countMetric(SPOKEFLOW_METRICS.rowsSynced, written.rows, { dataset: plan.dataset });
+          countMetric(SPOKEFLOW_METRICS.rowsQuarantined, written.quarantined, { dataset: plan.dataset });
+          ctx.heartbeat({ committedSeq: prepared.seq });
+        });
+        committing.catch(() => undefined);
+        await previous; // at most two pages in flight
+        finished = lastPage;
+      }
+      await committing;
+    } finally {
+      await committing.catch(() => undefined);
+      conn.release();
+    }
+    return {
+      rows: done.rows,
+      quarantined: done.quarantined,
+      bytes: done.bytes,
+      objects: done.objects,
+      after,
+      nextSeq: seq,
+      done: finished,
+    };
   }
 
   /**
@@ -337,6 +429,7 @@ export function createIngestionActivities(deps: IngestionDeps) {
         runPrefix: bronzeRunPrefix(d.name, new Date(run.startedAtMs).toISOString().slice(0, 10), run.syncRunId),
         startedAtMs: run.startedAtMs,
         ...(d.checks?.length ? { checks: d.checks.length } : {}),
+        ...(splitsIntoRanges(input, d.parallelRanges, Number(stats?.[0] ?? 0), run.partition) ? { parallelRanges: d.parallelRanges } : {}),
       };
       // An incremental run with no cursor yet and an empty source has nothing to bound by.
       if (plan.mode === 'incremental' && plan.cursorUpperBound === null) plan.estimatedRows = 0;
@@ -360,79 +453,11 @@ export function createIngestionActivities(deps: IngestionDeps) {
      * Copies up to `pagesPerChunk` pages, reading the next page while the current one is written.
      * A retry (after a crash, say) resumes after the last page the manifest shows committed.
      */
-    async copyChunk({ plan, after: start, firstSeq }: ChunkInput): Promise<ChunkResult> {
-      const ctx = Context.current();
-      const committed = await ledger.manifest(plan.syncRunId, firstSeq);
-      const lastCommitted = committed.at(-1);
-      let after = lastCommitted ? lastCommitted.lastPosition : start;
-      let seq = lastCommitted ? lastCommitted.seq + 1 : firstSeq;
-      const done = { ...emptySyncTotals(), pages: committed.length };
-      for (const e of committed) {
-        done.rows += e.rows;
-        done.quarantined += e.quarantined;
-        done.bytes += e.bytes;
-        done.objects += e.objectKey ? 1 : 0;
-      }
-      const emptySource = plan.mode === 'incremental' && plan.cursorUpperBound === null;
-      let finished = emptySource;
-
-      // Three stages overlap: reading page n+1 from the source, encoding page n (Parquet on its
-      // own thread), and committing page n-1 to MySQL. Commits stay in page order.
-      const conn = await deps.catalog.getConnection();
-      let committing: Promise<void> = Promise.resolve();
-      let pagesRead = done.pages;
-      try {
-        let next: Promise<Buffer> | undefined = emptySource ? undefined : readPage(plan, after);
-        while (next) {
-          // A cancelled copy stops between pages: what is committed stays, and is resumable.
-          if (ctx.cancellationSignal.aborted) throw new CancelledFailure('sync cancelled');
-          const text = await next;
-          next = undefined;
-          if (text.length === 0) {
-            finished = true;
-            break;
-          }
-          const prepared = preparePage(plan, seq, text);
-          const lastPage = prepared.sourceRows < plan.pageRows;
-          pagesRead += 1;
-          if (!lastPage && pagesRead < plan.pagesPerChunk) {
-            next = readPage(plan, prepared.page.last);
-            next.catch(() => undefined); // awaited next round; an earlier failure must not leave it unhandled
-          }
-          seq += 1;
-          const previous = committing;
-          committing = previous.then(async () => {
-            const written = await commitPage(conn, plan, prepared);
-            after = prepared.page.last;
-            done.rows += written.rows;
-            done.quarantined += written.quarantined;
-            done.bytes += written.bytes;
-            done.objects += written.rows > 0 ? 1 : 0;
-            done.pages += 1;
-            // Counted once per committed page: a retry resumes after it, so never twice.
-            countMetric(SPOKEFLOW_METRICS.rowsSynced, written.rows, { dataset: plan.dataset });
-            countMetric(SPOKEFLOW_METRICS.rowsQuarantined, written.quarantined, { dataset: plan.dataset });
-            ctx.heartbeat({ committedSeq: prepared.seq });
-          });
-          committing.catch(() => undefined);
-          await previous; // at most two pages in flight
-          finished = lastPage;
-        }
-        await committing;
-      } finally {
-        await committing.catch(() => undefined);
-        conn.release();
-      }
-      return {
-        rows: done.rows,
-        quarantined: done.quarantined,
-        bytes: done.bytes,
-        objects: done.objects,
-        after,
-        nextSeq: seq,
-        done: finished,
-      };
+    copyChunk({ plan, after, firstSeq }: ChunkInput): Promise<ChunkResult> {
+      return copyPages(plan, { after, through: null, firstSeq, maxPages: plan.pagesPerChunk });
     },
+
+    ...createKeyRangeActivities({ catalog: deps.catalog, sources: deps.sources, copyPages }),
 
     finishSync,
 
@@ -498,4 +523,18 @@ function checkWindowFitsCursor(window: { from: string; to: string }, dataset: st
       ErrorType.invalidInput,
     );
   }
+}
+
+/**
+ * A full or windowed sync above one chunk of a dataset declaring `parallelRanges` is copied as key
+ * ranges. A backfill's partitions already run in parallel, each one chunk after another.
+ */
+function splitsIntoRanges(
+  input: SyncInput,
+  parallelRanges: number | undefined,
+  rows: number,
+  partition: PartitionRef | undefined,
+): boolean {
+  const fullOrWindowed = input.mode === 'full' || input.window !== undefined;
+  return (parallelRanges ?? 1) > 1 && !partition && fullOrWindowed && rows > input.pageRows * input.pagesPerChunk;
 }

@@ -21,6 +21,8 @@ export interface PageQuery {
   cursorLowerBound: string | null; // inclusive
   cursorUpperBound: string | null;
   upperInclusive: boolean;
+  /** Given, the page ends at this keyset position (inclusive): the end of a key range. */
+  through?: KeysetPosition | null;
   limit: number;
 }
 
@@ -48,26 +50,15 @@ export function pageSql(
   placeholder: (n: number) => string = dialect.param,
 ): { sql: string; values: string[] } {
   const byName = new Map(q.columns.map((c) => [c.name, c]));
-  const values: string[] = [];
-  const bind = (column: SourceColumn, value: string | null): string => {
-    if (value === null) return 'NULL';
-    values.push(value);
-    return dialect.paramFor(column, placeholder(values.length));
-  };
-  const where: string[] = [];
-  const cursor = q.cursor === undefined ? undefined : byName.get(q.cursor);
-  if (cursor && q.cursorLowerBound !== null) {
-    where.push(`${dialect.quote(cursor.name)} >= ${bind(cursor, q.cursorLowerBound)}`);
-  }
-  if (cursor && q.cursorUpperBound !== null) {
-    where.push(`${dialect.quote(cursor.name)} ${q.upperInclusive ? '<=' : '<'} ${bind(cursor, q.cursorUpperBound)}`);
-  }
-  if (q.after !== null) {
-    const keyColumns = q.keyset.map((name) => byName.get(name)!);
+  const { where, values, bind } = cursorFilter(dialect, q, placeholder);
+  const keyColumns = q.keyset.map((name) => byName.get(name)!);
+  const keyCompare = (op: string, position: KeysetPosition) => {
     const left = keyColumns.map((c) => dialect.quote(c.name)).join(', ');
-    const right = keyColumns.map((c, i) => bind(c, q.after![i] ?? null)).join(', ');
-    where.push(`(${left}) > (${right})`);
-  }
+    const right = keyColumns.map((c, i) => bind(c, position[i] ?? null)).join(', ');
+    return `(${left}) ${op} (${right})`;
+  };
+  if (q.after !== null) where.push(keyCompare('>', q.after));
+  if (q.through) where.push(keyCompare('<=', q.through));
   const select = q.columns.map((c) => `${dialect.selectExpr(c)} AS ${dialect.quote(c.name)}`).join(', ');
   // Qualified, so that it orders by the source column (and its index), not by the output alias.
   const order = q.keyset.map((name) => `src.${dialect.quote(name)}`).join(', ');
@@ -75,6 +66,53 @@ export function pageSql(
     `SELECT ${select} FROM ${relation} AS src` +
     (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
     ` ORDER BY ${order} LIMIT ${Math.trunc(q.limit)}`;
+  return { sql, values };
+}
+
+/** The run's bounds on the cursor as WHERE terms, with a binder that appends further values. */
+function cursorFilter(
+  dialect: Dialect,
+  q: Pick<PageQuery, 'columns' | 'cursor' | 'cursorLowerBound' | 'cursorUpperBound' | 'upperInclusive'>,
+  placeholder: (n: number) => string,
+) {
+  const values: string[] = [];
+  const bind = (column: SourceColumn, value: string | null): string => {
+    if (value === null) return 'NULL';
+    values.push(value);
+    return dialect.paramFor(column, placeholder(values.length));
+  };
+  const where: string[] = [];
+  const cursor = q.cursor === undefined ? undefined : q.columns.find((c) => c.name === q.cursor);
+  if (cursor && q.cursorLowerBound !== null) {
+    where.push(`${dialect.quote(cursor.name)} >= ${bind(cursor, q.cursorLowerBound)}`);
+  }
+  if (cursor && q.cursorUpperBound !== null) {
+    where.push(`${dialect.quote(cursor.name)} ${q.upperInclusive ? '<=' : '<'} ${bind(cursor, q.cursorUpperBound)}`);
+  }
+  return { where, values, bind };
+}
+
+/**
+ * Where to cut the key space into ranges of `every` rows: the primary key of every `every`-th row
+ * (ROW_NUMBER over the key, within the run's cursor bounds), as canonical text in key order.
+ */
+export function keyCutsSql(
+  dialect: Dialect,
+  relation: string,
+  q: Omit<PageQuery, 'keyset' | 'after' | 'through' | 'limit'> & { primaryKey: string[]; every: number },
+): { sql: string; values: string[] } {
+  const { where, values } = cursorFilter(dialect, q, dialect.param);
+  const keyColumns = q.primaryKey.map((name) => q.columns.find((c) => c.name === name)!);
+  const keys = keyColumns.map((c, i) => `${dialect.selectExpr(c)} AS ${dialect.quote(`k${i}`)}`).join(', ');
+  const order = keyColumns.map((c) => `src.${dialect.quote(c.name)}`).join(', ');
+  const rn = dialect.quote('spokeflow_rn');
+  const total = dialect.quote('spokeflow_rows');
+  // No cut at the last row: the range after it would be empty.
+  const sql =
+    `SELECT ${keyColumns.map((_, i) => dialect.quote(`k${i}`)).join(', ')} FROM ` +
+    `(SELECT ${keys}, ROW_NUMBER() OVER (ORDER BY ${order}) AS ${rn}, COUNT(*) OVER () AS ${total} FROM ${relation} AS src` +
+    (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+    `) AS numbered WHERE MOD(${rn}, ${Math.trunc(q.every)}) = 0 AND ${rn} < ${total} ORDER BY ${rn}`;
   return { sql, values };
 }
 

@@ -19,6 +19,7 @@ import * as vectorRefreshPages from './0012-vector-refresh-pages.js';
 import * as checkResultDetails from './0013-check-result-details.js';
 import * as anomalyExplanations from './0014-anomaly-explanations.js';
 import * as healthChecks from './0015-health-checks.js';
+import * as syncKeyRanges from './0016-sync-key-ranges.js';
 import * as flowConcurrency from './0017-flow-concurrency.js';
 
 export interface MigrationContext {
@@ -47,6 +48,7 @@ const MIGRATIONS = [
   { name: '0013-check-result-details', up: checkResultDetails.up },
   { name: '0014-anomaly-explanations', up: anomalyExplanations.up },
   { name: '0015-health-checks', up: healthChecks.up },
+  { name: '0016-sync-key-ranges', up: syncKeyRanges.up },
   { name: '0017-flow-concurrency', up: flowConcurrency.up },
 ];
 

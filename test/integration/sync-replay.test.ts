@@ -8,6 +8,8 @@ import { TRACING_WORKFLOW_MODULES } from '../../workers/plugin-options.js';
 import { openHarness, type Harness } from '../support/harness.js';
 
 const FIXTURE = new URL('../fixtures/sync-history.json', import.meta.url);
+/** Recorded by `npx tsx test/support/record-history-before-key-ranges.ts <older workflows/index.ts>`. */
+const BEFORE_KEY_RANGES = new URL('../fixtures/sync-history-before-key-ranges.json', import.meta.url);
 
 describe('replaying sync histories against the current workflow code', () => {
   let h: Harness;
@@ -42,6 +44,13 @@ describe('replaying sync histories against the current workflow code', () => {
       history,
       'recorded-sync-traced',
     );
+  });
+
+  it('replays a run begun before key ranges whose plan asks for them (planned by a newer worker): it copies chunk after chunk', async () => {
+    const history = historyFromJSON(JSON.parse(readFileSync(BEFORE_KEY_RANGES, 'utf8')));
+    const scheduled = (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(scheduled.filter((name) => name === 'copyChunk')).toHaveLength(3);
+    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, 'recorded-sync-before-key-ranges');
   });
 
   it('replays a fresh multi-chunk history', async () => {

@@ -19,6 +19,9 @@ const PER_DATASET_TABLES = [
   'check_results',
 ] as const;
 
+/** Catalog tables keyed by sync run (column `sync_run_id`): they go with the dataset's runs. */
+const PER_RUN_TABLES = ['sync_manifest', 'sync_key_ranges'] as const;
+
 export interface CleanupStores {
   catalog: Pool;
   silverDatabase: string;
@@ -38,18 +41,21 @@ export async function removeDatasets(stores: CleanupStores, names: readonly stri
     const [runs] = await catalog.query('SELECT dataset, sync_run_id FROM sync_runs WHERE dataset IN (?)', [names]);
     await removeRunObjects(stores, runs as { dataset: string; sync_run_id: string }[]);
     await removeCheckSamples(stores, names);
-    await catalog.query('DELETE FROM sync_manifest WHERE sync_run_id IN (SELECT sync_run_id FROM sync_runs WHERE dataset IN (?))', [names]);
-    for (const table of await perDatasetTables(catalog)) await catalog.query(`DELETE FROM ${table} WHERE dataset IN (?)`, [names]);
+    const tables = await catalogTables(catalog);
+    for (const table of PER_RUN_TABLES.filter((t) => tables.has(t))) {
+      await catalog.query(`DELETE FROM ${table} WHERE sync_run_id IN (SELECT sync_run_id FROM sync_runs WHERE dataset IN (?))`, [names]);
+    }
+    for (const table of PER_DATASET_TABLES.filter((t) => tables.has(t)))
+      await catalog.query(`DELETE FROM ${table} WHERE dataset IN (?)`, [names]);
     await catalog.query('DELETE FROM datasets WHERE name IN (?)', [names]);
   }
   for (const table of silverTables) await catalog.query(`DROP TABLE IF EXISTS \`${stores.silverDatabase}\`.\`${table}\``);
 }
 
-/** The per-dataset tables this catalog has: a test's own catalog database may hold only some of them. */
-async function perDatasetTables(catalog: Pool): Promise<string[]> {
+/** The tables this catalog has: a test's own catalog database may hold only some of them. */
+async function catalogTables(catalog: Pool): Promise<Set<string>> {
   const [rows] = await catalog.query('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()');
-  const present = new Set((rows as { name: string }[]).map((r) => r.name));
-  return PER_DATASET_TABLES.filter((t) => present.has(t));
+  return new Set((rows as { name: string }[]).map((r) => r.name));
 }
 
 /** Bronze and quarantine objects of these runs only (`<dataset>/<day>/<run>/…`): never another run's. */
@@ -84,7 +90,8 @@ async function removeCheckSamples(stores: CleanupStores, names: readonly string[
 export async function datasetRowsLeft(catalog: Pool, names: readonly string[]): Promise<number> {
   if (names.length === 0) return 0;
   let left = 0;
-  for (const table of ['datasets', ...(await perDatasetTables(catalog))]) {
+  const tables = await catalogTables(catalog);
+  for (const table of ['datasets', ...PER_DATASET_TABLES.filter((t) => tables.has(t))]) {
     const [rows] = await catalog.query(`SELECT COUNT(*) AS n FROM ${table} WHERE ${table === 'datasets' ? 'name' : 'dataset'} IN (?)`, [
       names,
     ]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mysqlDialect } from '../../activities/sources/mysql.js';
 import { postgresDialect } from '../../activities/sources/postgres.js';
-import { chooseRowKey, pageSql, relationSql } from '../../activities/sources/keyset.js';
+import { chooseRowKey, keyCutsSql, pageSql, relationSql } from '../../activities/sources/keyset.js';
 import type { SourceColumn } from '../../common/column-types.js';
 
 const columns: SourceColumn[] = [
@@ -11,6 +11,45 @@ const columns: SourceColumn[] = [
 ];
 
 describe('keyset page queries', () => {
+  it('end a key range at its last key, inclusive, after the window on the cursor', () => {
+    const { sql, values } = pageSql(mysqlDialect, relationSql(mysqlDialect, { table: 'orders' }), {
+      columns,
+      keyset: ['id'],
+      cursor: 'updated_at',
+      after: ['100'],
+      through: ['200'],
+      cursorLowerBound: '2024-01-01',
+      cursorUpperBound: '2024-02-01',
+      upperInclusive: false,
+      limit: 50,
+    });
+    expect(sql).toBe(
+      'SELECT `id` AS `id`, `updated_at` AS `updated_at`, `odd"name` AS `odd"name` FROM `orders` AS src ' +
+        'WHERE `updated_at` >= ? AND `updated_at` < ? AND (`id`) > (?) AND (`id`) <= (?) ORDER BY src.`id` LIMIT 50',
+    );
+    expect(values).toEqual(['2024-01-01', '2024-02-01', '100', '200']);
+  });
+
+  it('cut the key space at every n-th row by ROW_NUMBER over the key, within the window, never at the last row', () => {
+    const { sql, values } = keyCutsSql(postgresDialect, relationSql(postgresDialect, { table: 'shop.orders' }), {
+      columns,
+      primaryKey: ['updated_at', 'id'],
+      cursor: 'updated_at',
+      cursorLowerBound: '2024-01-01 00:00:00',
+      cursorUpperBound: '2024-02-01 00:00:00',
+      upperInclusive: false,
+      every: 5000,
+    });
+    expect(sql).toBe(
+      `SELECT "k0", "k1" FROM (SELECT ("updated_at" AT TIME ZONE 'UTC') AS "k0", "id" AS "k1", ` +
+        `ROW_NUMBER() OVER (ORDER BY src."updated_at", src."id") AS "spokeflow_rn", COUNT(*) OVER () AS "spokeflow_rows" ` +
+        `FROM "shop"."orders" AS src ` +
+        `WHERE "updated_at" >= ($1::timestamp AT TIME ZONE 'UTC') AND "updated_at" < ($2::timestamp AT TIME ZONE 'UTC')) ` +
+        `AS numbered WHERE MOD("spokeflow_rn", 5000) = 0 AND "spokeflow_rn" < "spokeflow_rows" ORDER BY "spokeflow_rn"`,
+    );
+    expect(values).toEqual(['2024-01-01 00:00:00', '2024-02-01 00:00:00']);
+  });
+
   it('resume after (cursor, key) within the bounds, with every value bound as a parameter', () => {
     const { sql, values } = pageSql(postgresDialect, relationSql(postgresDialect, { table: 'shop.orders' }), {
       columns,
