@@ -107,9 +107,12 @@ export async function startWorkerProcess(
     entry = 'source';
     args = ['--import', 'tsx', fileURLToPath(new URL(`../../workers/${domain}.ts`, import.meta.url))];
   }
+  // The image's heap limits are sized for the prebuilt bundle: the source entry webpack-bundles the
+  // workflows at start, which does not fit them, so it gets node's defaults (or the override).
+  const nodeOptions = entry === 'dist' ? imageNodeOptions() : (process.env.SPOKEFLOW_BENCH_WORKER_NODE_OPTIONS ?? '');
   // A variable given as undefined in `options.env` is left out: the worker sees it unset.
   const env = Object.fromEntries(
-    Object.entries({ ...process.env, NODE_OPTIONS: imageNodeOptions(), ...options.env, SPOKEFLOW_TASK_QUEUE: taskQueue }).filter(
+    Object.entries({ ...process.env, NODE_OPTIONS: nodeOptions, ...options.env, SPOKEFLOW_TASK_QUEUE: taskQueue }).filter(
       ([, v]) => v !== undefined,
     ),
   );
