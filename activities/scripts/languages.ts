@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseSync, transformSync, type Module, type Param, type Pattern } from '@swc/core';
+import type { Module, Param, Pattern } from '@swc/core';
 import { bashArgs, RAWSCRIPT_MEMORY_MIB, type ScriptLanguage } from '../../common/openflow/rawscript.js';
 import type { ChildCommand, ChildOutcome } from './child-process.js';
 
@@ -26,10 +26,18 @@ function patternName(p: Pattern | Param['pat'], position: number): string {
 }
 
 /**
+ * @swc/core on first use: its native binding costs every worker tens of MiB at start, and only a
+ * flow with TypeScript rawscripts needs it.
+ */
+let swc: Promise<typeof import('@swc/core')> | undefined;
+const loadSwc = () => (swc ??= import('@swc/core'));
+
+/**
  * The names of `main`'s parameters, in order: Windmill passes the step's arguments to them by
  * name (its parser reads the signature, its wrapper spreads the values in that order).
  */
-export function mainParameterNames(content: string): string[] {
+export async function mainParameterNames(content: string): Promise<string[]> {
+  const { parseSync } = await loadSwc();
   let ast: Module;
   try {
     ast = parseSync(content, { syntax: 'typescript', target: 'es2022' });
@@ -112,7 +120,8 @@ async function failureOf(dir: string, outcome: ChildOutcome): Promise<ScriptErro
 
 const typescript: ScriptProcess = {
   async prepare(dir, content, args) {
-    const names = mainParameterNames(content);
+    const names = await mainParameterNames(content);
+    const { transformSync } = await loadSwc();
     let code: string;
     try {
       code = transformSync(content, {

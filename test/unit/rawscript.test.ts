@@ -19,15 +19,15 @@ const run = (r: Omit<RunInput, 'step' | 'attempt' | 'timeoutSeconds'> & { timeou
   executeScript(noConnections, RawScriptRun.parse({ step: 's', attempt: 1, timeoutSeconds: 60, ...r }));
 
 describe("rawscript arguments, as Windmill's workers pass them", () => {
-  it("reads main's parameter names in order from a TypeScript signature (defaults, optional, arrow functions)", () => {
-    expect(mainParameterNames('export async function main(name: string, times = 2, loud?: boolean) { return 1 }')).toEqual([
+  it("reads main's parameter names in order from a TypeScript signature (defaults, optional, arrow functions)", async () => {
+    expect(await mainParameterNames('export async function main(name: string, times = 2, loud?: boolean) { return 1 }')).toEqual([
       'name',
       'times',
       'loud',
     ]);
-    expect(mainParameterNames('export const main = async (a: number, b: { x: 1 }) => a')).toEqual(['a', 'b']);
-    expect(() => mainParameterNames('export function other() {}')).toThrow(ScriptError);
-    expect(() => mainParameterNames('export function main({ a }: { a: number }) {}')).toThrow(/parameter 1 is not a plain name/);
+    expect(await mainParameterNames('export const main = async (a: number, b: { x: 1 }) => a')).toEqual(['a', 'b']);
+    await expect(mainParameterNames('export function other() {}')).rejects.toThrow(ScriptError);
+    await expect(mainParameterNames('export function main({ a }: { a: number }) {}')).rejects.toThrow(/parameter 1 is not a plain name/);
   });
 
   it('maps bash `name="$N"` lines to positions, JSON-encoding anything but text', () => {
