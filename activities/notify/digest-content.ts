@@ -134,9 +134,14 @@ export function classifyCheckChanges(rows: CheckResultRow[]): { newlyFailing: Ch
   return { newlyFailing, recovered };
 }
 
+/** Web UI address of the workflow list filtered by a visibility query. */
+function uiListLink(ui: { uiUrl: string; namespace: string }, query: string): string {
+  return `${ui.uiUrl}/namespaces/${encodeURIComponent(ui.namespace)}/workflows?query=${encodeURIComponent(query)}`;
+}
+
 /** Web UI address of the run with this run id, whatever its workflow id (a sync's, a schedule's or a pipeline's child). */
 export function uiRunIdLink(ui: { uiUrl: string; namespace: string }, runId: string): string {
-  return `${ui.uiUrl}/namespaces/${encodeURIComponent(ui.namespace)}/workflows?query=${encodeURIComponent(`RunId="${runId}"`)}`;
+  return uiListLink(ui, `RunId="${runId}"`);
 }
 
 /** Web UI address of a run (the CLI's runLink, for activities). */
@@ -163,7 +168,7 @@ export async function gatherDigests(
   const { datasets, scores, anomalies, failedSyncs, lastSuccessMs, checkResults } = await reads.content(spec, names);
 
   // Scores come from whichever health scoring run (all datasets or a team's): link to the list of them.
-  const healthLink = `${ui.uiUrl}/namespaces/${encodeURIComponent(ui.namespace)}/workflows?query=${encodeURIComponent('SpokeflowKind="health-scoring"')}`;
+  const healthLink = uiListLink(ui, 'SpokeflowKind="health-scoring"');
   const byRecipient = new Map<string, DigestContent>();
   const recipientOf = new Map<string, DigestContent>();
   const fromDay = utcDay(fromMs);
